@@ -1,0 +1,124 @@
+"""Command line: ``processrun-emulator`` / ``python -m ProcessRunLibrary.emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import ssl
+import sys
+from typing import Any
+
+from ..version import VERSION
+from .state import Clock, ConfigError, Workspace, load_config
+
+DEFAULT_WORKSPACE_ID = "demo-workspace"
+DEFAULT_API_KEY = "demo-key"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="processrun-emulator",
+        description="A local emulator of Control Room's Process Run API (for tests).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (0)")
+    parser.add_argument("--workspace-id", default=DEFAULT_WORKSPACE_ID)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--config", help="JSON file with processes and settings")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        help="another credential accepted as 'Bearer <token>' (repeatable)",
+    )
+    parser.add_argument(
+        "--clock-factor",
+        type=float,
+        help="emulated seconds per real second (overrides the config; default 1)",
+    )
+    parser.add_argument("--seed", help="seed of the random draws of fault rules")
+    parser.add_argument("--certfile", help="TLS certificate (PEM): serve https")
+    parser.add_argument("--keyfile", help="TLS private key (PEM)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
+    args = parser.parse_args(argv)
+    if bool(args.certfile) != bool(args.keyfile):
+        parser.error("--certfile and --keyfile go together")
+    if args.clock_factor is not None and args.clock_factor <= 0:
+        parser.error("--clock-factor must be a positive number")
+    return args
+
+
+def build_context(args: argparse.Namespace) -> Any:
+    from .app import Context
+
+    data: Any = {}
+    if args.config:
+        with open(args.config, encoding="utf-8") as file:
+            data = json.load(file)
+    settings = load_config(data)
+    factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
+    workspace = Workspace(
+        args.workspace_id,
+        settings["processes"],
+        clock=Clock(factor),
+        stopping_seconds=settings["stopping_seconds"],
+        page_size=settings["page_size"],
+    )
+    seed: Any = args.seed
+    if seed is not None and seed.lstrip("-").isdigit():
+        seed = int(seed)
+    return Context(workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from .app import create_app
+
+    ctx = build_context(args)
+    ssl_context = None
+    if args.certfile:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(args.certfile, args.keyfile)
+    runner = web.AppRunner(create_app(ctx), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
+    await site.start()
+    port = runner.addresses[0][1]
+    scheme = "https" if ssl_context else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Control Room emulator listening on {scheme}://{host}:{port}/api/v1", flush=True)
+    print(
+        f"Workspace id: {ctx.workspace.workspace_id}  API key: {args.api_key}  "
+        f"Clock factor: {ctx.workspace.clock.factor:g}  Processes: "
+        f"{', '.join(ctx.workspace.processes)}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except (OSError, ValueError, ConfigError) as error:
+        # Bad config file, port in use, bad certificate: one line, no traceback.
+        print(f"processrun-emulator: error: {error}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

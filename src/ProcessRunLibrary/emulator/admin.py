@@ -1,0 +1,178 @@
+"""The admin API under /_emulator/: define processes, inject faults, read the request log.
+
+Every admin route except /_emulator/health and /_emulator/files/{id} needs the same
+Authorization header as the API. Admin requests are not in the request log and no fault
+applies to them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from aiohttp import web
+
+from ..version import VERSION
+from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
+from .state import ApiError, ConfigError, bad_request, not_found, parse_process
+
+ADMIN_PREFIX = "/_emulator"
+
+
+def admin(handler: Handler) -> Handler:
+    """Check the Authorization header and turn errors into JSON error bodies."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            check_authorization(request.app[CONTEXT], request.headers.get("Authorization"))
+            return await handler(request)
+        except ConfigError as error:
+            return error_response(bad_request(str(error)))
+        except ApiError as error:
+            return error_response(error)
+
+    return wrapper
+
+
+async def health(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    return json_response(
+        {
+            "status": "ok",
+            "workspace_id": ctx.workspace.workspace_id,
+            "clock_factor": ctx.workspace.clock.factor,
+            "version": VERSION,
+        }
+    )
+
+
+async def download_file(request: web.Request) -> web.Response:
+    # Like Control Room's download links, these need no Authorization header.
+    file = request.app[CONTEXT].workspace.files.get(request.match_info["id"])
+    if file is None:
+        return error_response(not_found(f"File '{request.match_info['id']}' not found."))
+    return web.Response(
+        body=file.content,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{file.name}"'},
+    )
+
+
+@admin
+async def list_processes(request: web.Request) -> web.Response:
+    return json_response({"data": request.app[CONTEXT].workspace.processes_json()})
+
+
+@admin
+async def put_process(request: web.Request) -> web.Response:
+    workspace = request.app[CONTEXT].workspace
+    process = parse_process(await read_json(request, required=True), request.match_info["id"])
+    workspace.define_process(process)
+    return json_response(next(p for p in workspace.processes_json() if p["id"] == process.id))
+
+
+@admin
+async def delete_process(request: web.Request) -> web.Response:
+    request.app[CONTEXT].workspace.delete_process(request.match_info["id"])
+    return json_response({"id": request.match_info["id"], "deleted": True})
+
+
+@admin
+async def reset(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    body = await read_json(request, required=False) or {}
+    if not isinstance(body, dict) or not isinstance(body.get("processes", False), bool):
+        raise bad_request('The body must be empty or {"processes": true|false}.')
+    ctx.workspace.reset(reset_processes=body.get("processes", False))
+    ctx.reset_faults()
+    ctx.log.clear()
+    return json_response({"reset": True, "processes_reset": body.get("processes", False)})
+
+
+@admin
+async def add_fault(request: web.Request) -> web.Response:
+    rule = request.app[CONTEXT].faults.add(await read_json(request, required=True))
+    return json_response(rule.to_json())
+
+
+@admin
+async def list_faults(request: web.Request) -> web.Response:
+    return json_response({"data": [r.to_json() for r in request.app[CONTEXT].faults.rules]})
+
+
+@admin
+async def clear_faults(request: web.Request) -> web.Response:
+    return json_response({"deleted": request.app[CONTEXT].faults.clear()})
+
+
+@admin
+async def delete_fault(request: web.Request) -> web.Response:
+    rule_id = request.match_info["id"]
+    if not request.app[CONTEXT].faults.remove(rule_id):
+        raise not_found(f"Fault rule '{rule_id}' not found.")
+    return json_response({"id": rule_id, "deleted": True})
+
+
+@admin
+async def list_requests(request: web.Request) -> web.Response:
+    path = request.query.get("path") or None
+    if path is not None:
+        try:
+            re.compile(path)
+        except re.error as err:
+            raise bad_request(f"'path' is not a valid regular expression: {err}.") from None
+    entries = request.app[CONTEXT].log.select(request.query.get("method") or None, path)
+    return json_response({"data": entries})
+
+
+@admin
+async def clear_requests(request: web.Request) -> web.Response:
+    return json_response({"deleted": request.app[CONTEXT].log.clear()})
+
+
+@admin
+async def list_runs(request: web.Request) -> web.Response:
+    workspace = request.app[CONTEXT].workspace
+    return json_response({"data": workspace.runs_json(request.query.get("process_id") or None)})
+
+
+@admin
+async def add_token(request: web.Request) -> web.Response:
+    body: Any = await read_json(request, required=True)
+    if not isinstance(body, dict) or not isinstance(body.get("token"), str) or not body["token"]:
+        raise bad_request('The body must be {"token": "<a non-empty string>"}.')
+    request.app[CONTEXT].tokens.add(body["token"])
+    return json_response({"accepted": True})
+
+
+@web.middleware
+async def admin_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX) and request.match_info.http_exception is not None:
+        return error_response(
+            not_found(f"No such admin operation: {request.method} {request.path}.")
+        )
+    return await handler(request)
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.middlewares.append(admin_not_found)
+    routes = [
+        ("GET", "/health", health),
+        ("GET", "/files/{id}", download_file),
+        ("GET", "/processes", list_processes),
+        ("PUT", "/processes/{id}", put_process),
+        ("DELETE", "/processes/{id}", delete_process),
+        ("POST", "/reset", reset),
+        ("POST", "/faults", add_fault),
+        ("GET", "/faults", list_faults),
+        ("DELETE", "/faults", clear_faults),
+        ("DELETE", "/faults/{id}", delete_fault),
+        ("GET", "/requests", list_requests),
+        ("DELETE", "/requests", clear_requests),
+        ("GET", "/runs", list_runs),
+        ("POST", "/tokens", add_token),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, ADMIN_PREFIX + path, handler)

@@ -1,0 +1,79 @@
+"""The log of API requests, with secrets masked, as served by GET /_emulator/requests."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from .state import iso
+
+MASK = "***"
+MAX_ENTRIES = 100_000
+SECRET_QUERY_KEYS = frozenset({"token"})
+
+
+def mask_authorization(value: str) -> str:
+    scheme, _, credentials = value.partition(" ")
+    return f"{scheme} {MASK}" if credentials else MASK
+
+
+def parse_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class RequestLog:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        self._seq = 0
+
+    def record(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> dict[str, Any]:
+        """Add an entry for a request that has just arrived; the caller fills in
+        `status` and `fault` when the answer is known."""
+        self._seq += 1
+        entry = {
+            "seq": self._seq,
+            "time": iso(time.time()),
+            "method": method,
+            "path": path,
+            "query": {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()},
+            "headers": {
+                k: (mask_authorization(v) if k.lower() == "authorization" else v)
+                for k, v in headers.items()
+            },
+            "body": parse_body(body),
+            "status": None,
+            "fault": None,
+        }
+        self.entries.append(entry)
+        return entry
+
+    def select(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        pattern = re.compile(path) if path else None
+        return [
+            e
+            for e in self.entries
+            if (method is None or e["method"] == method.upper())
+            and (pattern is None or pattern.search(e["path"]))
+        ]
+
+    def clear(self) -> int:
+        count = len(self.entries)
+        self.entries.clear()
+        return count
