@@ -1,0 +1,234 @@
+"""ProcessRunLibrary: start, watch, stop and clean up Control Room process runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robotlibcore import DynamicCore
+
+from . import masking
+from .keywords import ProcessRunKeywords, SessionKeywords, WaitingKeywords
+from .keywords.context import LibraryContext, Settings
+from .types import CallbackEvent, OnTimeout, ProcessRunState, Secret, Time
+from .version import VERSION
+
+__version__ = VERSION
+__all__ = ["CallbackEvent", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
+
+_SECRET_POSITIONS = {  # keyword name -> index of a positional argument holding a secret
+    "Create Control Room Session": 3,
+    "Start Process Run For Integration": 3,
+}
+
+
+class ProcessRunLibrary(DynamicCore):
+    """ProcessRunLibrary starts, watches, stops and cleans up process runs in Robocorp
+    Control Room (now Sema4.ai) through its Process Run API.
+
+    Use it to orchestrate processes from a robot (start one, wait until it has ended,
+    act on how it ended) and to test them (start a process, assert its outcome). It
+    speaks the current Control Room API (``/api/v1``): it waits, stops and deletes
+    runs, follows every page of a list, retries what is safe to retry, and gives every
+    request a timeout.
+
+    %TOC%
+
+    = Sessions =
+
+    A session is a Control Room workspace, with its API URL, its API key, and its own
+    timeouts, retries and TLS settings. The library creates the session ``default``
+    from its import arguments and environment variables the first time a keyword
+    needs it, so most suites never create one. To use several workspaces, create
+    sessions with `Create Control Room Session` and pick one per keyword with the
+    ``alias`` argument that every keyword has, or make one current with
+    `Switch Control Room Session`.
+
+    | = Setting =       | = Environment variable =  | = Default =                          |
+    | ``api_url``       | ``RC_API_URL_V1``         | ``https://cloud.robocorp.com/api/v1`` |
+    | ``workspace_id``  | ``RC_WORKSPACE_ID``       | (required)                           |
+    | ``api_key``       | ``RC_API_KEY``, else ``RC_API_TOKEN_V1`` | (required)            |
+
+    The API key is sent as ``Authorization: RC-WSKEY <key>``. Inside a Control Room
+    run, where ``RC_API_TOKEN_V1`` holds a token, the token is sent as
+    ``Authorization: Bearer <token>``. Nothing is sent and nothing fails at import:
+    a missing setting fails the first keyword that needs it, with a message that
+    names the argument and the environment variable.
+
+    = Process run states =
+
+    A run is ``new``, then ``in_progress``, and ends ``completed`` (success) or
+    ``unresolved`` (it has failed work items). ``stopping`` comes between a stop
+    request and the end. A run has *ended* when it is ``completed`` or
+    ``unresolved``. See `ProcessRunState`.
+
+    = Timeouts =
+
+    Times are in Robot Framework's time format: ``90``, ``90 s``, ``1 minute 30
+    seconds``, ``1h 10min`` (see `Time`).
+
+    | = Setting =         | = Default =  | = What it limits =                                  |
+    | ``request_timeout`` | 30 seconds   | one HTTP request (a session setting)                |
+    | ``timeout``         | 30 minutes   | a ``Wait ...`` keyword (`Set Process Run Timeout`)  |
+    | ``poll_interval``   | 10 seconds   | the longest pause between two polls (`Set Process Run Poll Interval`) |
+
+    A Robot Framework test or keyword ``[Timeout]`` interrupts any keyword of this
+    library, waits included, within about a second.
+
+    = Waiting =
+
+    `Wait Until Process Run Completes`, `Wait Until Process Runs Complete` and
+    `Start Process Run And Wait` poll Control Room until the runs have ended. The
+    first poll is immediate and the next ones come 0.1, 0.2, 0.4, ... seconds later:
+    the pause doubles (with 10 % jitter) up to ``poll_interval``. A run that ends
+    in a few seconds is seen within a fraction of a second of its end, and a wait
+    of an hour costs about one request per ``poll_interval``. A ``Retry-After`` from
+    Control Room is honoured. The time left in a wait also caps each request's
+    timeout.
+
+    A run that ends ``unresolved`` fails the wait (unless ``fail_on_unresolved`` is
+    false) with its failed work items and their exceptions in the message. What
+    happens when the time runs out is chosen with ``on_timeout`` (see `OnTimeout`),
+    like ``on_timeout`` of the Process library's ``Wait For Process``.
+
+    While waiting, the log gets one line when the wait starts, one per state change,
+    and one at the end; each poll is logged at DEBUG. Waits longer than ten seconds
+    also write their state changes to the console.
+
+    = Retries =
+
+    | = Request =                         | = Retried on =                                      |
+    | GET (read, list) and DELETE         | connection errors, timeouts, 429, 502, 503, 504     |
+    | POST stop                           | the same: stopping a run twice does no harm         |
+    | POST start (both start keywords)    | only when Control Room certainly did not get it: connection refused, or 429 |
+
+    A start request that may have reached Control Room (a timeout, a 502 from a
+    proxy) is never repeated, since that could start two runs: the keyword fails,
+    and `List Process Runs` tells whether the run exists. Retries back off
+    exponentially (0.5 s, 1 s, 2 s, ... with jitter, at most 30 s) and honour
+    ``Retry-After`` (seconds or an HTTP date). ``max_retries`` (default 3) is a
+    session setting; ``0`` turns retries off. Each retry is logged.
+
+    = Errors =
+
+    A failed request fails the keyword with one line naming the method, the path,
+    the HTTP status, and Control Room's error code and message:
+
+    | GET /workspaces/ws1/process-runs/42 failed: 404 Not Found: not_found: Process run 42 was not found.
+
+    Wrong arguments (an empty id, an id holding ``/``, ``?`` or ``#``, a payload that
+    is not JSON, a negative time, an unknown state) fail before any request is sent,
+    with a message that names the argument.
+
+    = Logging and secrets =
+
+    Each request is logged at INFO as one line (``GET /workspaces/ws1/process-runs/42
+    -> 200 in 0.02 s``); request and response bodies are logged at DEBUG, truncated.
+
+    The API key, Control Room tokens, integration tokens and callback secrets never
+    appear in log.html, output.xml or the console, at any log level and also on
+    failure: the library masks them as ``***`` in every message it logs, in the
+    messages of urllib3, and, acting as a listener, in every message of the test run
+    (Robot Framework itself shows keyword arguments at TRACE level). Robot Framework
+    7.4 and newer also accept the key as a ``Secret``, which Robot never shows:
+
+    | *** Variables ***
+    | ${API KEY: Secret}    %{RC_API_KEY}
+
+    = TLS =
+
+    Certificates are verified. ``verify`` accepts ``False`` (the session then logs one
+    warning) or the path of a CA bundle for a Control Room behind a private CA.
+
+    = Examples =
+
+    | *** Settings ***
+    | Library    ProcessRunLibrary    workspace_id=%{RC_WORKSPACE_ID}    timeout=20 minutes
+    |
+    | *** Test Cases ***
+    | Invoice process handles a batch
+    |     ${run} =    Start Process Run And Wait    ${INVOICE PROCESS}    payloads=${INVOICES}
+    |     Should Be Equal    ${run.state}    completed
+    |     ${outputs} =    List Process Run Outputs    ${run.id}
+    |     Length Should Be    ${outputs}    3
+    |
+    | Nightly runs can be stopped
+    |     ${id} =    Start Process Run    ${LONG PROCESS}
+    |     Stop Process Run    ${id}    reason=Maintenance window
+    |     ${run} =    Wait Until Process Run Completes    ${id}    fail_on_unresolved=False
+    |     Delete Process Run    ${id}
+
+    The bundled Control Room emulator (``ProcessRunLibrary.Emulator``) lets these
+    suites run without a Control Room.
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_VERSION = VERSION
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert}
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        workspace_id: str | None = None,
+        api_key: str | Secret | None = None,
+        request_timeout: Time = "30 seconds",  # type: ignore[assignment]
+        timeout: Time = "30 minutes",  # type: ignore[assignment]
+        poll_interval: Time = "10 seconds",  # type: ignore[assignment]
+        max_retries: int = 3,
+        verify: bool | str = True,
+    ) -> None:
+        """Sets the defaults of the ``default`` session and of the ``Wait ...`` keywords.
+
+        Every argument is optional; see `Sessions` for the environment variables
+        that fill what is not given, and `Timeouts` for the times. ``max_retries``
+        is how often a request that may safely be repeated is retried (see
+        `Retries`); ``verify`` is ``True``, ``False`` or the path of a CA bundle
+        (see `TLS`). Nothing is sent at import.
+
+        Examples:
+        | Library | ProcessRunLibrary |
+        | Library | ProcessRunLibrary | workspace_id=${WS} | api_key=${KEY} | timeout=2 hours | poll_interval=30 s |
+        | Library | ProcessRunLibrary | api_url=http://127.0.0.1:8123/api/v1 | max_retries=0 |
+        """
+        masking.register(masking.reveal_text(api_key))
+        self._ctx = LibraryContext(
+            Settings(api_url, workspace_id, api_key, request_timeout, max_retries, verify),
+            timeout,
+            poll_interval,
+        )
+        self.ROBOT_LIBRARY_LISTENER = self
+        super().__init__(
+            [SessionKeywords(self._ctx), ProcessRunKeywords(self._ctx), WaitingKeywords(self._ctx)]
+        )
+
+    # --- listener: mask secrets in every message of the run --------------------------
+
+    def start_keyword(self, data: Any, result: Any) -> None:
+        """Learn secrets given as positional arguments before Robot logs the arguments."""
+        position = _SECRET_POSITIONS.get(getattr(result, "name", None) or "")
+        if position is None or len(data.args) <= position:
+            return
+        from robot.libraries.BuiltIn import BuiltIn
+
+        value = data.args[position]
+        if isinstance(value, str) and "=" not in value:
+            masking.register(masking.reveal_text(BuiltIn().replace_variables(value)))
+
+    def log_message(self, message: Any) -> None:
+        message.message = masking.mask(message.message)
+
+    def message(self, message: Any) -> None:
+        message.message = masking.mask(message.message)
+
+    def end_keyword(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask(result.message)
+
+    def end_test(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask(result.message)
+
+    def end_suite(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask(result.message)

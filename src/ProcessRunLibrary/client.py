@@ -1,0 +1,400 @@
+"""A plain Python client for Control Room's Process Run API.
+
+One :class:`ControlRoomClient` is one Control Room session: one ``requests.Session``
+with keep-alive, its own settings, retries and timeouts. It returns parsed JSON, follows
+pagination, and turns every failure into :class:`ControlRoomError`. It imports nothing
+from Robot Framework; it logs through :mod:`logging`, which Robot Framework shows in
+its log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
+from urllib3.util.retry import Retry
+
+from . import masking
+from .errors import ControlRoomError, InvalidArgument
+from .version import VERSION
+
+log = logging.getLogger("ProcessRunLibrary")
+masking.mask_third_party_loggers()
+
+USER_AGENT = f"ProcessRunLibrary/{VERSION} python-requests/{requests.__version__}"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+BODY_LOG_LIMIT = 2000
+JSON = Any
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How requests authenticate: a workspace API key or a Control Room run token."""
+
+    secret: str
+    scheme: str = "RC-WSKEY"  # or "Bearer"
+
+    @property
+    def header(self) -> str:
+        return f"{self.scheme} {self.secret}"
+
+
+class _LoggingRetry(Retry):
+    """urllib3's Retry that says in the log why and when it repeats a request."""
+
+    def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        new = super().increment(method, url, response, error, *args, **kwargs)
+        why = f"HTTP {response.status}" if response is not None else _describe(error)
+        log.info(
+            "Retrying %s %s after %s (%d retries left).",
+            method,
+            masking.mask(url or ""),
+            why,
+            new.total if isinstance(new.total, int) else -1,
+        )
+        return new
+
+
+def _retry_policy(max_retries: int, *, may_have_been_received_is_fatal: bool) -> Retry:
+    """Retries for one kind of request.
+
+    Connection errors before sending are always safe to retry. A request that may
+    have reached the server (read error, timeout, 5xx from a proxy) is retried only
+    when repeating it cannot do harm twice, which is not the case for starting a run.
+    """
+    if may_have_been_received_is_fatal:
+        return _LoggingRetry(
+            total=max_retries,
+            connect=max_retries,
+            read=0,
+            other=0,
+            status=max_retries,
+            status_forcelist={429},  # a 429 refused the request: nothing was started
+            allowed_methods=frozenset({"POST"}),
+            backoff_factor=0.5,
+            backoff_jitter=0.25,
+            backoff_max=30,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+    return _LoggingRetry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "DELETE", "POST"}),
+        backoff_factor=0.5,
+        backoff_jitter=0.25,
+        backoff_max=30,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def path_segment(name: str, value: object) -> str:
+    """Validate an id that goes into a URL path, naming the argument when it is bad."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"Argument '{name}' must be a non-empty id, got {value!r}.")
+    bad = sorted({c for c in value if c in "/?#\\" or c.isspace()})
+    if bad or value in (".", ".."):
+        shown = ", ".join(repr(c) for c in bad) or repr(value)
+        raise InvalidArgument(
+            f"Argument '{name}' must be an id without '/', '?', '#', '\\' or white space, "
+            f"got {value!r} (contains {shown})."
+        )
+    return quote(value, safe="")
+
+
+class ControlRoomClient:
+    """One Control Room session: a workspace, credentials and connection settings."""
+
+    def __init__(
+        self,
+        api_url: str,
+        workspace_id: str,
+        credentials: Credentials,
+        request_timeout: float = 30.0,
+        max_retries: int = 3,
+        verify: bool | str = True,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.workspace_id = workspace_id
+        self.credentials = credentials
+        self.request_timeout = request_timeout
+        self.max_retries = max_retries
+        self.request_count = 0  # requests sent by keywords, retries not counted
+        masking.register(credentials.secret)
+        self.workspace_url = (
+            f"{self.api_url}/workspaces/{path_segment('workspace_id', workspace_id)}"
+        )
+        self.http = requests.Session()
+        self.http.verify = verify
+        self.http.headers.update(
+            {
+                "Authorization": credentials.header,
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
+        self.http.mount(
+            self.api_url,
+            HTTPAdapter(
+                max_retries=_retry_policy(max_retries, may_have_been_received_is_fatal=False)
+            ),
+        )
+        # Every POST under /processes/ starts a run; it must never run twice.
+        self.http.mount(
+            f"{self.workspace_url}/processes/",
+            HTTPAdapter(
+                max_retries=_retry_policy(max_retries, may_have_been_received_is_fatal=True)
+            ),
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- endpoints -------------------------------------------------------------------
+
+    def get_process_run(
+        self, process_run_id: str, timeout: float | None = None, quiet: bool = False
+    ) -> JSON:
+        run = path_segment("process_run_id", process_run_id)
+        return self.request("GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet)
+
+    def list_process_runs(
+        self,
+        process_id: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        quiet: bool = False,
+    ) -> list[JSON]:
+        params = {"process_id": process_id, "state": state}
+        return list(_take(self.pages("/process-runs", params, limit, quiet=quiet), limit))
+
+    def iter_process_runs(
+        self, process_id: str | None = None, page_size: int = 100, timeout: float | None = None
+    ) -> Iterator[JSON]:
+        """Runs newest first, page by page, logged at DEBUG: the caller decides when to stop."""
+        params = {"process_id": process_id}
+        return self.pages("/process-runs", params, page_size, quiet=True, timeout=timeout)
+
+    def list_outputs(self, process_run_id: str, limit: int | None = None) -> list[JSON]:
+        params = {"process_run_id": path_segment("process_run_id", process_run_id)}
+        return list(_take(self.pages("/outputs", params, limit), limit))
+
+    def list_work_items(
+        self, process_run_id: str, state: str | None = None, limit: int | None = None
+    ) -> list[JSON]:
+        params = {"process_run_id": path_segment("process_run_id", process_run_id), "state": state}
+        return list(_take(self.pages("/work-items", params, limit), limit))
+
+    def start_process_run(self, process_id: str, body: JSON | None = None) -> JSON:
+        process = path_segment("process_id", process_id)
+        return self.request("POST", f"/processes/{process}/process-runs", json=body)
+
+    def start_process_run_for_integration(
+        self, process_id: str, payload: JSON, token: str, with_handshake: str | None = None
+    ) -> JSON:
+        process = path_segment("process_id", process_id)
+        masking.register(token)
+        params = {"token": token, "with_handshake": with_handshake}
+        return self.request(
+            "POST",
+            f"/processes/{process}/process-runs-integrations",
+            params=params,
+            json=payload,
+            authorize=False,
+        )
+
+    def stop_process_run(
+        self,
+        process_run_id: str,
+        set_remaining_work_items_as_done: bool = False,
+        terminate_ongoing_activity_runs: bool = False,
+        reason: str | None = None,
+    ) -> JSON:
+        run = path_segment("process_run_id", process_run_id)
+        body: dict[str, Any] = {
+            "set_remaining_work_items_as_done": set_remaining_work_items_as_done,
+            "terminate_ongoing_activity_runs": terminate_ongoing_activity_runs,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        return self.request("POST", f"/process-runs/{run}/stop", json=body)
+
+    def delete_process_run(self, process_run_id: str) -> JSON:
+        run = path_segment("process_run_id", process_run_id)
+        return self.request("DELETE", f"/process-runs/{run}")
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        limit: int | None,
+        quiet: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[JSON]:
+        """Yield items page by page, following each ``next`` URL verbatim."""
+        query = {k: v for k, v in params.items() if v is not None}
+        if limit is not None:
+            query["limit"] = limit
+        page = self.request("GET", path, params=query, quiet=quiet, timeout=timeout)
+        while True:
+            yield from page.get("data") or []
+            next_url = page.get("next")
+            if not next_url or page.get("has_more") is False:
+                return
+            page = self.request("GET", next_url, quiet=quiet, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: JSON | None = None,
+        timeout: float | None = None,
+        authorize: bool = True,
+        quiet: bool = False,
+    ) -> JSON:
+        """Send one request (``path`` relative to the workspace, or a full URL) and
+        return its JSON body. ``quiet`` logs the request at DEBUG instead of INFO."""
+        url = path if "://" in path else self.workspace_url + path
+        shown = self._shown_path(url, params)
+        headers = None if authorize else {"Authorization": None}
+        kwargs: dict[str, Any] = {"params": params, "timeout": timeout or self.request_timeout}
+        if json is not None:
+            kwargs["json"] = json
+        log.debug("%s %s%s", method, shown, f" body {_truncate(json)}" if json is not None else "")
+        started = time.monotonic()
+        self.request_count += 1
+        try:
+            with warnings.catch_warnings():
+                if self.http.verify is False:  # warned once when the session was made
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                response = self.http.request(method, url, headers=headers, **kwargs)
+        except requests.RequestException as error:
+            raise ControlRoomError(method, shown, _describe(error, kwargs["timeout"])) from None
+        elapsed = time.monotonic() - started
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "%s %s -> %d in %.2f s",
+            method,
+            shown,
+            response.status_code,
+            elapsed,
+        )
+        log.debug("Response body: %s", _truncate(response.text))
+        if response.status_code >= 400:
+            raise _error_from(method, shown, response)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise ControlRoomError(
+                method,
+                shown,
+                f"{_status(response.status_code)} with a body that is not JSON.",
+                status=response.status_code,
+            ) from None
+
+    def _shown_path(self, url: str, params: Mapping[str, Any] | None) -> str:
+        """The URL as logs and errors show it: relative to the API URL, secrets masked."""
+        if params:
+            query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+            url = f"{url}{'&' if '?' in url else '?'}{query}" if query else url
+        if url.startswith(self.api_url):
+            url = url[len(self.api_url) :]
+        return masking.mask(url)
+
+
+def _take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:
+    for count, item in enumerate(items, start=1):
+        yield item
+        if limit is not None and count >= limit:
+            return
+
+
+def _status(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def _error_from(method: str, shown: str, response: requests.Response) -> ControlRoomError:
+    code = detail = None
+    try:
+        error = response.json().get("error") or {}
+        code, detail = error.get("code"), error.get("message")
+    except (ValueError, AttributeError):
+        pass
+    reason = _status(response.status_code)
+    if code or detail:
+        reason += ": " + ": ".join(str(part) for part in (code, detail) if part)
+    retried = " (after retries)" if response.status_code in RETRY_STATUSES else ""
+    return ControlRoomError(
+        method,
+        shown,
+        masking.mask(reason + retried),
+        status=response.status_code,
+        code=code,
+        detail=detail,
+    )
+
+
+def _describe(error: BaseException | None, timeout: float | None = None) -> str:
+    """A short sentence for a connection-level failure, without exception class names."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = getattr(error, "reason", None) or error.__cause__ or error.__context__
+        if isinstance(error, str):
+            break
+    names = {type(e).__name__ for e in chain}
+    texts = " ".join(str(e) for e in chain)
+    if names & {"SSLError", "SSLCertVerificationError"}:
+        return "TLS certificate verification failed (give verify a CA bundle path)."
+    if names & {
+        "ReadTimeout",
+        "ReadTimeoutError",
+        "ConnectTimeout",
+        "ConnectTimeoutError",
+        "TimeoutError",
+    }:
+        within = f" within {timeout:g} seconds" if timeout else ""
+        return f"no answer{within}."
+    if "ConnectionRefusedError" in names or "Connection refused" in texts:
+        return "connection refused."
+    if names & {"NameResolutionError", "gaierror"}:
+        return "the host name could not be resolved."
+    if names & {"RemoteDisconnected", "ProtocolError", "ConnectionResetError", "IncompleteRead"}:
+        return "the connection was closed before an answer came."
+    if "MaxRetryError" in names and "too many" in texts and "error responses" in texts:
+        return "too many error responses."
+    return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+
+
+def _truncate(body: object) -> str:
+    text = body if isinstance(body, str) else repr(body)
+    text = masking.mask(text)
+    return (
+        text
+        if len(text) <= BODY_LOG_LIMIT
+        else f"{text[:BODY_LOG_LIMIT]}... ({len(text)} characters)"
+    )

@@ -1,0 +1,148 @@
+"""What the keyword classes share: the sessions and the library's defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from robot.api import logger
+from robot.utils import ConnectionCache, DotDict
+
+from ..client import ControlRoomClient, Credentials
+from ..errors import ConfigurationError, InvalidArgument
+from ..masking import register
+from ..types import api_url_argument, non_negative_int, reveal, time_argument, verify_argument
+
+DEFAULT_API_URL = "https://cloud.robocorp.com/api/v1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Connection settings as given; ``None`` means "fall back further"."""
+
+    api_url: str | None = None
+    workspace_id: str | None = None
+    api_key: str | None = None
+    request_timeout: Any = None
+    max_retries: Any = None
+    verify: Any = None
+
+    def over(self, fallback: Settings) -> Settings:
+        """These settings, with the unset ones taken from ``fallback``."""
+        given = {k: v for k, v in vars(self).items() if v is not None}
+        return replace(fallback, **given)
+
+
+class LibraryContext:
+    """The state every keyword class reads: sessions, defaults for sessions and waits."""
+
+    def __init__(self, defaults: Settings, timeout: Any, poll_interval: Any) -> None:
+        self.defaults = defaults
+        self.timeout = time_argument("timeout", timeout)
+        self.poll_interval = time_argument("poll_interval", poll_interval)
+        if self.poll_interval <= 0:
+            raise InvalidArgument("Argument 'poll_interval' must be more than 0 seconds.")
+        self.sessions = ConnectionCache(no_current_msg="No Control Room session.")
+        self.aliases: list[str] = []
+        self.current_alias: str | None = None
+
+    def create_session(self, alias: str, given: Settings) -> None:
+        client = build_client(given.over(self.defaults))
+        if alias in self.aliases:
+            self.sessions.get_connection(alias).close()
+        self.sessions.register(client, alias)
+        if alias not in self.aliases:
+            self.aliases.append(alias)
+        self.current_alias = alias
+        logger.info(
+            f"Created Control Room session '{alias}' for workspace '{client.workspace_id}' "
+            f"at {client.api_url}."
+        )
+
+    def client(self, alias: str | None = None) -> ControlRoomClient:
+        """The session to use: ``alias``, else the current one, else ``default`` made now."""
+        if alias is None:
+            if self.current_alias is None:
+                self.create_session("default", Settings())
+            alias = self.current_alias
+        if alias not in self.aliases:
+            known = ", ".join(f"'{a}'" for a in self.aliases) or "none"
+            raise InvalidArgument(
+                f"Argument 'alias' names no Control Room session: '{alias}'. Sessions: {known}."
+            )
+        return self.sessions.get_connection(alias)
+
+    def switch(self, alias: str) -> str | None:
+        self.client(alias)  # fails naming the alias when there is no such session
+        previous, self.current_alias = self.current_alias, alias
+        self.sessions.switch(alias)
+        return previous
+
+    def close_all(self) -> None:
+        self.sessions.close_all()
+        self.aliases.clear()
+        self.current_alias = None
+
+
+def build_client(settings: Settings) -> ControlRoomClient:
+    """A client from settings, filling what is missing from the environment."""
+    api_url = api_url_argument(
+        settings.api_url or os.environ.get("RC_API_URL_V1") or DEFAULT_API_URL
+    )
+    workspace_id = settings.workspace_id or os.environ.get("RC_WORKSPACE_ID")
+    if not workspace_id:
+        raise ConfigurationError(
+            "No workspace id: give 'workspace_id' when importing ProcessRunLibrary or to "
+            "'Create Control Room Session', or set the environment variable RC_WORKSPACE_ID."
+        )
+    credentials = _credentials(settings.api_key)
+    request_timeout = time_argument("request_timeout", settings.request_timeout)
+    if request_timeout <= 0:
+        raise InvalidArgument("Argument 'request_timeout' must be more than 0 seconds.")
+    verify = verify_argument(settings.verify)
+    if verify is False:
+        logger.warn(
+            f"TLS certificate verification is off for the Control Room session at {api_url} "
+            "(verify=False): the connection is not protected against impersonation."
+        )
+    return ControlRoomClient(
+        api_url,
+        workspace_id,
+        credentials,
+        request_timeout=float(request_timeout),
+        max_retries=non_negative_int("max_retries", settings.max_retries),
+        verify=verify,
+    )
+
+
+def _credentials(api_key: Any) -> Credentials:
+    key = reveal(api_key) or os.environ.get("RC_API_KEY")
+    if key:
+        register(key)
+        return Credentials(key.strip(), "RC-WSKEY")
+    token = os.environ.get("RC_API_TOKEN_V1")
+    if token:
+        register(token)
+        return Credentials(token.strip(), "Bearer")
+    raise ConfigurationError(
+        "No API key: give 'api_key' when importing ProcessRunLibrary or to "
+        "'Create Control Room Session', or set the environment variable RC_API_KEY "
+        "(inside a Control Room run, RC_API_TOKEN_V1 is used)."
+    )
+
+
+def to_dotdict(value: Any) -> Any:
+    """JSON as Robot users like it: ``${run.state}`` and ``${run}[state]`` both work."""
+    if isinstance(value, dict):
+        return DotDict((k, to_dotdict(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [to_dotdict(v) for v in value]
+    return value
+
+
+class LibraryComponent:
+    """Base of the keyword classes: access to the shared :class:`LibraryContext`."""
+
+    def __init__(self, ctx: LibraryContext) -> None:
+        self.ctx = ctx

@@ -1,0 +1,394 @@
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.utils import secs_to_timestr
+
+from ..client import ControlRoomClient
+from ..errors import ControlRoomError, ProcessRunFailed, ProcessRunTimeout, StateMismatch
+from ..polling import PollSchedule, RunWatcher, Watched
+from ..types import (
+    CallbackEvent,
+    OnTimeout,
+    ProcessRunState,
+    Secret,
+    Time,
+    non_empty,
+    time_argument,
+)
+from .context import LibraryComponent, to_dotdict
+from .processruns import ProcessRunKeywords
+
+CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
+FAILED_ITEMS_SHOWN = 5
+
+
+def _timestr(seconds: float) -> str:
+    return secs_to_timestr(round(seconds, 1)) if seconds >= 0.1 else "0 seconds"
+
+
+class WaitingKeywords(LibraryComponent):
+    @keyword
+    def wait_until_process_run_completes(
+        self,
+        process_run_id: str,
+        timeout: Time | None = None,
+        poll_interval: Time | None = None,
+        on_timeout: OnTimeout = OnTimeout.FAIL,
+        fail_on_unresolved: bool = True,
+        message: str | None = None,
+        alias: str | None = None,
+    ) -> Any:
+        """Waits until the process run has ended and returns it.
+
+        A run has ended when its state is ``completed`` or ``unresolved`` (see
+        `ProcessRunState`); a run that has already ended returns at once. The
+        returned run is the one `Get Process Run` would return.
+
+        ``timeout`` is the longest time to wait and defaults to the library's
+        ``timeout`` (see `Importing` and `Set Process Run Timeout`). ``poll_interval``
+        is the longest pause between two polls: the first polls come within a fraction
+        of a second, then the pauses grow up to it (see `Waiting`).
+
+        When the run ends ``unresolved`` and ``fail_on_unresolved`` is true (the
+        default), the keyword fails with a message that names the run, its process,
+        its duration and its failed work items with their exceptions. With
+        ``fail_on_unresolved=False`` it returns the run and lets you decide.
+
+        When the time runs out, ``on_timeout`` decides (see `OnTimeout`): ``fail``
+        (default), ``continue`` (warn and return the last run seen) or ``stop`` (stop
+        the run in Control Room, then fail). ``message`` replaces the failure message.
+
+        A Robot Framework test or keyword timeout interrupts the wait within about a
+        second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
+        end the wait: it goes on polling until ``timeout``.
+
+        Examples:
+        | ${run} = | Wait Until Process Run Completes | ${id} |
+        | ${run} = | Wait Until Process Run Completes | ${id} | timeout=2 hours | poll_interval=1 minute |
+        | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
+        | Should Be Equal | ${run.state} | unresolved |
+        | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
+        """
+        return self._wait(
+            [process_run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
+        )[0]
+
+    @keyword
+    def wait_until_process_runs_complete(
+        self,
+        process_run_ids: list[str],
+        timeout: Time | None = None,
+        poll_interval: Time | None = None,
+        on_timeout: OnTimeout = OnTimeout.FAIL,
+        fail_on_unresolved: bool = True,
+        message: str | None = None,
+        alias: str | None = None,
+    ) -> list[Any]:
+        """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
+
+        The arguments are those of `Wait Until Process Run Completes`, and
+        ``timeout`` is for the whole group. Runs of one process are read together
+        from the list endpoint, so a polling round costs one request per process, not
+        one per run. The failure message lists every run that ended ``unresolved`` or
+        did not end in time, not only the first. log.html gets a table of the runs.
+
+        Examples:
+        | @{ids} = | Create List | ${id1} | ${id2} | ${id3} |
+        | ${runs} = | Wait Until Process Runs Complete | ${ids} | timeout=1 hour |
+        | Should Be Equal | ${runs}[0][state] | completed |
+        """
+        if isinstance(process_run_ids, str) or not process_run_ids:
+            from ..errors import InvalidArgument
+
+            raise InvalidArgument(
+                f"Argument 'process_run_ids' must be a non-empty list of ids, got {process_run_ids!r}."
+            )
+        return self._wait(
+            list(process_run_ids),
+            timeout,
+            poll_interval,
+            on_timeout,
+            fail_on_unresolved,
+            message,
+            alias,
+        )
+
+    @keyword
+    def start_process_run_and_wait(
+        self,
+        process_id: str,
+        payload: Any = None,
+        payloads: list[Any] | str | None = None,
+        work_item_ids: list[str] | None = None,
+        use_input_queue: bool = False,
+        callback_url: str | None = None,
+        callback_secret: str | Secret | None = None,
+        callback_events: list[CallbackEvent] | None = None,
+        timeout: Time | None = None,
+        poll_interval: Time | None = None,
+        on_timeout: OnTimeout = OnTimeout.FAIL,
+        fail_on_unresolved: bool = True,
+        message: str | None = None,
+        alias: str | None = None,
+    ) -> Any:
+        """Starts a process run and waits until it has ended; returns the final run.
+
+        The same as `Start Process Run` followed by `Wait Until Process Run Completes`,
+        with the arguments of both. Every argument is checked before the run is started.
+
+        Examples:
+        | ${run} = | Start Process Run And Wait | ${PROCESS} | payload={"order": 42} | timeout=15 min |
+        | Should Be Equal | ${run.state} | completed |
+        """
+        self._wait_settings(timeout, poll_interval)  # bad times fail before starting
+        run_id = ProcessRunKeywords(self.ctx).start_process_run(
+            process_id,
+            payload,
+            payloads,
+            work_item_ids,
+            use_input_queue,
+            callback_url,
+            callback_secret,
+            callback_events,
+            alias,
+        )
+        return self._wait(
+            [run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
+        )[0]
+
+    @keyword
+    def process_run_state_should_be(
+        self,
+        process_run_id: str,
+        expected_state: ProcessRunState,
+        message: str | None = None,
+        alias: str | None = None,
+    ) -> None:
+        """Fails unless the process run is now in ``expected_state``.
+
+        Reads the state once; it does not wait. The failure message names both
+        states, unless ``message`` replaces it.
+
+        Examples:
+        | Process Run State Should Be | ${id} | completed |
+        | Process Run State Should Be | ${id} | in progress | message=The robot should still run |
+        """
+        run = self.ctx.client(alias).get_process_run(process_run_id)
+        state = run.get("state")
+        if state != expected_state.value:
+            raise StateMismatch(
+                message or f"Process run {process_run_id} is {state}, not {expected_state.value}."
+            )
+        logger.info(f"Process run {process_run_id} is {state}.")
+
+    @keyword
+    def set_process_run_timeout(self, timeout: Time) -> str:
+        """Sets the default ``timeout`` of the ``Wait ...`` keywords; returns the old one.
+
+        Examples:
+        | ${old} = | Set Process Run Timeout | 2 hours |
+        | Set Process Run Timeout | ${old} |
+        """
+        old, self.ctx.timeout = self.ctx.timeout, time_argument("timeout", timeout)
+        return str(old)
+
+    @keyword
+    def set_process_run_poll_interval(self, poll_interval: Time) -> str:
+        """Sets the default ``poll_interval`` of the ``Wait ...`` keywords; returns the old one.
+
+        Examples:
+        | ${old} = | Set Process Run Poll Interval | 1 minute |
+        """
+        new = time_argument("poll_interval", poll_interval)
+        _positive("poll_interval", new)
+        old, self.ctx.poll_interval = self.ctx.poll_interval, new
+        return str(old)
+
+    # --- the wait itself ---------------------------------------------------------------
+
+    def _wait_settings(self, timeout: Any, poll_interval: Any) -> tuple[float, float]:
+        timeout = self.ctx.timeout if timeout is None else time_argument("timeout", timeout)
+        poll_interval = (
+            self.ctx.poll_interval
+            if poll_interval is None
+            else time_argument("poll_interval", poll_interval)
+        )
+        _positive("poll_interval", poll_interval)
+        return float(timeout), float(poll_interval)
+
+    def _wait(
+        self,
+        ids: list[str],
+        timeout: Any,
+        poll_interval: Any,
+        on_timeout: OnTimeout,
+        fail_on_unresolved: bool,
+        message: str | None,
+        alias: str | None,
+    ) -> list[Any]:
+        for run_id in ids:
+            non_empty("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
+        timeout, interval = self._wait_settings(timeout, poll_interval)
+        on_timeout = OnTimeout(on_timeout) if isinstance(on_timeout, str) else on_timeout
+        client = self.ctx.client(alias)
+        watched = [Watched(i) for i in dict.fromkeys(ids)]
+        by_id = {w.id: w for w in watched}
+        what = f"process run {ids[0]}" if len(watched) == 1 else f"{len(watched)} process runs"
+        logger.info(
+            f"Waiting up to {_timestr(timeout)} for {what} to complete "
+            f"(polling at most every {_timestr(interval)})."
+        )
+        started, requests_before = time.monotonic(), client.request_count
+        deadline = started + timeout
+        watcher, schedule = RunWatcher(client), PollSchedule(interval)
+        while True:
+            seen = {w.id: w.state for w in watched}
+            remaining = deadline - time.monotonic()
+            watcher.poll(watched, timeout=max(min(client.request_timeout, remaining), 0.5))
+            elapsed = time.monotonic() - started
+            for w in watched:
+                if w.state != seen[w.id]:
+                    _log_progress(
+                        f"Process run {w.id} is {w.state} after {_timestr(elapsed)}.", elapsed
+                    )
+            if all(w.has_ended for w in watched):
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(schedule.next_pause(), remaining))
+        elapsed = time.monotonic() - started
+        requests = client.request_count - requests_before
+        self._report(watched, elapsed, requests)
+        failures = self._failures(client, watched, elapsed, on_timeout, fail_on_unresolved)
+        if failures:
+            text = (
+                failures[0]
+                if len(failures) == 1
+                else (
+                    f"{len(failures)} of {len(watched)} process runs did not complete:\n"
+                    + "\n".join(f"- {f}" for f in failures)
+                )
+            )
+            if on_timeout is OnTimeout.CONTINUE and not any(
+                w.has_ended and w.state == "unresolved" and fail_on_unresolved for w in watched
+            ):
+                logger.warn(f"{text} Continuing as on_timeout=continue.")
+            else:
+                error = (
+                    ProcessRunTimeout if any(not w.has_ended for w in watched) else ProcessRunFailed
+                )
+                raise error(message or text)
+        return [to_dotdict(by_id[i].run) for i in ids]
+
+    def _report(self, watched: list[Watched], elapsed: float, requests: int) -> None:
+        ended = sum(w.has_ended for w in watched)
+        if len(watched) == 1:
+            w = watched[0]
+            verb = "ended" if w.has_ended else "was still"
+            logger.info(
+                f"Process run {w.id} {verb} {w.state} after {_timestr(elapsed)} "
+                f"({requests} request{'s' if requests != 1 else ''})."
+            )
+            return
+        logger.info(
+            f"{ended} of {len(watched)} process runs ended in {_timestr(elapsed)} "
+            f"({requests} request{'s' if requests != 1 else ''})."
+        )
+        logger.info(_html_table(watched), html=True)
+
+    def _failures(
+        self,
+        client: ControlRoomClient,
+        watched: list[Watched],
+        elapsed: float,
+        on_timeout: OnTimeout,
+        fail_on_unresolved: bool,
+    ) -> list[str]:
+        failures = []
+        for w in watched:
+            if w.state == "unresolved" and fail_on_unresolved:
+                failures.append(_unresolved(client, w))
+            elif not w.has_ended:
+                failures.append(self._timed_out(client, w, elapsed, on_timeout))
+        return failures
+
+    def _timed_out(
+        self, client: ControlRoomClient, w: Watched, elapsed: float, on_timeout: OnTimeout
+    ) -> str:
+        text = f"Process run {w.id} did not complete in {_timestr(elapsed)}; "
+        if w.run is None:
+            text += "its state could not be read"
+        else:
+            text += f"its last state was {w.state}"
+        if w.error is not None:
+            text += f" (last error: {w.error})"
+        text += "."
+        if on_timeout is OnTimeout.STOP:
+            try:
+                accepted = client.stop_process_run(w.id, reason="Timed out in Robot Framework").get(
+                    "accepted"
+                )
+            except ControlRoomError as error:
+                return f"{text} Asking Control Room to stop it failed: {error}"
+            outcome = "accepted" if accepted else "not accepted"
+            text += f" Asked Control Room to stop it: the stop was {outcome}."
+        return text
+
+
+def _positive(name: str, seconds: float) -> None:
+    if seconds <= 0:
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
+
+
+def _log_progress(text: str, elapsed: float) -> None:
+    logger.info(text, also_console=elapsed >= CONSOLE_AFTER)
+
+
+def _unresolved(client: ControlRoomClient, w: Watched) -> str:
+    run = w.run or {}
+    process = run.get("process") or {}
+    duration = run.get("duration")
+    text = f"Process run {w.id} of process '{process.get('name') or process.get('id')}' ended unresolved"
+    if isinstance(duration, (int, float)):
+        text += f" after {_timestr(float(duration))}"
+    try:
+        items = client.list_work_items(w.id, state="failed", limit=FAILED_ITEMS_SHOWN + 1)
+    except ControlRoomError as error:
+        return f"{text}. Its failed work items could not be read: {error}"
+    if not items:
+        return f"{text}. Control Room lists no failed work items."
+    shown = "; ".join(_failed_item(i) for i in items[:FAILED_ITEMS_SHOWN])
+    more = " and more" if len(items) > FAILED_ITEMS_SHOWN else ""
+    return f"{text}. Failed work items: {shown}{more}."
+
+
+def _failed_item(item: dict[str, Any]) -> str:
+    exception = item.get("exception") or {}
+    kind = exception.get("type") or "unspecified"
+    code = f" {exception['code']}" if exception.get("code") else ""
+    message = exception.get("message") or "no message"
+    return f"{item.get('id')} ({kind} exception{code}: {message})"
+
+
+def _html_table(watched: list[Watched]) -> str:
+    rows = []
+    for w in watched:
+        run = w.run or {}
+        duration = run.get("duration")
+        cells = (
+            w.id,
+            ((run.get("process") or {}).get("name")) or "",
+            w.state or "unknown",
+            _timestr(float(duration)) if isinstance(duration, (int, float)) else "",
+        )
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Process run", "Process", "State", "Duration"))
+    return f'<table border="1"><tr>{head}</tr>{"".join(rows)}</table>'

@@ -1,0 +1,73 @@
+"""Keep API keys and tokens out of every message the library and its dependencies log.
+
+Secrets are masked by value (every key and token the library has been given) and by
+shape (``token=`` query parameters and ``Authorization`` header values), so that a
+secret that slipped past one net is caught by the other. No Robot Framework imports.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+
+_known: set[str] = set()
+_SHAPES = [
+    # ?token=... in URLs, also inside error messages and `next` URLs.
+    (re.compile(r"(?i)([?&]token=)[^&#\s'\"]+"), r"\1" + MASK),
+    # Authorization header values, however they are quoted.
+    (re.compile(r"(?i)((?:RC-WSKEY|Bearer)\s+)[^\s'\",}]+"), r"\1" + MASK),
+    # Named arguments that Robot Framework shows at TRACE level.
+    (
+        re.compile(r"((?:api_key|token|callback_secret)=)('[^']*'|\"[^\"]*\"|[^\s|,\]]+)"),
+        r"\1" + MASK,
+    ),
+]
+
+
+def register(*values: str | None) -> None:
+    """Remember secret values so that :func:`mask` hides them wherever they appear."""
+    for value in values:
+        if value and len(value) >= 4:  # masking 'a' everywhere would only garble logs
+            _known.add(value)
+
+
+def known() -> Iterable[str]:
+    return frozenset(_known)
+
+
+def mask(text: str) -> str:
+    """Return ``text`` with every known secret and every secret-shaped value masked."""
+    for value in sorted(_known, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    for pattern, replacement in _SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class MaskingFilter(logging.Filter):
+    """Mask secrets in records of loggers we do not own (urllib3 logs full URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_third_party_loggers() -> None:
+    """Install :class:`MaskingFilter` once on the loggers that print request URLs."""
+    for name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.response"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+            logger.addFilter(MaskingFilter())
+
+
+def reveal_text(value: object) -> str | None:
+    """The text of a secret given as a string or as Robot Framework's ``Secret``."""
+    inner = getattr(value, "value", value)
+    return inner if isinstance(inner, str) else None

@@ -1,0 +1,123 @@
+"""How the library watches process runs: the pause between polls and the cheapest
+requests that read the state of many runs. Plain Python, no Robot Framework."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import RETRY_STATUSES, ControlRoomClient
+from .errors import ControlRoomError
+from .types import ENDED_STATES
+
+FIRST_PAUSE = 0.1
+PAGE_SIZE = 100
+
+
+class PollSchedule:
+    """Pauses that start at 0.1 s and double up to ``poll_interval``, with ±10 % jitter.
+
+    Short runs are seen to end quickly; a long wait costs about one request per
+    ``poll_interval`` plus the seven or so quick ones at the start.
+    """
+
+    def __init__(self, poll_interval: float, rng: Callable[[], float] = random.random) -> None:
+        self.poll_interval = poll_interval
+        self.rng = rng
+        self.base = min(FIRST_PAUSE, poll_interval)
+
+    def next_pause(self) -> float:
+        pause = min(self.base * (0.9 + 0.2 * self.rng()), self.poll_interval)
+        self.base = min(self.base * 2, self.poll_interval)
+        return pause
+
+
+@dataclass
+class Watched:
+    """One run being waited for, and what the last poll said of it."""
+
+    id: str
+    run: dict[str, Any] | None = None
+    error: ControlRoomError | None = None
+
+    @property
+    def state(self) -> str | None:
+        return self.run.get("state") if self.run else None
+
+    @property
+    def has_ended(self) -> bool:
+        return self.state in ENDED_STATES
+
+    @property
+    def process_id(self) -> str | None:
+        return ((self.run or {}).get("process") or {}).get("id")
+
+
+def is_transient(error: ControlRoomError) -> bool:
+    """Errors that a wait outlives: no answer, or an overloaded or restarting server."""
+    return error.status is None or error.status in RETRY_STATUSES or error.status == 500
+
+
+@dataclass
+class RunWatcher:
+    """Reads the state of runs; many runs of one process cost one list request a round."""
+
+    client: ControlRoomClient
+    lists_used: int = field(default=0)
+
+    def poll(self, watched: Iterable[Watched], timeout: float | None = None) -> None:
+        pending = [w for w in watched if not w.has_ended]
+        if len(pending) == 1:
+            self._get(pending[0], timeout)
+            return
+        groups: dict[str | None, list[Watched]] = {}
+        for w in pending:
+            groups.setdefault(w.process_id, []).append(w)
+        for process_id, runs in groups.items():
+            self._list(process_id, runs, timeout)
+
+    def _get(self, w: Watched, timeout: float | None) -> None:
+        try:
+            w.run, w.error = self.client.get_process_run(w.id, timeout=timeout, quiet=True), None
+        except ControlRoomError as error:
+            if not is_transient(error):
+                raise
+            w.error = error
+
+    def _list(self, process_id: str | None, runs: list[Watched], timeout: float | None) -> None:
+        """Find ``runs`` in the newest runs of their process; GET the ones not found.
+
+        Runs are listed newest first, so paging stops at a run older than the oldest
+        one waited for (or, before their creation times are known, after enough pages
+        to hold them all).
+        """
+        wanted = {w.id: w for w in runs}
+        oldest = min((w.run or {}).get("created_at") or "" for w in runs)
+        max_pages = -(-len(runs) // PAGE_SIZE) + 1
+        try:
+            pages_seen = 0
+            for count, item in enumerate(
+                self.client.iter_process_runs(process_id, PAGE_SIZE, timeout), start=1
+            ):
+                w = wanted.pop(str(item.get("id")), None)
+                if w is not None:
+                    w.run, w.error = item, None
+                if not wanted:
+                    break
+                if count % PAGE_SIZE == 0:
+                    pages_seen += 1
+                    if (oldest and str(item.get("created_at") or "") < oldest) or (
+                        not oldest and pages_seen >= max_pages
+                    ):
+                        break
+        except ControlRoomError as error:
+            if not is_transient(error):
+                raise
+            for w in wanted.values():
+                w.error = error
+            return
+        self.lists_used += 1
+        for w in wanted.values():  # not among the newest runs: ask for each one
+            self._get(w, timeout)
