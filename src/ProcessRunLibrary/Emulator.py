@@ -1,0 +1,541 @@
+"""Robot Framework keywords that start, drive and stop the Control Room emulator."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+from robot.api import logger
+from robot.utils import DotDict, secs_to_timestr, timestr_to_secs
+
+from ProcessRunLibrary.version import VERSION
+
+READY_PREFIX = "Control Room emulator listening on "
+FOREVER = ("", "none", "forever", "until stopped")
+
+
+class EmulatorError(RuntimeError):
+    """A failure of an emulator keyword; Robot shows only the message."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
+def _secret_value(value: Any) -> str:
+    """The plain string of `value`, also when it is Robot Framework's `Secret`."""
+    return str(getattr(value, "value", value))
+
+
+def _seconds(value: Any, argument: str) -> float:
+    try:
+        seconds = float(timestr_to_secs(value))
+    except (ValueError, TypeError):
+        raise EmulatorError(f"Argument '{argument}' is not a valid time: '{value}'.") from None
+    if seconds < 0:
+        raise EmulatorError(f"Argument '{argument}' must not be negative: '{value}'.")
+    return seconds
+
+
+def _json_argument(value: Any, argument: str) -> Any:
+    """Lists and dictionaries as they are; a string is parsed as JSON."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise EmulatorError(f"Argument '{argument}' is not valid JSON: '{value}'.") from None
+
+
+class _StopOnClose:
+    """Library listener: stops the emulator when the library goes out of scope."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, library: Emulator) -> None:
+        self.library = library
+
+    def close(self) -> None:
+        self.library._stop_quietly()
+
+
+class Emulator:
+    """Starts and drives a local Control Room emulator from a Robot Framework suite.
+
+    The emulator is a small HTTP server that speaks Control Room's Process Run API (the same
+    paths, bodies, run states, pagination and errors) so that orchestration robots, and
+    ProcessRunLibrary itself, can be tested without a Control Room. It needs the `emulator`
+    extra: ``pip install robotframework-processrunlibrary[emulator]``.
+
+    `Start Emulator` runs it as a separate process on a free port of 127.0.0.1 and returns
+    its API base URL, to be given to ProcessRunLibrary as ``api_url``. The other keywords
+    talk to its admin API: define processes and how their runs behave, inject faults (error
+    statuses, latency, dropped connections), read the log of the API requests it received,
+    and look at the runs it created. The emulator is stopped by `Stop Emulator`, and at the
+    latest when the library goes out of scope or Python exits.
+
+    The library scope is GLOBAL: start the emulator once in a suite setup (for example in
+    ``__init__.robot``) and all suites share it; `Reset Emulator` in a test setup gives each
+    test a clean workspace.
+
+    See docs/emulator.md for the process configuration format, the admin API and what is
+    inferred rather than published about Control Room.
+
+    = Times =
+
+    Durations (``new_seconds``, ``run_seconds``, ``latency``, ``retry_after``, ``timeout``)
+    are Robot Framework times: ``2``, ``1.5 s``, ``1 minute 30 seconds``. Process durations
+    are emulated time: with ``clock_factor=10`` a run of ``10 s`` ends after one real
+    second.
+
+    = Example =
+
+    | *** Settings ***
+    | Library           ProcessRunLibrary.Emulator
+    | Library           ProcessRunLibrary    api_url=${EMPTY}
+    | Suite Setup       Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
+    | Suite Teardown    Stop Emulator
+    |
+    | *** Test Cases ***
+    | A retried request
+    |     Define Process    invoices    run_seconds=20 s    outputs=echo
+    |     Inject Fault      status=503    method=GET    nth=${1}
+    |     # ... run the robot under test against the emulator ...
+    |     ${count} =    Get Request Count    method=GET    path=/process-runs/
+    |     Should Be Equal As Integers    ${count}    2
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_VERSION = VERSION
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+
+    def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = _StopOnClose(self)
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr: IO[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._session = requests.Session()
+        self._url: str | None = None
+        self._root: str | None = None
+        self._verify: bool | str = True
+        atexit.register(self._stop_quietly)
+
+    def _stop_quietly(self) -> None:
+        # At interpreter exit nothing can be reported anyway.
+        with contextlib.suppress(Exception):
+            self.stop_emulator()
+
+    # --- starting and stopping
+
+    def start_emulator(
+        self,
+        workspace_id: str = "demo-workspace",
+        api_key: Any = "demo-key",
+        config: str | None = None,
+        clock_factor: float | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        seed: str | None = None,
+        tokens: list[str] | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        timeout: str = "10 s",
+    ) -> str:
+        """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
+
+        - ``workspace_id`` and ``api_key``: the only workspace the emulator serves and the key
+          it accepts (``Authorization: RC-WSKEY <api_key>``; ``Bearer <api_key>`` also works).
+          ``api_key`` may be a ``Secret``.
+        - ``config``: path to a JSON configuration file (processes, ``clock_factor``,
+          ``stopping_seconds``, ``page_size``); without it the demo processes exist
+          (``demo-quick``, ``demo-slow``, ``demo-failing``, ``demo-forever``, ``demo-echo``,
+          ``demo-queue``, ``demo-files``).
+        - ``clock_factor``: emulated seconds per real second; overrides the configuration.
+        - ``port``: ``0`` (the default) picks a free port.
+        - ``seed``: seed of the random draws of fault rules with a ``rate``.
+        - ``tokens``: more credentials accepted as ``Authorization: Bearer <token>``.
+        - ``certfile`` and ``keyfile``: serve HTTPS with this certificate and key (PEM);
+          the returned URL then starts with ``https://``.
+        - ``timeout``: how long to wait for the emulator to report its address.
+
+        Fails when an emulator started by this library is already running, when the process
+        exits (the message has its error output, e.g. a bad configuration file), or when it
+        does not report its address within ``timeout``.
+
+        Examples:
+        | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
+        | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
+        """
+        if self._process is not None and self._process.poll() is None:
+            raise EmulatorError(f"The emulator is already running at {self._url}.")
+        wait = _seconds(timeout, "timeout")
+        key = _secret_value(api_key)
+        command = [
+            sys.executable,
+            "-m",
+            "ProcessRunLibrary.emulator",
+            "--host",
+            host,
+            "--port",
+            str(int(port)),
+            "--workspace-id",
+            workspace_id,
+            "--api-key",
+            key,
+        ]
+        if config:
+            command += ["--config", str(Path(config))]
+        if clock_factor is not None:
+            command += ["--clock-factor", str(float(clock_factor))]
+        if seed is not None:
+            command += ["--seed", str(seed)]
+        for token in tokens or []:
+            command += ["--token", _secret_value(token)]
+        if certfile or keyfile:
+            if not (certfile and keyfile):
+                raise EmulatorError("Arguments 'certfile' and 'keyfile' must be given together.")
+            command += ["--certfile", certfile, "--keyfile", keyfile]
+        self._launch(command)
+        line = self._wait_for_address(wait)
+        self._url = line[len(READY_PREFIX) :].strip()
+        self._root = self._url[: -len("/api/v1")]
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"RC-WSKEY {key}"
+        # A test certificate is rarely in the system's trust store; the admin API is local.
+        self._verify = not certfile
+        logger.info(f"Control Room emulator started at {self._url}.")
+        return self._url
+
+    def _launch(self, command: list[str]) -> None:
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        env["PYTHONUNBUFFERED"] = "1"
+        # Stays open while the emulator runs; closed by Stop Emulator.
+        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._lines = queue.Queue()
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
+        threading.Thread(
+            target=self._read_stdout, args=(self._process, self._lines), daemon=True
+        ).start()
+
+    @staticmethod
+    def _read_stdout(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        # Keeps draining so that the emulator never blocks on a full pipe.
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def _wait_for_address(self, timeout: float) -> str:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self._kill()
+            raise EmulatorError(
+                "The emulator did not report its address within "
+                f"{secs_to_timestr(timeout)}.{self._error_output()}"
+            ) from None
+        if line is None or not line.startswith(READY_PREFIX):
+            self._kill()
+            raise EmulatorError(f"Starting the emulator failed.{self._error_output()}")
+        return line
+
+    def _error_output(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read().strip()
+        return f" Its error output: {text}" if text else ""
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+
+    def stop_emulator(self, timeout: str = "5 s") -> None:
+        """Stops the emulator started by `Start Emulator`; does nothing when none runs.
+
+        The emulator gets ``timeout`` to stop cleanly and is killed after that.
+
+        Examples:
+        | `Stop Emulator` |
+        """
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(_seconds(timeout, "timeout"))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        self._session.close()
+        logger.info(f"Control Room emulator at {self._url} stopped.")
+
+    def get_emulator_url(self) -> str:
+        """Returns the API base URL of the running emulator, ``http://HOST:PORT/api/v1``.
+
+        Fails when the emulator is not running.
+
+        Examples:
+        | ${url} = | `Get Emulator Url` |
+        """
+        self._require_running()
+        assert self._url is not None
+        return self._url
+
+    # --- the admin API
+
+    def _require_running(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            raise EmulatorError("The emulator is not running: use 'Start Emulator' first.")
+
+    def _admin(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        self._require_running()
+        url = f"{self._root}/_emulator{path}"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=query,
+                json=body,
+                timeout=30,
+                verify=self._verify,
+            )
+        except requests.RequestException as error:
+            raise EmulatorError(
+                f"Emulator admin request {method} /_emulator{path} failed: {error}"
+            ) from None
+        data = json.loads(response.text, object_hook=DotDict) if response.text else None
+        if response.status_code != 200:
+            detail = data["error"]["message"] if isinstance(data, dict) and "error" in data else ""
+            raise EmulatorError(
+                f"Emulator admin request {method} /_emulator{path} failed with status "
+                f"{response.status_code}: {detail or response.text}"
+            )
+        return data
+
+    def define_process(
+        self,
+        process_id: str,
+        name: str | None = None,
+        new_seconds: str = "0.5 s",
+        run_seconds: str | None = "2 s",
+        outcome: str = "completed",
+        failures: list[dict[str, str]] | str | None = None,
+        outputs: list[Any] | str | None = None,
+        input_queue: list[Any] | str | None = None,
+        default_work_item: Any = None,
+        allow_parallel_runs: bool = True,
+    ) -> DotDict:
+        """Defines a process, or replaces the one with the same id, and returns its definition.
+
+        Runs started afterwards behave as defined here; runs started earlier keep the
+        definition they started with.
+
+        - ``name``: the process name in run bodies; the id when not given.
+        - ``new_seconds``: how long a run stays ``new``.
+        - ``run_seconds``: how long it then stays ``in_progress``; ``${None}`` or ``forever``:
+          until it is stopped.
+        - ``outcome``: ``completed`` or ``unresolved``.
+        - ``failures``: for an unresolved outcome, the exceptions of the first work items, a
+          list of ``{"type": "application|business|orchestrator|unspecified", "code": ...,
+          "message": ...}`` (a list or a JSON string).
+        - ``outputs``: ``echo`` (one output per done work item, echoing its payload) or a list
+          of ``{"payload": ..., "files": [{"name": ..., "content": ...}]}``.
+        - ``input_queue``: payloads waiting in the process's input queue (for a start with
+          the input queue).
+        - ``default_work_item``: the payload of the work item of a start without a body;
+          ``{}`` when not given.
+        - ``allow_parallel_runs``: when false, a start while a run has not ended answers 409.
+
+        Fails when the emulator rejects the definition, with its reason.
+
+        Examples:
+        | `Define Process` | invoices | run_seconds=10 s | outputs=echo |
+        | `Define Process` | orders | outcome=unresolved | failures=[{"type": "business", "code": "E1", "message": "No customer."}] |
+        | `Define Process` | watcher | run_seconds=forever |
+        """
+        forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
+        definition: dict[str, Any] = {
+            "id": process_id,
+            "new_seconds": _seconds(new_seconds, "new_seconds"),
+            "run_seconds": None if forever else _seconds(run_seconds, "run_seconds"),
+            "outcome": outcome,
+            "allow_parallel_runs": allow_parallel_runs,
+        }
+        if name is not None:
+            definition["name"] = name
+        if failures is not None:
+            definition["failures"] = _json_argument(failures, "failures")
+        if outputs is not None:
+            definition["outputs"] = (
+                "echo" if outputs == "echo" else _json_argument(outputs, "outputs")
+            )
+        if input_queue is not None:
+            definition["input_queue"] = _json_argument(input_queue, "input_queue")
+        if default_work_item is not None:
+            definition["default_work_item"] = _json_argument(default_work_item, "default_work_item")
+        return self._admin("PUT", f"/processes/{process_id}", definition)
+
+    def inject_fault(
+        self,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        rate: float | None = None,
+        nth: list[int] | int | None = None,
+        times: int | None = None,
+        retry_after: str | None = None,
+        latency: str | None = None,
+        hang: bool = False,
+        drop: bool = False,
+        lost_answer: bool = False,
+        seed: str | None = None,
+    ) -> str:
+        """Adds a fault rule for API requests and returns its id (``f1``, ``f2``, ...).
+
+        Which requests: ``method`` (e.g. ``GET``) and ``path``, a regular expression searched
+        in the path after ``/api/v1`` (e.g. ``/process-runs/[^/]+$``); ``nth``: only these
+        matching requests (1 is the first, e.g. ``${1}`` or ``[1, 3]``); ``rate``: a
+        probability from 0 to 1, drawn from a seeded random generator (``seed`` here or in
+        `Start Emulator`); ``times``: at most this many times.
+
+        What happens: ``status`` (429, 500, 502, 503 or 504) with an error body, and
+        ``retry_after`` as a ``Retry-After`` header (whole seconds, rounded up);
+        ``latency``: a delay before the answer; ``hang``: no answer until the client gives up;
+        ``drop``: the connection is closed without an answer; ``lost_answer``: the request is
+        processed for real (a run is started), then the answer is ``status`` (502 when not
+        given) or a dropped connection.
+
+        Rules are tried in the order they were added; the first that fires applies. The
+        response carries the header ``X-Emulator-Fault`` with the rule id, and the request
+        log records it.
+
+        Examples:
+        | ${id} = | `Inject Fault` | status=429 | retry_after=1 s | times=1 |
+        | `Inject Fault` | status=503 | method=GET | path=/process-runs/ | nth=[1, 2] |
+        | `Inject Fault` | lost_answer=${True} | method=POST | path=/process-runs$ |
+        | `Inject Fault` | latency=2 s | rate=0.5 | seed=42 |
+        """
+        rule: dict[str, Any] = {
+            "status": status,
+            "method": method,
+            "path": path,
+            "rate": rate,
+            "times": times,
+        }
+        if nth is not None:
+            rule["nth"] = [nth] if isinstance(nth, int) else list(nth)
+        if retry_after is not None:
+            rule["retry_after"] = _seconds(retry_after, "retry_after")
+        if latency is not None:
+            rule["latency"] = _seconds(latency, "latency")
+        for flag, value in (("hang", hang), ("drop", drop), ("lost_answer", lost_answer)):
+            if value:
+                rule[flag] = True
+        if seed is not None:
+            rule["seed"] = int(seed) if str(seed).lstrip("-").isdigit() else seed
+        created = self._admin("POST", "/faults", {k: v for k, v in rule.items() if v is not None})
+        logger.info(f"Fault rule {created.id} added: {json.dumps(created)}")
+        return str(created.id)
+
+    def clear_faults(self) -> None:
+        """Removes every fault rule.
+
+        Examples:
+        | `Clear Faults` |
+        """
+        self._admin("DELETE", "/faults")
+
+    def get_requests(self, method: str | None = None, path: str | None = None) -> list[DotDict]:
+        """Returns the API requests the emulator received, oldest first, as a list of DotDicts.
+
+        Each has ``seq``, ``time``, ``method``, ``path`` (after ``/api/v1``), ``query`` (the
+        ``token`` parameter masked), ``headers`` (``Authorization`` masked as
+        ``RC-WSKEY ***``), ``body`` (parsed JSON, text, or ``None``), ``status`` (``None`` when
+        the connection was dropped), ``fault`` (the rule id or ``None``) and ``duration``.
+        ``method`` and ``path`` (a regular expression) select requests.
+
+        Examples:
+        | ${requests} = | `Get Requests` | method=POST | path=/process-runs$ |
+        | Should Be Equal | ${requests}[0][headers][Authorization] | RC-WSKEY *** |
+        """
+        return list(self._admin("GET", "/requests", params={"method": method, "path": path}).data)
+
+    def get_request_count(self, method: str | None = None, path: str | None = None) -> int:
+        """Returns how many API requests the emulator received, selected as in `Get Requests`.
+
+        Examples:
+        | ${count} = | `Get Request Count` | method=GET | path=/process-runs/ |
+        """
+        return len(self.get_requests(method, path))
+
+    def clear_request_log(self) -> None:
+        """Empties the request log.
+
+        Examples:
+        | `Clear Request Log` |
+        """
+        self._admin("DELETE", "/requests")
+
+    def get_emulator_runs(self, process_id: str | None = None) -> list[DotDict]:
+        """Returns every run the emulator created, oldest first, deleted ones included.
+
+        Each has ``id``, ``process_id``, ``state``, ``created_at``, ``start_type``,
+        ``payloads`` (the payloads of its work items), ``work_items``, ``callback``,
+        ``stop`` and ``deleted``.
+
+        Examples:
+        | ${runs} = | `Get Emulator Runs` | process_id=invoices |
+        | Length Should Be | ${runs} | 1 |
+        | Should Be Equal | ${runs}[0][payloads] | ${{[{"invoice": 1}]}} |
+        """
+        return list(self._admin("GET", "/runs", params={"process_id": process_id}).data)
+
+    def add_emulator_token(self, token: Any) -> None:
+        """Makes the emulator accept ``Authorization: Bearer <token>`` too. ``token`` may be a
+        ``Secret``.
+
+        Examples:
+        | `Add Emulator Token` | my-run-token |
+        """
+        self._admin("POST", "/tokens", {"token": _secret_value(token)})
+
+    def reset_emulator(self, processes: bool = False) -> None:
+        """Forgets every run, work item, fault rule and logged request.
+
+        Processes defined with `Define Process` stay, unless ``processes`` is true: then the
+        processes the emulator started with come back.
+
+        Examples:
+        | `Reset Emulator` | |
+        | `Reset Emulator` | processes=${True} |
+        """
+        self._admin("POST", "/reset", {"processes": bool(processes)})
