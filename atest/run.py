@@ -1,0 +1,104 @@
+"""Run the acceptance tests against a real Control Room emulator.
+
+    python atest/run.py [--pabot] [robot options] [paths]
+
+Starts one emulator on a free port of 127.0.0.1 with a distinctive API key, runs Robot
+Framework (or pabot, with every process sharing that emulator) at log level TRACE, and
+afterwards searches output.xml, log.html, report.html and the console output for every
+secret the suites used: one occurrence fails the run. Results go to results/atest/.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUTPUT_DIR = ROOT / "results" / "atest"
+READY = "Control Room emulator listening on "
+
+
+def start_emulator(workspace_id: str, api_key: str, token: str) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable, "-m", "ProcessRunLibrary.emulator", "--port", "0",
+        "--workspace-id", workspace_id, "--api-key", api_key, "--token", token,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    if not first.startswith(READY):
+        process.kill()
+        raise SystemExit(f"The emulator did not start: {first!r}")
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe drained
+    return process, first[len(READY):]
+
+
+def leaks(secret_values: dict[str, str], console: str) -> list[str]:
+    found = []
+    texts = {"console output": console}
+    for name in ("output.xml", "log.html", "report.html"):
+        path = OUTPUT_DIR / name
+        if path.exists():
+            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    for where, text in texts.items():
+        for what, value in secret_values.items():
+            count = text.count(value)
+            if count:
+                found.append(f"{what} appears {count} times in {where}")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    use_pabot = "--pabot" in argv
+    argv = [a for a in argv if a != "--pabot"]
+    paths = [a for a in argv if not a.startswith("-") and Path(a).exists()]
+    options = [a for a in argv if a not in paths]
+    # Distinctive values, so that a leak cannot hide behind a common word.
+    secret_values = {
+        "the API key": f"atest-key-{secrets.token_hex(8)}",
+        "the Bearer token": f"atest-token-{secrets.token_hex(8)}",
+        "the integration token": f"atest-integration-{secrets.token_hex(8)}",
+        "the callback secret": f"atest-callback-{secrets.token_hex(8)}",
+    }
+    workspace_id = "atest-workspace"
+    emulator, url = start_emulator(
+        workspace_id, secret_values["the API key"], secret_values["the Bearer token"]
+    )
+    runner = [sys.executable, "-m", "pabot.pabot", "--processes", "2"] if use_pabot else [
+        sys.executable, "-m", "robot"
+    ]  # fmt: skip
+    command = [
+        *runner,
+        "--outputdir", str(OUTPUT_DIR),
+        "--loglevel", "TRACE:INFO",
+        "--variable", f"API_URL:{url}",
+        "--variable", f"WORKSPACE_ID:{workspace_id}",
+        "--variable", f"API_KEY:{secret_values['the API key']}",
+        "--variable", f"BEARER_TOKEN:{secret_values['the Bearer token']}",
+        "--variable", f"INTEGRATION_TOKEN:{secret_values['the integration token']}",
+        "--variable", f"CALLBACK_SECRET:{secret_values['the callback secret']}",
+        "--pythonpath", str(HERE / "resources"),
+        *options,
+        *(paths or [str(HERE / "suites")]),
+    ]  # fmt: skip
+    print(f"Emulator at {url}", flush=True)
+    try:
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    print(result.stdout, end="", flush=True)
+    found = leaks(secret_values, result.stdout)
+    for line in found:
+        print(f"SECRET LEAK: {line}")
+    print(f"Secret scan: {len(found)} leaks of {len(secret_values)} secrets in output.xml, "
+          "log.html, report.html and the console output.")
+    return result.returncode or (1 if found else 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
