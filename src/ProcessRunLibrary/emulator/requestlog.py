@@ -74,6 +74,8 @@ class RequestLog:
         ]
 
     def clear(self) -> int:
+        """Forget every entry; numbering starts again at 1."""
         count = len(self.entries)
         self.entries.clear()
+        self._seq = 0
         return count

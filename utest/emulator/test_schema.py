@@ -1,0 +1,269 @@
+"""Every emulator answer, for every operation and status it gives, validates against the
+schemas of Control Room's OpenAPI document (a copy is kept beside this file).
+
+Where the seed (shared/seed/ProcessRunApi.md) and the 2023-10-19 document differ, the seed
+wins; each such adjustment is marked SEED below. Where the emulator answers a status that
+neither documents, the body is still checked against `genericErrorResponse`; those are
+marked UNDOCUMENTED.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import KEY, Emulator
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC_FILE = Path(__file__).with_name("control-room-openapi-2023-10-19.json")
+BASE = "urn:control-room-openapi"
+WS_PATH = "/workspaces/{workspace_id}"
+
+
+def to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema objects to JSON Schema: `nullable: true` becomes "or null", and
+    local `$ref`s point into the registered document."""
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {k: to_json_schema(v) for k, v in node.items() if k != "nullable"}
+    if isinstance(converted.get("$ref"), str) and converted["$ref"].startswith("#"):
+        converted["$ref"] = BASE + converted["$ref"]
+    if node.get("nullable") is True:
+        return {"anyOf": [{"type": "null"}, converted]}
+    return converted
+
+
+SPEC = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+CONVERTED = to_json_schema(copy.deepcopy(SPEC))
+REGISTRY = Registry().with_resource(BASE, Resource(CONVERTED, specification=DRAFT202012))
+GENERIC_ERROR = {"$ref": f"{BASE}#/components/schemas/genericErrorResponse"}
+
+
+def response_schema(path: str, method: str, status: int) -> Any:
+    responses = CONVERTED["paths"][WS_PATH + path][method]["responses"]
+    if str(status) not in responses:
+        return None
+    content = responses[str(status)].get("content", {})
+    return content["application/json"]["schema"]
+
+
+# (operation, status) -> the schema it must match.
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "list_process_runs": ("/process-runs", "get"),
+    "get_process_run": ("/process-runs/{process_run_id}", "get"),
+    "delete_process_run": ("/process-runs/{process_run_id}", "delete"),
+    "stop_process_run": ("/process-runs/{process_run_id}/stop", "post"),
+    # SEED: the seed serves outputs at GET /workspaces/{ws}/outputs?process_run_id=; the
+    # 2023-10-19 document only has the older path, whose response schema is the same.
+    "list_process_run_outputs": ("/process-runs/{process_run_id}/outputs", "get"),
+    "list_process_run_outputs_old_path": ("/process-runs/{process_run_id}/outputs", "get"),
+    "start_process_run": ("/processes/{process_id}/process-runs", "post"),
+    "start_process_run_qs_auth": ("/processes/{process_id}/process-runs-integrations", "post"),
+    "list_work_items": ("/work-items", "get"),
+}
+
+# Statuses the emulator answers that the document does not list for the operation.
+UNDOCUMENTED = {
+    ("list_process_runs", 400),  # a `limit` that is not a positive integer, a bad state
+    ("list_process_run_outputs", 400),  # no process_run_id
+    ("list_work_items", 400),  # a bad state filter
+    ("start_process_run", 404),  # unknown process
+    ("start_process_run_qs_auth", 403),  # missing or wrong token
+    ("start_process_run_qs_auth", 404),  # unknown process
+    ("unknown_route", 404),
+    ("fault", 429),
+    ("fault", 500),
+    ("fault", 502),
+    ("fault", 503),
+    ("fault", 504),
+}
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, int]] = set()
+
+    def __call__(self, operation: str, response: requests.Response) -> Any:
+        status = response.status_code
+        body = response.json()
+        key = (operation, status)
+        schema = None
+        if operation in OPERATIONS:
+            schema = response_schema(*OPERATIONS[operation], status)
+        if schema is None:
+            assert key in UNDOCUMENTED, f"{key} is neither documented nor a known extra"
+            schema = GENERIC_ERROR
+        else:
+            assert key not in UNDOCUMENTED
+        validator = Draft202012Validator(schema, registry=REGISTRY)
+        errors = sorted(validator.iter_errors(body), key=str)
+        assert not errors, f"{key}: {errors[0].message} in {body}"
+        self.seen.add(key)
+        return body
+
+
+@pytest.fixture
+def check() -> Checker:
+    return Checker()
+
+
+def wait_until_ended(emu: Emulator, run_id: str) -> None:
+    deadline = time.monotonic() + 5
+    while emu.api("GET", f"/process-runs/{run_id}").json()["state"] not in (
+        "completed",
+        "unresolved",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_the_schema_conversion_rejects_what_it_should() -> None:
+    # Guard against a conversion that accepts anything.
+    run = {"$ref": f"{BASE}#/components/schemas/ProcessRunResource"}
+    validator = Draft202012Validator(run, registry=REGISTRY)
+    assert list(validator.iter_errors({"id": "x"}))
+    good = {
+        "id": "x",
+        "state": "new",
+        "created_at": "2023-01-01T00:00:00Z",
+        "started_at": None,
+        "ended_at": None,
+        "duration": None,
+        "process": {"id": "p", "name": "n"},
+        "started_by": {"type": "api", "details": None},
+    }
+    assert not list(validator.iter_errors(good))
+    assert list(validator.iter_errors({**good, "state": "done"}))
+    assert list(validator.iter_errors({**good, "created_at": None}))
+
+
+def test_every_operation_and_status_matches_the_schemas(emu: Emulator, check: Checker) -> None:
+    api = emu.api
+    noauth: Callable[..., requests.Response] = lambda method, path, **kw: requests.request(  # noqa: E731
+        method, emu.ws_url + path, timeout=5, **kw
+    )
+
+    # start: 200 started true / false, 400, 403, 404, 409
+    emu.define("once", new_seconds=1000, allow_parallel_runs=False, outputs="echo")
+    emu.define(
+        "files",
+        new_seconds=0,
+        run_seconds=0.5,
+        outputs=[{"payload": None, "files": [{"name": "f.txt", "content": "x"}]}],
+    )
+    start = "/processes/{}/process-runs"
+    once = check("start_process_run", api("POST", start.format("once")))["id"]
+    check("start_process_run", api("POST", start.format("once")))  # 409
+    check(
+        "start_process_run", api("POST", start.format("demo-queue"), json={"type": "with_inputs"})
+    )
+    check(
+        "start_process_run", api("POST", start.format("demo-queue"), json={"type": "with_inputs"})
+    )
+    check("start_process_run", api("POST", start.format("demo-quick"), json={"type": "x"}))
+    check("start_process_run", api("POST", start.format("nope")))
+    check("start_process_run", noauth("POST", start.format("demo-quick")))
+    failing = check(
+        "start_process_run",
+        api(
+            "POST",
+            start.format("demo-failing"),
+            json={"type": "with_payloads", "payloads": [{"a": 1}, 2]},
+        ),
+    )["id"]
+    files = check("start_process_run", api("POST", start.format("files")))["id"]
+    emu.define("echo", new_seconds=0, run_seconds=0.5, outputs="echo")
+    payloads = [{"a": 1}, None, "text", 3, [1], True]
+    echo = check(
+        "start_process_run",
+        api("POST", start.format("echo"), json={"type": "with_payloads", "payloads": payloads}),
+    )["id"]
+
+    # integrations: 200, 400, 403, 404
+    integration = "/processes/{}/process-runs-integrations"
+    qs = "start_process_run_qs_auth"
+    check(qs, noauth("POST", integration.format("demo-quick"), params={"token": KEY}, json={}))
+    bad_handshake = {"token": KEY, "with_handshake": "x"}
+    check(qs, noauth("POST", integration.format("demo-quick"), params=bad_handshake, json={}))
+    check(qs, noauth("POST", integration.format("demo-quick"), params={"token": "x"}, json={}))
+    check(qs, noauth("POST", integration.format("nope"), params={"token": KEY}, json={}))
+
+    # get: 200 (every state), 403, 404
+    check("get_process_run", api("GET", f"/process-runs/{once}"))
+    check("get_process_run", noauth("GET", f"/process-runs/{once}"))
+    check("get_process_run", api("GET", "/process-runs/nope"))
+
+    # list: 200 (with next and without), 400, 403
+    check("list_process_runs", api("GET", "/process-runs", params={"limit": 1}))
+    check("list_process_runs", api("GET", "/process-runs", params={"limit": 100}))
+    check("list_process_runs", api("GET", "/process-runs", params={"limit": "x"}))
+    check("list_process_runs", noauth("GET", "/process-runs"))
+
+    # stop: 200 accepted true / false, 400, 403, 404
+    forever = check("start_process_run", api("POST", start.format("demo-forever")))["id"]
+    stop_body = {"set_remaining_work_items_as_done": False, "terminate_ongoing_activity_runs": True}
+    check("stop_process_run", api("POST", f"/process-runs/{forever}/stop", json=stop_body))
+    check("get_process_run", api("GET", f"/process-runs/{forever}"))  # stopping
+    check("stop_process_run", api("POST", f"/process-runs/{forever}/stop", json={}))
+    check("stop_process_run", noauth("POST", f"/process-runs/{forever}/stop", json=stop_body))
+    check("stop_process_run", api("POST", "/process-runs/nope/stop", json=stop_body))
+    for run_id in (failing, files, echo, forever):
+        wait_until_ended(emu, run_id)
+        check("get_process_run", api("GET", f"/process-runs/{run_id}"))
+    check("stop_process_run", api("POST", f"/process-runs/{forever}/stop", json=stop_body))
+
+    # outputs: 200 (payloads of every JSON type, files), 400, 403, on both paths
+    outputs = "list_process_run_outputs"
+    for run_id in (failing, files, echo):
+        check(outputs, api("GET", "/outputs", params={"process_run_id": run_id, "limit": 1}))
+        check(f"{outputs}_old_path", api("GET", f"/process-runs/{run_id}/outputs"))
+    every = check(outputs, api("GET", "/outputs", params={"process_run_id": echo}))
+    assert [o["payload"] for o in every["data"]] == payloads  # every JSON type was checked
+    check(outputs, api("GET", "/outputs"))
+    check(outputs, noauth("GET", "/outputs", params={"process_run_id": echo}))
+    check(f"{outputs}_old_path", noauth("GET", f"/process-runs/{echo}/outputs"))
+
+    # work items: 200 (new, pending, done, failed with exceptions), 400, 403
+    emu.define("queue", input_queue=[1])
+    check("list_work_items", api("GET", "/work-items", params={"limit": 100}))
+    check("list_work_items", api("GET", "/work-items", params={"limit": 1}))
+    check("list_work_items", api("GET", "/work-items", params={"state": "x"}))
+    check("list_work_items", noauth("GET", "/work-items"))
+
+    # delete: 200, 403, 404, 409
+    check("delete_process_run", api("DELETE", f"/process-runs/{failing}"))
+    check("delete_process_run", api("DELETE", f"/process-runs/{failing}"))
+    check("delete_process_run", api("DELETE", f"/process-runs/{once}"))
+    check("delete_process_run", noauth("DELETE", f"/process-runs/{echo}"))
+
+    # unknown routes and injected faults
+    check("unknown_route", api("GET", "/nothing-here"))
+    for status in (429, 500, 502, 503, 504):
+        emu.fault(status=status, times=1, path="^/fault-test")
+        response = emu.http.get(f"{emu.base_url}/fault-test", timeout=5)
+        check("fault", response)
+
+    expected = (
+        {("start_process_run", s) for s in (200, 400, 403, 404, 409)}
+        | {(qs, s) for s in (200, 400, 403, 404)}
+        | {("get_process_run", s) for s in (200, 403, 404)}
+        | {("list_process_runs", s) for s in (200, 400, 403)}
+        | {("stop_process_run", s) for s in (200, 400, 403, 404)}
+        | {(outputs, s) for s in (200, 400, 403)}
+        | {(f"{outputs}_old_path", s) for s in (200, 403)}
+        | {("list_work_items", s) for s in (200, 400, 403)}
+        | {("delete_process_run", s) for s in (200, 403, 404, 409)}
+        | {("unknown_route", 404)}
+        | {("fault", s) for s in (429, 500, 502, 503, 504)}
+    )
+    assert check.seen == expected
