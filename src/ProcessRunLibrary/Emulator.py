@@ -117,7 +117,11 @@ class Emulator:
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
 
-    def __init__(self) -> None:
+    def __init__(self, api_url: str | None = None, api_key: Any = None) -> None:
+        """``api_url`` and ``api_key`` connect the library to an emulator that runs already
+        (started outside Robot Framework), as `Connect To Emulator` does but without a
+        request at import time. Without them, use `Start Emulator` or `Connect To Emulator`.
+        """
         self.ROBOT_LIBRARY_LISTENER = _StopOnClose(self)
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
@@ -126,7 +130,22 @@ class Emulator:
         self._url: str | None = None
         self._root: str | None = None
         self._verify: bool | str = True
+        if api_url:
+            self._use(api_url, "demo-key" if api_key is None else api_key, verify=True)
         atexit.register(self._stop_quietly)
+
+    def _use(self, api_url: str, api_key: Any, verify: bool) -> None:
+        url = api_url.rstrip("/")
+        if not url.startswith(("http://", "https://")) or not url.endswith("/api/v1"):
+            raise EmulatorError(
+                f"Argument 'api_url' must be the emulator's http(s)://HOST:PORT/api/v1, got "
+                f"'{api_url}'."
+            )
+        self._url = url
+        self._root = url[: -len("/api/v1")]
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"RC-WSKEY {_secret_value(api_key)}"
+        self._verify = verify
 
     def _stop_quietly(self) -> None:
         # At interpreter exit nothing can be reported anyway.
@@ -205,12 +224,9 @@ class Emulator:
             command += ["--certfile", certfile, "--keyfile", keyfile]
         self._launch(command)
         line = self._wait_for_address(wait)
-        self._url = line[len(READY_PREFIX) :].strip()
-        self._root = self._url[: -len("/api/v1")]
-        self._session = requests.Session()
-        self._session.headers["Authorization"] = f"RC-WSKEY {key}"
         # A test certificate is rarely in the system's trust store; the admin API is local.
-        self._verify = not certfile
+        self._use(line[len(READY_PREFIX) :].strip(), key, verify=not certfile)
+        assert self._url is not None
         logger.info(f"Control Room emulator started at {self._url}.")
         return self._url
 
@@ -269,16 +285,40 @@ class Emulator:
                 self._process.kill()
             self._process.wait()
 
+    def connect_to_emulator(self, api_url: str, api_key: Any = "demo-key") -> None:
+        """Drives an emulator that runs already, e.g. one started by a test runner script.
+
+        ``api_url`` is its API base URL (the address in its first output line) and
+        ``api_key`` the key it was started with (may be a ``Secret``). `Stop Emulator` then
+        only disconnects: it does not stop an emulator this library did not start.
+
+        Fails when nothing answers at ``api_url`` or the emulator refuses the key.
+
+        Examples:
+        | `Connect To Emulator` | http://127.0.0.1:8123/api/v1 | ${API_KEY} |
+        """
+        if self._process is not None and self._process.poll() is None:
+            raise EmulatorError(f"The emulator is already running at {self._url}.")
+        self._use(api_url, api_key, verify=True)
+        try:
+            self._admin("GET", "/faults")
+        except EmulatorError:
+            self._url = self._root = None
+            raise
+        logger.info(f"Connected to the Control Room emulator at {self._url}.")
+
     def stop_emulator(self, timeout: str = "5 s") -> None:
         """Stops the emulator started by `Start Emulator`; does nothing when none runs.
 
-        The emulator gets ``timeout`` to stop cleanly and is killed after that.
+        The emulator gets ``timeout`` to stop cleanly and is killed after that. An emulator
+        used through `Connect To Emulator` is not stopped, only disconnected.
 
         Examples:
         | `Stop Emulator` |
         """
         process, self._process = self._process, None
         if process is None:
+            self._url = self._root = None
             return
         if process.poll() is None:
             process.terminate()
@@ -294,6 +334,7 @@ class Emulator:
             self._stderr = None
         self._session.close()
         logger.info(f"Control Room emulator at {self._url} stopped.")
+        self._url = self._root = None
 
     def get_emulator_url(self) -> str:
         """Returns the API base URL of the running emulator, ``http://HOST:PORT/api/v1``.
@@ -310,8 +351,13 @@ class Emulator:
     # --- the admin API
 
     def _require_running(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            raise EmulatorError("The emulator is not running: use 'Start Emulator' first.")
+        if self._url is None:
+            raise EmulatorError("No emulator: use 'Start Emulator' or 'Connect To Emulator' first.")
+        if self._process is not None and self._process.poll() is not None:
+            raise EmulatorError(
+                f"The emulator started at {self._url} has exited with code "
+                f"{self._process.returncode}.{self._error_output()}"
+            )
 
     def _admin(
         self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None

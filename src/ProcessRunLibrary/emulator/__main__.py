@@ -50,14 +50,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def read_config(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+        load_config(data)  # validate here, to name the file in the message
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration file '{path}': {error.strerror}.") from None
+    except ValueError as error:  # ConfigError and JSONDecodeError
+        if not isinstance(error, ConfigError):
+            error = ConfigError(f"not valid JSON: {error}.")
+        raise ConfigError(f"configuration file '{path}': {error}") from None
+    return data
+
+
 def build_context(args: argparse.Namespace) -> Any:
     from .app import Context
 
-    data: Any = {}
-    if args.config:
-        with open(args.config, encoding="utf-8") as file:
-            data = json.load(file)
-    settings = load_config(data)
+    settings = load_config(read_config(args.config) if args.config else {})
     factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
     workspace = Workspace(
         args.workspace_id,
@@ -77,6 +87,14 @@ async def serve(args: argparse.Namespace) -> None:
 
     from .app import create_app
 
+    # Handlers first: whoever reads the first line may signal at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     ctx = build_context(args)
     ssl_context = None
     if args.certfile:
@@ -96,13 +114,6 @@ async def serve(args: argparse.Namespace) -> None:
         f"{', '.join(ctx.workspace.processes)}",
         flush=True,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows
-            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     try:
         await stop.wait()
     finally:

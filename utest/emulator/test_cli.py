@@ -1,0 +1,147 @@
+"""The command line: first lines, defaults, config errors, signals, TLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import READY, SRC, launch, stop
+
+
+def test_bare_start_uses_the_demo_workspace_and_key() -> None:
+    process, first = launch()
+    try:
+        assert re.fullmatch(
+            r"Control Room emulator listening on http://127\.0\.0\.1:\d+/api/v1\n", first
+        )
+        assert process.stdout is not None
+        second = process.stdout.readline()
+        assert second.startswith(
+            "Workspace id: demo-workspace  API key: demo-key  Clock factor: 1  "
+        )
+        assert "demo-quick, demo-slow, demo-failing, demo-forever, demo-echo" in second
+        url = first[len(READY) :].strip()
+        response = requests.get(
+            f"{url}/workspaces/demo-workspace/process-runs",
+            headers={"Authorization": "RC-WSKEY demo-key"},
+            timeout=5,
+        )
+        assert response.json() == {"next": None, "has_more": False, "data": []}
+    finally:
+        assert stop(process) == 0  # SIGTERM stops it cleanly
+
+
+def test_sigint_stops_it_cleanly() -> None:
+    process, first = launch()
+    assert first.startswith(READY)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
+    assert process.stderr is not None
+    assert process.stderr.read() == ""
+
+
+def test_config_file_and_clock_factor_override(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"clock_factor": 3, "page_size": 2, "processes": [{"id": "only"}]}),
+        encoding="utf-8",
+    )
+    process, first = launch("--config", str(config), "--clock-factor", "7")
+    try:
+        root = first[len(READY) :].strip()[: -len("/api/v1")]
+        health = requests.get(f"{root}/_emulator/health", timeout=5).json()
+        assert health["clock_factor"] == 7.0
+        processes = requests.get(
+            f"{root}/_emulator/processes",
+            headers={"Authorization": "RC-WSKEY demo-key"},
+            timeout=5,
+        ).json()["data"]
+        assert [p["id"] for p in processes] == ["only"]
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '{"processes": [{"id": "a", "outcome": "failed"}]}',
+            "configuration file '{path}': Process 'a': 'outcome' must be 'completed' or "
+            "'unresolved'.",
+        ),
+        (
+            "{nope",
+            "configuration file '{path}': not valid JSON: Expecting property name enclosed in "
+            "double quotes: line 1 column 2 (char 1).",
+        ),
+        (None, "cannot read configuration file '{path}': No such file or directory."),
+    ],
+)
+def test_bad_config_exits_2_with_one_line(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    process, first = launch("--config", str(path))
+    assert first == ""
+    assert process.wait(10) == 2
+    assert process.stderr is not None
+    assert process.stderr.read() == f"processrun-emulator: error: {message.format(path=path)}\n"
+
+
+def test_certfile_without_keyfile_is_a_usage_error() -> None:
+    process, _ = launch("--certfile", "x.pem")
+    assert process.wait(10) == 2
+    assert process.stderr is not None
+    assert "error: --certfile and --keyfile go together" in process.stderr.read()
+
+
+def test_tls(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certfile, keyfile, cafile = (tmp_path / n for n in ("cert.pem", "key.pem", "ca.pem"))
+    certificate.private_key_pem.write_to_path(str(keyfile))
+    certificate.cert_chain_pems[0].write_to_path(str(certfile))
+    authority.cert_pem.write_to_path(str(cafile))
+    process, first = launch("--certfile", str(certfile), "--keyfile", str(keyfile))
+    try:
+        assert first.startswith("Control Room emulator listening on https://127.0.0.1:")
+        url = first[len(READY) :].strip()
+        response = requests.get(
+            f"{url}/workspaces/demo-workspace/process-runs?limit=1",
+            headers={"Authorization": "RC-WSKEY demo-key"},
+            verify=str(cafile),
+            timeout=5,
+        )
+        assert response.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url, verify=True, timeout=5)
+        assert ssl  # the stdlib module the server uses
+    finally:
+        stop(process)
+
+
+def test_console_script_entry_point_is_the_module_main() -> None:
+    # pyproject declares processrun-emulator = ProcessRunLibrary.emulator.__main__:main.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ProcessRunLibrary.emulator.__main__ import main; main(['--version'])",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC)},
+        check=False,
+    )
+    assert result.stdout.strip().startswith("processrun-emulator ")
