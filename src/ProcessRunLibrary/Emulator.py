@@ -100,17 +100,29 @@ class Emulator:
 
     | *** Settings ***
     | Library           ProcessRunLibrary.Emulator
-    | Library           ProcessRunLibrary    api_url=${EMPTY}
-    | Suite Setup       Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
+    | Library           ProcessRunLibrary    workspace_id=ws    api_key=key
+    | Suite Setup       Start Emulator And Connect
     | Suite Teardown    Stop Emulator
+    | Test Setup        Reset Emulator
     |
     | *** Test Cases ***
-    | A retried request
-    |     Define Process    invoices    run_seconds=20 s    outputs=echo
-    |     Inject Fault      status=503    method=GET    nth=${1}
-    |     # ... run the robot under test against the emulator ...
-    |     ${count} =    Get Request Count    method=GET    path=/process-runs/
-    |     Should Be Equal As Integers    ${count}    2
+    | A Busy Control Room Is Retried
+    |     Define Process    invoices    run_seconds=10 s    outputs=echo
+    |     Inject Fault    status=503    method=GET    path=/process-runs/    nth=${1}
+    |     ${id} =    Start Process Run    invoices
+    |     Wait Until Process Run Completes    ${id}
+    |     ${faulted} =    Get Requests    path=/process-runs/
+    |     Should Be Equal As Integers    ${faulted}[0][status]    503
+    |
+    | *** Keywords ***
+    | Start Emulator And Connect
+    |     ${url} =    Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
+    |     Create Control Room Session    emulator    api_url=${url}
+
+    An emulator started outside Robot Framework (for example by a test runner script) is
+    driven by importing the library with its address, or with `Connect To Emulator`:
+
+    | Library    ProcessRunLibrary.Emulator    api_url=${API_URL}    api_key=${API_KEY}
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"

@@ -386,3 +386,20 @@ def test_load_config_refuses_duplicates_and_bad_page_size() -> None:
         load_config({"processes": [{"id": "a"}, {"id": "a"}]})
     with pytest.raises(ConfigError, match=r"^'page_size' must be an integer from 1 to 100\.$"):
         load_config({"page_size": 101})
+
+
+def test_the_shipped_example_configuration_is_valid() -> None:
+    import json
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "emulator-config.json"
+    settings = load_config(json.loads(example.read_text(encoding="utf-8")))
+    assert [p.id for p in settings["processes"]] == [
+        "invoices",
+        "orders",
+        "reports",
+        "mailbox",
+        "watcher",
+    ]
+    reports = settings["processes"][2]
+    assert reports.outputs[0].files[1].content == b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,7 @@ from typing import Any
 from .state import iso
 
 MASK = "***"
-MAX_ENTRIES = 100_000
+MAX_ENTRIES = 20_000  # the oldest entries go first
 SECRET_QUERY_KEYS = frozenset({"token"})
 
 
