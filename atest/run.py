@@ -10,6 +10,7 @@ secret the suites used: one occurrence fails the run. Results go to results/ates
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -22,10 +23,13 @@ OUTPUT_DIR = ROOT / "results" / "atest"
 READY = "Control Room emulator listening on "
 
 
-def start_emulator(workspace_id: str, api_key: str, token: str) -> tuple[subprocess.Popen[str], str]:
+def start_emulator(
+    workspace_id: str, api_key: str, token: str
+) -> tuple[subprocess.Popen[str], str]:
     command = [
         sys.executable, "-m", "ProcessRunLibrary.emulator", "--port", "0",
         "--workspace-id", workspace_id, "--api-key", api_key, "--token", token,
+        "--config", str(HERE / "resources" / "processes.json"),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -34,16 +38,15 @@ def start_emulator(workspace_id: str, api_key: str, token: str) -> tuple[subproc
         process.kill()
         raise SystemExit(f"The emulator did not start: {first!r}")
     threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe drained
-    return process, first[len(READY):]
+    return process, first[len(READY) :]
 
 
 def leaks(secret_values: dict[str, str], console: str) -> list[str]:
     found = []
     texts = {"console output": console}
-    for name in ("output.xml", "log.html", "report.html"):
-        path = OUTPUT_DIR / name
-        if path.exists():
-            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    # output.xml, log.html, report.html, and the outputs of child robots the suites run.
+    for path in sorted([*OUTPUT_DIR.glob("*.xml"), *OUTPUT_DIR.glob("*.html")]):
+        texts[path.name] = path.read_text(encoding="utf-8", errors="replace")
     for where, text in texts.items():
         for what, value in secret_values.items():
             count = text.count(value)
@@ -53,6 +56,8 @@ def leaks(secret_values: dict[str, str], console: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    for old in [*OUTPUT_DIR.glob("*.xml"), *OUTPUT_DIR.glob("*.html")]:
+        old.unlink()  # a leak in an old file must not fail, nor an old clean file pass
     use_pabot = "--pabot" in argv
     argv = [a for a in argv if a != "--pabot"]
     paths = [a for a in argv if not a.startswith("-") and Path(a).exists()]
@@ -86,8 +91,13 @@ def main(argv: list[str]) -> int:
         *(paths or [str(HERE / "suites")]),
     ]  # fmt: skip
     print(f"Emulator at {url}", flush=True)
+    # Inside Control Room runs a token comes in the environment; the suites expect one.
+    env = dict(os.environ, RC_API_TOKEN_V1=secret_values["the Bearer token"])
+    env.pop("RC_API_KEY", None)
     try:
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        result = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
@@ -95,8 +105,10 @@ def main(argv: list[str]) -> int:
     found = leaks(secret_values, result.stdout)
     for line in found:
         print(f"SECRET LEAK: {line}")
-    print(f"Secret scan: {len(found)} leaks of {len(secret_values)} secrets in output.xml, "
-          "log.html, report.html and the console output.")
+    print(
+        f"Secret scan: {len(found)} leaks of {len(secret_values)} secrets in the console output "
+        f"and {len([*OUTPUT_DIR.glob('*.xml'), *OUTPUT_DIR.glob('*.html')])} output files."
+    )
     return result.returncode or (1 if found else 0)
 
 

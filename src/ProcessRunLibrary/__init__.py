@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from robotlibcore import DynamicCore
@@ -191,7 +192,11 @@ class ProcessRunLibrary(DynamicCore):
         | Library | ProcessRunLibrary | workspace_id=${WS} | api_key=${KEY} | timeout=2 hours | poll_interval=30 s |
         | Library | ProcessRunLibrary | api_url=http://127.0.0.1:8123/api/v1 | max_retries=0 |
         """
-        masking.register(masking.reveal_text(api_key))
+        masking.register(
+            masking.reveal_text(api_key),
+            os.environ.get("RC_API_KEY"),
+            os.environ.get("RC_API_TOKEN_V1"),
+        )
         self._ctx = LibraryContext(
             Settings(api_url, workspace_id, api_key, request_timeout, max_retries, verify),
             timeout,

@@ -360,12 +360,7 @@ def _error_from(method: str, shown: str, response: requests.Response) -> Control
 
 def _describe(error: BaseException | None, timeout: float | None = None) -> str:
     """A short sentence for a connection-level failure, without exception class names."""
-    chain: list[BaseException] = []
-    while error is not None and error not in chain:
-        chain.append(error)
-        error = getattr(error, "reason", None) or error.__cause__ or error.__context__
-        if isinstance(error, str):
-            break
+    chain = _causes(error)
     names = {type(e).__name__ for e in chain}
     texts = " ".join(str(e) for e in chain)
     if names & {"SSLError", "SSLCertVerificationError"}:
@@ -388,6 +383,21 @@ def _describe(error: BaseException | None, timeout: float | None = None) -> str:
     if "MaxRetryError" in names and "too many" in texts and "error responses" in texts:
         return "too many error responses."
     return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    """The error and everything it wraps: requests and urllib3 nest the real cause
+    in ``args``, ``reason`` or ``__cause__``."""
+    found: list[BaseException] = []
+    todo = [error]
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or any(current is f for f in found):
+            continue
+        found.append(current)
+        todo += [getattr(current, "reason", None), current.__cause__, current.__context__]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+    return found
 
 
 def _truncate(body: object) -> str:

@@ -21,7 +21,9 @@ _SHAPES = [
     (re.compile(r"(?i)((?:RC-WSKEY|Bearer)\s+)[^\s'\",}]+"), r"\1" + MASK),
     # Named arguments that Robot Framework shows at TRACE level.
     (
-        re.compile(r"((?:api_key|token|callback_secret)=)('[^']*'|\"[^\"]*\"|[^\s|,\]]+)"),
+        re.compile(
+            r"(?<![?&\w])((?:api_key|token|callback_secret)=)('[^']*'|\"[^\"]*\"|[^\s|,\]]+)"
+        ),
         r"\1" + MASK,
     ),
 ]

@@ -77,16 +77,17 @@ class CallbackEvent(Enum):
     UNRESOLVED = "unresolved"
 
 
-class Time(float):
-    """A time in Robot Framework's time format, in seconds.
+class Time:
+    """A time in Robot Framework's time format.
 
     Accepts a number of seconds (``90``, ``1.5``) or a time string (``90 s``,
     ``1 minute 30 seconds``, ``1h 10min``), like BuiltIn's ``Sleep``. Times cannot be
     negative. See the Robot Framework User Guide, section "Time format".
     """
 
-    @classmethod
-    def convert(cls, value: str | int | float | timedelta) -> Time:
+    @staticmethod
+    def convert(value: str | int | float | timedelta) -> float:
+        """Seconds in ``value``; raises ``ValueError`` saying what was expected."""
         if isinstance(value, timedelta):
             seconds = value.total_seconds()
         else:
@@ -98,20 +99,20 @@ class Time(float):
                 ) from None
         if seconds < 0:
             raise ValueError("a time cannot be negative.")
-        return cls(seconds)
-
-    def __str__(self) -> str:
-        return secs_to_timestr(float(self))
+        return float(seconds)
 
 
-def time_argument(name: str, value: Any) -> Time:
-    """Convert a value that did not pass Robot's converter (a default, or Python call)."""
-    if isinstance(value, Time):
-        return value
+def time_argument(name: str, value: Any) -> float:
+    """Seconds in a time argument that Robot has not converted (a default, an import
+    argument, a call from Python), failing with a message that names the argument."""
     try:
         return Time.convert(value)
     except ValueError as error:
         raise InvalidArgument(f"Argument '{name}' got value '{value}': {error}") from None
+
+
+def timestr(seconds: float) -> str:
+    return secs_to_timestr(seconds) if seconds else "0 seconds"
 
 
 def positive_int(name: str, value: int | None) -> int | None:

@@ -110,7 +110,7 @@ def build_client(settings: Settings) -> ControlRoomClient:
         api_url,
         workspace_id,
         credentials,
-        request_timeout=float(request_timeout),
+        request_timeout=request_timeout,
         max_retries=non_negative_int("max_retries", settings.max_retries),
         verify=verify,
     )

@@ -14,7 +14,7 @@ class SessionKeywords(LibraryComponent):
         api_url: str | None = None,
         workspace_id: str | None = None,
         api_key: str | Secret | None = None,
-        request_timeout: Time | None = None,
+        request_timeout: Time = None,
         max_retries: int | None = None,
         verify: bool | str | None = None,
     ) -> None:

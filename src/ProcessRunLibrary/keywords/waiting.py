@@ -19,6 +19,7 @@ from ..types import (
     Time,
     non_empty,
     time_argument,
+    timestr,
 )
 from .context import LibraryComponent, to_dotdict
 from .processruns import ProcessRunKeywords
@@ -36,9 +37,9 @@ class WaitingKeywords(LibraryComponent):
     def wait_until_process_run_completes(
         self,
         process_run_id: str,
-        timeout: Time | None = None,
-        poll_interval: Time | None = None,
-        on_timeout: OnTimeout = OnTimeout.FAIL,
+        timeout: Time = None,
+        poll_interval: Time = None,
+        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -82,9 +83,9 @@ class WaitingKeywords(LibraryComponent):
     def wait_until_process_runs_complete(
         self,
         process_run_ids: list[str],
-        timeout: Time | None = None,
-        poll_interval: Time | None = None,
-        on_timeout: OnTimeout = OnTimeout.FAIL,
+        timeout: Time = None,
+        poll_interval: Time = None,
+        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -129,9 +130,9 @@ class WaitingKeywords(LibraryComponent):
         callback_url: str | None = None,
         callback_secret: str | Secret | None = None,
         callback_events: list[CallbackEvent] | None = None,
-        timeout: Time | None = None,
-        poll_interval: Time | None = None,
-        on_timeout: OnTimeout = OnTimeout.FAIL,
+        timeout: Time = None,
+        poll_interval: Time = None,
+        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -195,7 +196,7 @@ class WaitingKeywords(LibraryComponent):
         | Set Process Run Timeout | ${old} |
         """
         old, self.ctx.timeout = self.ctx.timeout, time_argument("timeout", timeout)
-        return str(old)
+        return timestr(old)
 
     @keyword
     def set_process_run_poll_interval(self, poll_interval: Time) -> str:
@@ -207,7 +208,7 @@ class WaitingKeywords(LibraryComponent):
         new = time_argument("poll_interval", poll_interval)
         _positive("poll_interval", new)
         old, self.ctx.poll_interval = self.ctx.poll_interval, new
-        return str(old)
+        return timestr(old)
 
     # --- the wait itself ---------------------------------------------------------------
 
@@ -219,7 +220,7 @@ class WaitingKeywords(LibraryComponent):
             else time_argument("poll_interval", poll_interval)
         )
         _positive("poll_interval", poll_interval)
-        return float(timeout), float(poll_interval)
+        return timeout, poll_interval
 
     def _wait(
         self,
@@ -234,7 +235,9 @@ class WaitingKeywords(LibraryComponent):
         for run_id in ids:
             non_empty("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
         timeout, interval = self._wait_settings(timeout, poll_interval)
-        on_timeout = OnTimeout(on_timeout) if isinstance(on_timeout, str) else on_timeout
+        on_timeout = (
+            OnTimeout(on_timeout) if isinstance(on_timeout, str) else on_timeout
+        )  # the default
         client = self.ctx.client(alias)
         watched = [Watched(i) for i in dict.fromkeys(ids)]
         by_id = {w.id: w for w in watched}

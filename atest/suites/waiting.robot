@@ -1,0 +1,160 @@
+*** Settings ***
+Documentation       Waiting for runs: outcomes, timeouts, many runs, Robot timeouts.
+Resource            common.resource
+Library             Process
+Library             String
+
+
+*** Variables ***
+${PYTHON}       ${{sys.executable}}
+
+
+*** Test Cases ***
+Wait Until Process Run Completes Returns The Final Run
+    ${id} =    Start Process Run    quick
+    ${run} =    Wait Until Process Run Completes    ${id}
+    Should Be Equal    ${run.state}    completed
+    Should Be Equal    ${run.id}    ${id}
+    Should Not Be Equal    ${run.ended_at}    ${None}
+
+A Run That Has Already Ended Returns At Once
+    ${id} =    Start Process Run    quick
+    Wait Until Process Run Completes    ${id}
+    Emulator.Clear Request Log
+    Wait Until Process Run Completes    ${id}
+    ${gets} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/${id}
+    Should Be Equal    ${gets}    ${1}
+
+An Unresolved Run Fails The Wait With Its Failed Work Items
+    ${id} =    Start Process Run    failing    payloads=${{[{"order": 42}, {"order": 43}]}}
+    ${error} =    Run Keyword And Expect Error    *    Wait Until Process Run Completes    ${id}
+    Should Match Regexp    ${error}
+    ...    ^Process run ${id} of process 'Failing' ended unresolved after \\d+ milliseconds\\. Failed work items: \\S+ \\(business exception INVALID_ORDER: Order 42 has no customer\\.\\); \\S+ \\(application exception TIMEOUT: The portal did not answer\\.\\)\\.$
+
+An Unresolved Run Is Returned When Fail On Unresolved Is False
+    ${id} =    Start Process Run    failing
+    ${run} =    Wait Until Process Run Completes    ${id}    fail_on_unresolved=False
+    Should Be Equal    ${run.state}    unresolved
+
+Message Replaces The Failure Message
+    ${id} =    Start Process Run    failing
+    Run Keyword And Expect Error    The nightly invoices failed.
+    ...    Wait Until Process Run Completes    ${id}    message=The nightly invoices failed.
+
+Timeout Fails By Default Naming The Run, The Time And The Last State
+    ${id} =    Start Process Run    forever
+    Run Keyword And Expect Error
+    ...    Process run ${id} did not complete in 1 second; its last state was in_progress.
+    ...    Wait Until Process Run Completes    ${id}    timeout=1 s    poll_interval=0.2 s
+    [Teardown]    Stop Process Run    ${id}
+
+Timeout With Continue Warns And Returns The Last Run
+    ${id} =    Start Process Run    forever
+    ${run} =    Wait Until Process Run Completes    ${id}    timeout=0.8 s    on_timeout=continue
+    Should Be Equal    ${run.state}    in_progress
+    Should Be Equal    ${run.id}    ${id}
+    [Teardown]    Stop Process Run    ${id}
+
+Timeout With Stop Stops The Run And Fails
+    ${id} =    Start Process Run    forever
+    Run Keyword And Expect Error
+    ...    Process run ${id} did not complete in 1 second; its last state was in_progress. Asked Control Room to stop it: the stop was accepted.
+    ...    Wait Until Process Run Completes    ${id}    timeout=1 s    on_timeout=stop
+    ${run} =    Wait Until Process Run Completes    ${id}    fail_on_unresolved=False
+    Should Be Equal    ${run.state}    unresolved
+
+Wait Until Process Runs Complete Returns Runs In The Given Order
+    ${a} =    Start Process Run    slow
+    ${b} =    Start Process Run    quick
+    ${c} =    Start Process Run    quick
+    ${runs} =    Wait Until Process Runs Complete    ${{[$c, $a, $b]}}
+    Should Be Equal    ${runs[0].id}    ${c}
+    Should Be Equal    ${runs[1].id}    ${a}
+    Should Be Equal    ${runs[2].id}    ${b}
+    FOR    ${run}    IN    @{runs}
+        Should Be Equal    ${run.state}    completed
+    END
+
+Waiting For Many Runs Of One Process Costs One Request A Round
+    ${process} =    Define Unique Process    quick
+    ${ids} =    Create List
+    FOR    ${i}    IN RANGE    10
+        ${id} =    Start Process Run    ${process}
+        Append To List    ${ids}    ${id}
+    END
+    Emulator.Clear Request Log
+    Wait Until Process Runs Complete    ${ids}
+    ${single gets} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/[^/?]+$
+    ${lists} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs$
+    Should Be Equal    ${single gets}    ${0}
+    Should Be True    0 < ${lists} < 20
+
+The Failure Of Many Runs Lists Every Failed Run
+    ${ok} =    Start Process Run    quick
+    ${bad1} =    Start Process Run    failing
+    ${bad2} =    Start Process Run    failing
+    ${stuck} =    Start Process Run    forever
+    ${error} =    Run Keyword And Expect Error    *
+    ...    Wait Until Process Runs Complete    ${{[$ok, $bad1, $bad2, $stuck]}}    timeout=2 s
+    ${lines} =    Split To Lines    ${error}
+    Should Be Equal    ${lines}[0]    3 of 4 process runs did not complete:
+    Should Match    ${lines}[1]    - Process run ${bad1} of process 'Failing' ended unresolved after *
+    Should Match    ${lines}[2]    - Process run ${bad2} of process 'Failing' ended unresolved after *
+    Should Be Equal    ${lines}[3]
+    ...    - Process run ${stuck} did not complete in 2 seconds; its last state was in_progress.
+    [Teardown]    Stop Process Run    ${stuck}
+
+Start Process Run And Wait
+    ${run} =    Start Process Run And Wait    quick    payload={"order": 1}    timeout=10 s
+    Should Be Equal    ${run.state}    completed
+    Should Be Equal    ${run.process.id}    quick
+
+Start Process Run And Wait Checks Its Times Before Starting
+    Emulator.Clear Request Log
+    Run Keyword And Expect Error
+    ...    ValueError: Argument 'timeout' got value '-5 s' that cannot be converted to Time: a time cannot be negative.
+    ...    Start Process Run And Wait    quick    timeout=-5 s
+    ${starts} =    Emulator.Get Request Count    POST    /workspaces/${WORKSPACE_ID}/processes/quick/process-runs
+    Should Be Equal    ${starts}    ${0}
+
+Process Run State Should Be Names Both States
+    ${id} =    Start Process Run    forever
+    Wait Until Keyword Succeeds    5 s    0.1 s    Process Run State Should Be    ${id}    in_progress
+    Run Keyword And Expect Error    Process run ${id} is in_progress, not completed.
+    ...    Process Run State Should Be    ${id}    completed
+    Run Keyword And Expect Error    Still running, as expected.
+    ...    Process Run State Should Be    ${id}    completed    message=Still running, as expected.
+    [Teardown]    Stop Process Run    ${id}
+
+Set Process Run Timeout And Poll Interval Return The Old Values
+    ${old} =    Set Process Run Timeout    2 minutes
+    Should Be Equal    ${old}    30 seconds
+    ${old} =    Set Process Run Timeout    ${old}
+    Should Be Equal    ${old}    2 minutes
+    ${old} =    Set Process Run Poll Interval    1 s
+    Should Be Equal    ${old}    500 milliseconds
+    Set Process Run Poll Interval    ${old}
+
+Robot Timeouts Interrupt A Wait
+    [Documentation]    Robot cannot catch a timeout inside the test that has it, so a child
+    ...    robot runs the cases in robot_timeouts.robot: a wait of one hour under a test
+    ...    [Timeout] and a keyword [Timeout] of one second. Had the waits not been
+    ...    interrupted, the child would be killed after a minute and this test would fail.
+    ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${OUTPUT DIR}/timeouts.xml
+    ...    --log    NONE    --report    NONE    --loglevel    TRACE
+    ...    --variable    API_URL:${API_URL}    --variable    WORKSPACE_ID:${WORKSPACE_ID}
+    ...    --variable    API_KEY:${API_KEY}    --pythonpath    ${CURDIR}/../resources
+    ...    ${CURDIR}/../resources/robot_timeouts.robot    timeout=1 minute    on_timeout=kill
+    Should Be Equal As Integers    ${result.rc}    2    ${result.stdout}
+    ${messages} =    Test Messages    ${OUTPUT DIR}/timeouts.xml
+    Should Be Equal    ${messages}[Test Timeout Interrupts A Wait]    Test timeout 1 second exceeded.
+    Should Be Equal    ${messages}[Keyword Timeout Interrupts A Wait]
+    ...    Keyword timeout 1 second exceeded.
+
+
+*** Keywords ***
+Test Messages
+    [Arguments]    ${output}
+    ${result} =    Evaluate    robot.api.ExecutionResult($output)    modules=robot.api
+    ${messages} =    Evaluate    {t.name: t.message for t in $result.suite.all_tests}
+    RETURN    ${messages}
