@@ -145,3 +145,38 @@ def test_console_script_entry_point_is_the_module_main() -> None:
         check=False,
     )
     assert result.stdout.strip().startswith("processrun-emulator ")
+
+
+def test_a_hanging_request_does_not_hold_up_a_stop() -> None:
+    import threading
+    import time
+
+    process, first = launch()
+    url = first[len(READY) :].strip()
+    headers = {"Authorization": "RC-WSKEY demo-key"}
+    rule = requests.post(
+        f"{url[: -len('/api/v1')]}/_emulator/faults",
+        json={"hang": True},
+        headers=headers,
+        timeout=5,
+    )
+    assert rule.status_code == 200
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            requests.get(
+                f"{url}/workspaces/demo-workspace/process-runs", headers=headers, timeout=30
+            )
+            outcome.append("answered")
+        except requests.RequestException as error:
+            outcome.append(type(error).__name__)
+
+    client = threading.Thread(target=call)
+    client.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert stop(process) == 0
+    assert time.monotonic() - started < 5
+    client.join(10)
+    assert outcome == ["ConnectionError"]

@@ -100,7 +100,11 @@ async def serve(args: argparse.Namespace) -> None:
     if args.certfile:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(args.certfile, args.keyfile)
-    runner = web.AppRunner(create_app(ctx), access_log=None, handler_cancellation=True)
+    # handler_cancellation: a hung request ends when its client gives up.
+    # shutdown_timeout: hung requests do not hold up a stop.
+    runner = web.AppRunner(
+        create_app(ctx), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+    )
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
     await site.start()
