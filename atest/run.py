@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -41,12 +42,19 @@ def start_emulator(
     return process, first[len(READY) :]
 
 
+def output_files() -> list[Path]:
+    """Every file the run wrote: outputs, logs, reports, pabot's stdout and argument files."""
+    return sorted(p for p in OUTPUT_DIR.rglob("*") if p.is_file())
+
+
 def leaks(secret_values: dict[str, str], console: str) -> list[str]:
     found = []
     texts = {"console output": console}
     # output.xml, log.html, report.html, and the outputs of child robots the suites run.
-    for path in sorted([*OUTPUT_DIR.glob("*.xml"), *OUTPUT_DIR.glob("*.html")]):
-        texts[path.name] = path.read_text(encoding="utf-8", errors="replace")
+    for path in output_files():
+        texts[str(path.relative_to(OUTPUT_DIR))] = path.read_text(
+            encoding="utf-8", errors="replace"
+        )
     for where, text in texts.items():
         for what, value in secret_values.items():
             count = text.count(value)
@@ -56,8 +64,8 @@ def leaks(secret_values: dict[str, str], console: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    for old in [*OUTPUT_DIR.glob("*.xml"), *OUTPUT_DIR.glob("*.html")]:
-        old.unlink()  # a leak in an old file must not fail, nor an old clean file pass
+    if OUTPUT_DIR.exists():  # a leak in an old file must not fail, nor an old clean file pass
+        shutil.rmtree(OUTPUT_DIR)
     use_pabot = "--pabot" in argv
     argv = [a for a in argv if a != "--pabot"]
     paths = [a for a in argv if not a.startswith("-") and Path(a).exists()]
@@ -73,27 +81,36 @@ def main(argv: list[str]) -> int:
     emulator, url = start_emulator(
         workspace_id, secret_values["the API key"], secret_values["the Bearer token"]
     )
-    runner = [sys.executable, "-m", "pabot.pabot", "--processes", "2"] if use_pabot else [
-        sys.executable, "-m", "robot"
-    ]  # fmt: skip
+    # pabot starts `robot` by name: name this Python's, and skip PabotLib and its fixed port.
+    runner = (
+        [sys.executable, "-m", "pabot.pabot", "--processes", "2", "--no-pabotlib",
+         "--command", sys.executable, "-m", "robot", "--end-command"]
+        if use_pabot
+        else [sys.executable, "-m", "robot"]
+    )  # fmt: skip
     command = [
         *runner,
         "--outputdir", str(OUTPUT_DIR),
         "--loglevel", "TRACE:INFO",
-        "--variable", f"API_URL:{url}",
-        "--variable", f"WORKSPACE_ID:{workspace_id}",
-        "--variable", f"API_KEY:{secret_values['the API key']}",
-        "--variable", f"BEARER_TOKEN:{secret_values['the Bearer token']}",
-        "--variable", f"INTEGRATION_TOKEN:{secret_values['the integration token']}",
-        "--variable", f"CALLBACK_SECRET:{secret_values['the callback secret']}",
         "--pythonpath", str(HERE / "resources"),
         *options,
         *(paths or [str(HERE / "suites")]),
     ]  # fmt: skip
-    print(f"Emulator at {url}", flush=True)
-    # Inside Control Room runs a token comes in the environment; the suites expect one.
-    env = dict(os.environ, RC_API_TOKEN_V1=secret_values["the Bearer token"])
+    # Settings and secrets travel in the environment, not on command lines that pabot
+    # writes to argument files. Inside Control Room runs a token comes in the
+    # environment as RC_API_TOKEN_V1; the suites expect one.
+    env = dict(
+        os.environ,
+        ATEST_API_URL=url,
+        ATEST_WORKSPACE_ID=workspace_id,
+        ATEST_API_KEY=secret_values["the API key"],
+        ATEST_BEARER_TOKEN=secret_values["the Bearer token"],
+        ATEST_INTEGRATION_TOKEN=secret_values["the integration token"],
+        ATEST_CALLBACK_SECRET=secret_values["the callback secret"],
+        RC_API_TOKEN_V1=secret_values["the Bearer token"],
+    )
     env.pop("RC_API_KEY", None)
+    print(f"Emulator at {url}", flush=True)
     try:
         result = subprocess.run(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
@@ -107,7 +124,7 @@ def main(argv: list[str]) -> int:
         print(f"SECRET LEAK: {line}")
     print(
         f"Secret scan: {len(found)} leaks of {len(secret_values)} secrets in the console output "
-        f"and {len([*OUTPUT_DIR.glob('*.xml'), *OUTPUT_DIR.glob('*.html')])} output files."
+        f"and {len(output_files())} output files."
     )
     return result.returncode or (1 if found else 0)
 

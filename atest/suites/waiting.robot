@@ -142,8 +142,7 @@ Robot Timeouts Interrupt A Wait
     ...    interrupted, the child would be killed after a minute and this test would fail.
     ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${OUTPUT DIR}/timeouts.xml
     ...    --log    NONE    --report    NONE    --loglevel    TRACE
-    ...    --variable    API_URL:${API_URL}    --variable    WORKSPACE_ID:${WORKSPACE_ID}
-    ...    --variable    API_KEY:${API_KEY}    --pythonpath    ${CURDIR}/../resources
+    ...    --pythonpath    ${CURDIR}/../resources
     ...    ${CURDIR}/../resources/robot_timeouts.robot    timeout=1 minute    on_timeout=kill
     Should Be Equal As Integers    ${result.rc}    2    ${result.stdout}
     ${messages} =    Test Messages    ${OUTPUT DIR}/timeouts.xml
