@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 from robot.libdocpkg import LibraryDocumentation
+from robot.version import VERSION as RF_VERSION
+
+# libdoc's output differs between Robot Framework versions (type names, HTML); the docs
+# and the approved API are generated with the version in the dev environment.
+if tuple(int(p) for p in RF_VERSION.split(".")[:2]) < (7, 4):
+    pytest.skip("docs are generated with Robot Framework 7.4+", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 APPROVED = Path(__file__).parent / "approved" / "keywords.txt"
