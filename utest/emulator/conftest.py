@@ -85,22 +85,17 @@ class Emulator:
         return self.admin("POST", "/faults", json=rule)
 
 
+STOPPING_SECONDS = 10.0  # 0.5 real seconds at the clock factor: time to see `stopping`
+
+
 @pytest.fixture(scope="session")
-def emulator_process() -> Iterator[str]:
+def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    config = tmp_path_factory.mktemp("emulator") / "config.json"
+    config.write_text(json.dumps({"stopping_seconds": STOPPING_SECONDS}), encoding="utf-8")
     process, line = launch(
-        "--port",
-        "0",
-        "--workspace-id",
-        WS,
-        "--api-key",
-        KEY,
-        "--token",
-        TOKEN,
-        "--clock-factor",
-        str(CLOCK_FACTOR),
-        "--seed",
-        "7",
-    )
+        "--port", "0", "--workspace-id", WS, "--api-key", KEY, "--token", TOKEN,
+        "--clock-factor", str(CLOCK_FACTOR), "--seed", "7", "--config", str(config),
+    )  # fmt: skip
     assert line.startswith(READY), line + (process.stderr.read() if process.stderr else "")
     yield line[len(READY) :].strip()
     stop(process)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
 from conftest import CLOCK_FACTOR, KEY, TOKEN, WS, Emulator
 
 STOP_DONE = {"set_remaining_work_items_as_done": True, "terminate_ongoing_activity_runs": False}
@@ -204,12 +205,12 @@ def test_state_filter(emu: Emulator) -> None:
 
 
 def test_lifecycle_with_a_high_clock_factor(emu: Emulator) -> None:
-    # 10 emulated seconds take 0.5 real seconds at a factor of 20.
-    emu.define("ten", new_seconds=2, run_seconds=8)
+    # 20 emulated seconds take 1 real second at a factor of 20.
+    emu.define("twenty", new_seconds=10, run_seconds=10)
     started = time.monotonic()
-    run_id = emu.start("ten")
+    run_id = emu.start("twenty")
     states = []
-    while time.monotonic() - started < 3:
+    while time.monotonic() - started < 10:
         state = emu.api("GET", f"/process-runs/{run_id}").json()["state"]
         if not states or states[-1] != state:
             states.append(state)
@@ -218,9 +219,9 @@ def test_lifecycle_with_a_high_clock_factor(emu: Emulator) -> None:
         time.sleep(0.01)
     elapsed = time.monotonic() - started
     assert states == ["new", "in_progress", "completed"]
-    assert 10 / CLOCK_FACTOR <= elapsed < 2
+    assert 20 / CLOCK_FACTOR <= elapsed < 5
     run = emu.api("GET", f"/process-runs/{run_id}").json()
-    assert run["duration"] == 8.0
+    assert run["duration"] == 10.0
     assert run["started_at"] is not None and run["ended_at"] is not None
 
 
@@ -557,6 +558,22 @@ def test_request_log_masks_secrets(emu: Emulator) -> None:
     assert log[2]["headers"]["Authorization"] == "Bearer ***"
     text = str(log)
     assert KEY not in text and TOKEN not in text
+
+
+def test_request_log_masks_the_callback_secret_and_the_hook_secret(emu: Emulator) -> None:
+    callback = {"url": "http://cb", "secret": "cb-s3cr3t", "callback_events": ["started"]}
+    emu.start("demo-quick", {"type": "with_payloads", "payloads": [1], "callback": callback})
+    integration(
+        emu,
+        "demo-quick",
+        params={"token": KEY, "with_handshake": "asana"},
+        headers={"X-Hook-Secret": "hook-s3cr3t"},
+    )
+    log = emu.admin("GET", "/requests")["data"]
+    assert log[0]["body"]["callback"] == {**callback, "secret": "***"}
+    assert log[1]["headers"]["X-Hook-Secret"] == "***"
+    everything = str(log) + str(emu.admin("GET", "/runs"))
+    assert "cb-s3cr3t" not in everything and "hook-s3cr3t" not in everything
 
 
 def test_request_log_filters_and_clear(emu: Emulator) -> None:

@@ -246,11 +246,11 @@ def test_malformed_start_bodies(body: Any, message: str) -> None:
     )
 
 
-def test_callback_is_recorded() -> None:
+def test_callback_is_recorded_with_its_secret_masked() -> None:
     workspace, _ = make()
-    callback = {"url": "http://cb", "secret": "s", "callback_events": ["completed"]}
+    callback = {"url": "http://cb", "secret": "s3cr3t", "callback_events": ["completed"]}
     workspace.start_run("p", {"type": "with_payloads", "payloads": [1], "callback": callback})
-    assert workspace.runs_json()[0]["callback"] == callback
+    assert workspace.runs_json()[0]["callback"] == {**callback, "secret": "***"}
 
 
 def test_parallel_runs_can_be_refused() -> None:

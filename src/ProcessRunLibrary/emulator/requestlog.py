@@ -14,11 +14,26 @@ from .state import iso
 MASK = "***"
 MAX_ENTRIES = 20_000  # the oldest entries go first
 SECRET_QUERY_KEYS = frozenset({"token"})
+SECRET_HEADERS = frozenset({"x-hook-secret"})
 
 
 def mask_authorization(value: str) -> str:
     scheme, _, credentials = value.partition(" ")
     return f"{scheme} {MASK}" if credentials else MASK
+
+
+def mask_header(name: str, value: str) -> str:
+    if name.lower() == "authorization":
+        return mask_authorization(value)
+    return MASK if name.lower() in SECRET_HEADERS else value
+
+
+def mask_body(body: Any) -> Any:
+    """A start request's `callback.secret` is masked."""
+    callback = body.get("callback") if isinstance(body, dict) else None
+    if isinstance(callback, dict) and "secret" in callback:
+        return {**body, "callback": {**callback, "secret": MASK}}
+    return body
 
 
 def parse_body(raw: bytes) -> Any:
@@ -53,11 +68,8 @@ class RequestLog:
             "method": method,
             "path": path,
             "query": {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()},
-            "headers": {
-                k: (mask_authorization(v) if k.lower() == "authorization" else v)
-                for k, v in headers.items()
-            },
-            "body": parse_body(body),
+            "headers": {k: mask_header(k, v) for k, v in headers.items()},
+            "body": mask_body(parse_body(body)),
             "status": None,
             "fault": None,
         }

@@ -816,7 +816,8 @@ class Workspace:
                         }
                         for i, item in enumerate(run.items)
                     ],
-                    "callback": run.callback,
+                    # The secret is never shown: a test log must not leak it.
+                    "callback": None if run.callback is None else {**run.callback, "secret": "***"},
                     "stop": None
                     if stop is None
                     else {
