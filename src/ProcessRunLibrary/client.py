@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,14 +23,14 @@ from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util.retry import Retry
 
 from . import masking
-from .errors import ControlRoomError, InvalidArgument
+from .errors import RETRY_STATUSES, ControlRoomError
+from .types import path_segment
 from .version import VERSION
 
 log = logging.getLogger("ProcessRunLibrary")
 masking.mask_third_party_loggers()
 
 USER_AGENT = f"ProcessRunLibrary/{VERSION} python-requests/{requests.__version__}"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BODY_LOG_LIMIT = 2000
 JSON = Any
 
@@ -101,20 +100,6 @@ def _retry_policy(max_retries: int, *, may_have_been_received_is_fatal: bool) ->
         raise_on_status=False,
         raise_on_redirect=False,
     )
-
-
-def path_segment(name: str, value: object) -> str:
-    """Validate an id that goes into a URL path, naming the argument when it is bad."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(f"Argument '{name}' must be a non-empty id, got {value!r}.")
-    bad = sorted({c for c in value if c in "/?#\\" or c.isspace()})
-    if bad or value in (".", ".."):
-        shown = ", ".join(repr(c) for c in bad) or repr(value)
-        raise InvalidArgument(
-            f"Argument '{name}' must be an id without '/', '?', '#', '\\' or white space, "
-            f"got {value!r} (contains {shown})."
-        )
-    return quote(value, safe="")
 
 
 class ControlRoomClient:

@@ -22,6 +22,11 @@ class ConfigurationError(ProcessRunLibraryError):
     """A setting the keyword needs (URL, workspace, key) is missing or wrong."""
 
 
+# Statuses of an overloaded or restarting server: requests that may be repeated are
+# retried on them, and waits outlive them.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
 class ControlRoomError(ProcessRunLibraryError):
     """A request failed: Control Room answered with an error or did not answer."""
 
@@ -40,6 +45,11 @@ class ControlRoomError(ProcessRunLibraryError):
         self.code = code
         self.detail = detail
         super().__init__(f"{method} {path} failed: {reason}")
+
+    @property
+    def is_transient(self) -> bool:
+        """No answer, or an answer that Control Room may not give a moment later."""
+        return self.status is None or self.status in RETRY_STATUSES or self.status == 500
 
 
 class ProcessRunNotStarted(ProcessRunLibraryError):

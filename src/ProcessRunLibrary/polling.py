@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .client import RETRY_STATUSES, ControlRoomClient
 from .errors import ControlRoomError
 from .types import ENDED_STATES
+
+if TYPE_CHECKING:
+    from .client import ControlRoomClient
 
 FIRST_PAUSE = 0.1
 PAGE_SIZE = 100
@@ -55,16 +57,11 @@ class Watched:
         return ((self.run or {}).get("process") or {}).get("id")
 
 
-def is_transient(error: ControlRoomError) -> bool:
-    """Errors that a wait outlives: no answer, or an overloaded or restarting server."""
-    return error.status is None or error.status in RETRY_STATUSES or error.status == 500
-
-
 @dataclass
 class RunWatcher:
     """Reads the state of runs; many runs of one process cost one list request a round."""
 
-    client: ControlRoomClient
+    client: ControlRoomClient  # or anything with its methods
     lists_used: int = field(default=0)
 
     def poll(self, watched: Iterable[Watched], timeout: float | None = None) -> None:
@@ -82,7 +79,7 @@ class RunWatcher:
         try:
             w.run, w.error = self.client.get_process_run(w.id, timeout=timeout, quiet=True), None
         except ControlRoomError as error:
-            if not is_transient(error):
+            if not error.is_transient:
                 raise
             w.error = error
 
@@ -113,7 +110,7 @@ class RunWatcher:
                     ):
                         break
         except ControlRoomError as error:
-            if not is_transient(error):
+            if not error.is_transient:
                 raise
             for w in wanted.values():
                 w.error = error

@@ -12,7 +12,7 @@ import json
 from datetime import timedelta
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from robot.utils import secs_to_timestr, timestr_to_secs
 
@@ -222,3 +222,17 @@ def non_empty(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"Argument '{name}' must be a non-empty string, got {value!r}.")
     return value
+
+
+def path_segment(name: str, value: object) -> str:
+    """Validate an id that goes into a URL path, naming the argument when it is bad."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"Argument '{name}' must be a non-empty id, got {value!r}.")
+    bad = sorted({c for c in value if c in "/?#\\" or c.isspace()})
+    if bad or value in (".", ".."):
+        shown = ", ".join(repr(c) for c in bad) or repr(value)
+        raise InvalidArgument(
+            f"Argument '{name}' must be an id without '/', '?', '#', '\\' or white space, "
+            f"got {value!r} (contains {shown})."
+        )
+    return quote(value, safe="")

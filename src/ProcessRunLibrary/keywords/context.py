@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 from robot.utils import ConnectionCache, DotDict
 
-from ..client import ControlRoomClient, Credentials
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
 from ..types import api_url_argument, non_negative_int, reveal, time_argument, verify_argument
+
+if TYPE_CHECKING:
+    from ..client import ControlRoomClient
 
 DEFAULT_API_URL = "https://cloud.robocorp.com/api/v1"
 
@@ -87,6 +89,10 @@ class LibraryContext:
 
 def build_client(settings: Settings) -> ControlRoomClient:
     """A client from settings, filling what is missing from the environment."""
+    # requests is imported with the first session, not with the library: robots that
+    # never call Control Room (libdoc, dry runs, other pabot processes) do not pay for it.
+    from ..client import ControlRoomClient, Credentials
+
     api_url = api_url_argument(
         settings.api_url or os.environ.get("RC_API_URL_V1") or DEFAULT_API_URL
     )
@@ -96,7 +102,7 @@ def build_client(settings: Settings) -> ControlRoomClient:
             "No workspace id: give 'workspace_id' when importing ProcessRunLibrary or to "
             "'Create Control Room Session', or set the environment variable RC_WORKSPACE_ID."
         )
-    credentials = _credentials(settings.api_key)
+    credentials = Credentials(*_credentials(settings.api_key))
     request_timeout = time_argument("request_timeout", settings.request_timeout)
     if request_timeout <= 0:
         raise InvalidArgument("Argument 'request_timeout' must be more than 0 seconds.")
@@ -116,15 +122,15 @@ def build_client(settings: Settings) -> ControlRoomClient:
     )
 
 
-def _credentials(api_key: Any) -> Credentials:
+def _credentials(api_key: Any) -> tuple[str, str]:
     key = reveal(api_key) or os.environ.get("RC_API_KEY")
     if key:
         register(key)
-        return Credentials(key.strip(), "RC-WSKEY")
+        return key.strip(), "RC-WSKEY"
     token = os.environ.get("RC_API_TOKEN_V1")
     if token:
         register(token)
-        return Credentials(token.strip(), "Bearer")
+        return token.strip(), "Bearer"
     raise ConfigurationError(
         "No API key: give 'api_key' when importing ProcessRunLibrary or to "
         "'Create Control Room Session', or set the environment variable RC_API_KEY "

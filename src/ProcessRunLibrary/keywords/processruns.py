@@ -5,7 +5,6 @@ from typing import Any
 from robot.api import logger
 from robot.api.deco import keyword
 
-from ..client import path_segment
 from ..errors import InvalidArgument, ProcessRunNotStarted
 from ..types import (
     CallbackEvent,
@@ -14,6 +13,7 @@ from ..types import (
     api_url_argument,
     json_payload,
     non_empty,
+    path_segment,
     positive_int,
     reveal,
 )

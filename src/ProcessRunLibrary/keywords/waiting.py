@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import secs_to_timestr
 
-from ..client import ControlRoomClient
 from ..errors import ControlRoomError, ProcessRunFailed, ProcessRunTimeout, StateMismatch
 from ..polling import PollSchedule, RunWatcher, Watched
 from ..types import (
@@ -22,6 +21,9 @@ from ..types import (
     timestr,
 )
 from .context import LibraryComponent, to_dotdict
+
+if TYPE_CHECKING:
+    from ..client import ControlRoomClient
 from .processruns import ProcessRunKeywords
 
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
