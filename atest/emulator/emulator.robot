@@ -83,7 +83,7 @@ An Added Token Is Accepted
 *** Keywords ***
 Start The Emulator
     ${url} =    Start Emulator    workspace_id=${WS}    api_key=${KEY}    clock_factor=5
-    VAR    ${URL}    ${url}    scope=SUITE
+    Set Suite Variable    ${URL}    ${url}
 
 Call API
     [Documentation]    Calls the emulator's Control Room API and returns the JSON answer.
