@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..version import VERSION
 from .faults import FaultRule, FaultSet
 from .requestlog import RequestLog
 from .state import MAX_PAGE_SIZE, ApiError, Workspace, bad_request, not_found
@@ -367,4 +366,4 @@ def create_app(ctx: Context) -> web.Application:
     return app
 
 
-__all__ = ["API_PREFIX", "CONTEXT", "VERSION", "Context", "create_app"]
+__all__ = ["API_PREFIX", "CONTEXT", "Context", "create_app"]
