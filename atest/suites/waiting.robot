@@ -3,6 +3,7 @@ Documentation       Waiting for runs: outcomes, timeouts, many runs, Robot timeo
 Resource            common.resource
 Library             Process
 Library             String
+Library             OutputReader.py
 
 
 *** Variables ***
@@ -145,15 +146,9 @@ Robot Timeouts Interrupt A Wait
     ...    --pythonpath    ${CURDIR}/../resources
     ...    ${CURDIR}/../resources/robot_timeouts.robot    timeout=1 minute    on_timeout=kill
     Should Be Equal As Integers    ${result.rc}    2    ${result.stdout}
-    ${messages} =    Test Messages    ${OUTPUT DIR}/timeouts.xml
+    Read Output    ${OUTPUT DIR}/timeouts.xml
+    ${messages} =    Test Messages
     Should Be Equal    ${messages}[Test Timeout Interrupts A Wait]    Test timeout 1 second exceeded.
     Should Be Equal    ${messages}[Keyword Timeout Interrupts A Wait]
     ...    Keyword timeout 1 second exceeded.
 
-
-*** Keywords ***
-Test Messages
-    [Arguments]    ${output}
-    ${result} =    Evaluate    robot.api.ExecutionResult($output)    modules=robot.api
-    ${messages} =    Evaluate    {t.name: t.message for t in $result.suite.all_tests}
-    RETURN    ${messages}

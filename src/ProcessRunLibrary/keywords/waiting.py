@@ -237,58 +237,32 @@ class WaitingKeywords(LibraryComponent):
         for run_id in ids:
             non_empty("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
         timeout, interval = self._wait_settings(timeout, poll_interval)
-        on_timeout = (
-            OnTimeout(on_timeout) if isinstance(on_timeout, str) else on_timeout
-        )  # the default
+        if isinstance(on_timeout, str):  # the default, which Robot does not convert
+            on_timeout = OnTimeout(on_timeout)
         client = self.ctx.client(alias)
         watched = [Watched(i) for i in dict.fromkeys(ids)]
-        by_id = {w.id: w for w in watched}
         what = f"process run {ids[0]}" if len(watched) == 1 else f"{len(watched)} process runs"
         logger.info(
             f"Waiting up to {_timestr(timeout)} for {what} to complete "
             f"(polling at most every {_timestr(interval)})."
         )
-        started, requests_before = time.monotonic(), client.request_count
-        deadline = started + timeout
-        watcher, schedule = RunWatcher(client), PollSchedule(interval)
-        while True:
-            seen = {w.id: w.state for w in watched}
-            remaining = deadline - time.monotonic()
-            watcher.poll(watched, timeout=max(min(client.request_timeout, remaining), 0.5))
-            elapsed = time.monotonic() - started
-            for w in watched:
-                if w.state != seen[w.id]:
-                    _log_progress(
-                        f"Process run {w.id} is {w.state} after {_timestr(elapsed)}.", elapsed
-                    )
-            if all(w.has_ended for w in watched):
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(schedule.next_pause(), remaining))
-        elapsed = time.monotonic() - started
-        requests = client.request_count - requests_before
-        self._report(watched, elapsed, requests)
-        failures = self._failures(client, watched, elapsed, on_timeout, fail_on_unresolved)
+        requests_before = client.request_count
+        elapsed = _poll_until_ended(client, watched, timeout, interval)
+        self._report(watched, elapsed, client.request_count - requests_before)
+        failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
         if failures:
-            text = (
-                failures[0]
-                if len(failures) == 1
-                else (
-                    f"{len(failures)} of {len(watched)} process runs did not complete:\n"
-                    + "\n".join(f"- {f}" for f in failures)
-                )
-            )
-            if on_timeout is OnTimeout.CONTINUE and not any(
-                w.has_ended and w.state == "unresolved" and fail_on_unresolved for w in watched
-            ):
+            text = failures[0] if len(watched) == 1 else (
+                f"{len(failures)} of {len(watched)} process runs did not complete:\n"
+                + "\n".join(f"- {f}" for f in failures)
+            )  # fmt: skip
+            unresolved = fail_on_unresolved and any(w.state == "unresolved" for w in watched)
+            if on_timeout is OnTimeout.CONTINUE and not unresolved:
                 logger.warn(f"{text} Continuing as on_timeout=continue.")
+            elif all(w.has_ended for w in watched):
+                raise ProcessRunFailed(message or text)
             else:
-                error = (
-                    ProcessRunTimeout if any(not w.has_ended for w in watched) else ProcessRunFailed
-                )
-                raise error(message or text)
+                raise ProcessRunTimeout(message or text)
+        by_id = {w.id: w for w in watched}
         return [to_dotdict(by_id[i].run) for i in ids]
 
     def _report(self, watched: list[Watched], elapsed: float, requests: int) -> None:
@@ -311,7 +285,7 @@ class WaitingKeywords(LibraryComponent):
         self,
         client: ControlRoomClient,
         watched: list[Watched],
-        elapsed: float,
+        timeout: float,
         on_timeout: OnTimeout,
         fail_on_unresolved: bool,
     ) -> list[str]:
@@ -320,13 +294,13 @@ class WaitingKeywords(LibraryComponent):
             if w.state == "unresolved" and fail_on_unresolved:
                 failures.append(_unresolved(client, w))
             elif not w.has_ended:
-                failures.append(self._timed_out(client, w, elapsed, on_timeout))
+                failures.append(self._timed_out(client, w, timeout, on_timeout))
         return failures
 
     def _timed_out(
-        self, client: ControlRoomClient, w: Watched, elapsed: float, on_timeout: OnTimeout
+        self, client: ControlRoomClient, w: Watched, timeout: float, on_timeout: OnTimeout
     ) -> str:
-        text = f"Process run {w.id} did not complete in {_timestr(elapsed)}; "
+        text = f"Process run {w.id} did not complete in {_timestr(timeout)}; "
         if w.run is None:
             text += "its state could not be read"
         else:
@@ -346,15 +320,34 @@ class WaitingKeywords(LibraryComponent):
         return text
 
 
+def _poll_until_ended(
+    client: ControlRoomClient, watched: list[Watched], timeout: float, interval: float
+) -> float:
+    """Poll until every run has ended or ``timeout`` has passed; return the time taken."""
+    started = time.monotonic()
+    deadline = started + timeout
+    watcher, schedule = RunWatcher(client), PollSchedule(interval)
+    while True:
+        before = {w.id: w.state for w in watched}
+        remaining = deadline - time.monotonic()
+        # A request never outlasts the wait, but gets at least half a second.
+        watcher.poll(watched, timeout=max(min(client.request_timeout, remaining), 0.5))
+        elapsed = time.monotonic() - started
+        for w in watched:
+            if w.state != before[w.id]:
+                text = f"Process run {w.id} is {w.state} after {_timestr(elapsed)}."
+                logger.info(text, also_console=elapsed >= CONSOLE_AFTER)
+        remaining = deadline - time.monotonic()
+        if all(w.has_ended for w in watched) or remaining <= 0:
+            return time.monotonic() - started
+        time.sleep(min(schedule.next_pause(), remaining))
+
+
 def _positive(name: str, seconds: float) -> None:
     if seconds <= 0:
         from ..errors import InvalidArgument
 
         raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
-
-
-def _log_progress(text: str, elapsed: float) -> None:
-    logger.info(text, also_console=elapsed >= CONSOLE_AFTER)
 
 
 def _unresolved(client: ControlRoomClient, w: Watched) -> str:
