@@ -264,7 +264,8 @@ class ControlRoomClient:
         kwargs: dict[str, Any] = {"params": params, "timeout": timeout or self.request_timeout}
         if json is not None:
             kwargs["json"] = json
-        log.debug("%s %s%s", method, shown, f" body {_truncate(json)}" if json is not None else "")
+        if json is not None:
+            log.debug("%s %s body %s", method, shown, _truncate(json))
         started = time.monotonic()
         self.request_count += 1
         try:
@@ -283,7 +284,8 @@ class ControlRoomClient:
             response.status_code,
             elapsed,
         )
-        log.debug("Response body: %s", _truncate(response.text))
+        if response.content:
+            log.debug("Response body: %s", _truncate(response.text))
         if response.status_code >= 400:
             raise _error_from(method, shown, response)
         if not response.content:
