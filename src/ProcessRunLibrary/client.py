@@ -63,36 +63,22 @@ class _LoggingRetry(Retry):
         return new
 
 
-def _retry_policy(max_retries: int, *, may_have_been_received_is_fatal: bool) -> Retry:
+def _retry_policy(max_retries: int, *, starts_runs: bool) -> Retry:
     """Retries for one kind of request.
 
-    Connection errors before sending are always safe to retry. A request that may
-    have reached the server (read error, timeout, 5xx from a proxy) is retried only
-    when repeating it cannot do harm twice, which is not the case for starting a run.
+    Connection errors raised before sending are always safe to retry. A request that
+    may have reached the server (a read error, a timeout, a 5xx from a proxy) is
+    repeated only when doing it twice does no harm, which is not so for starting a run:
+    a start is repeated only after a 429, which refused it.
     """
-    if may_have_been_received_is_fatal:
-        return _LoggingRetry(
-            total=max_retries,
-            connect=max_retries,
-            read=0,
-            other=0,
-            status=max_retries,
-            status_forcelist={429},  # a 429 refused the request: nothing was started
-            allowed_methods=frozenset({"POST"}),
-            backoff_factor=0.5,
-            backoff_jitter=0.25,
-            backoff_max=30,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
     return _LoggingRetry(
         total=max_retries,
         connect=max_retries,
-        read=max_retries,
+        read=0 if starts_runs else max_retries,
+        other=0 if starts_runs else None,
         status=max_retries,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "DELETE", "POST"}),
+        status_forcelist={429} if starts_runs else RETRY_STATUSES,
+        allowed_methods=frozenset({"POST"} if starts_runs else {"GET", "DELETE", "POST"}),
         backoff_factor=0.5,
         backoff_jitter=0.25,
         backoff_max=30,
@@ -135,16 +121,12 @@ class ControlRoomClient:
         )
         self.http.mount(
             self.api_url,
-            HTTPAdapter(
-                max_retries=_retry_policy(max_retries, may_have_been_received_is_fatal=False)
-            ),
+            HTTPAdapter(max_retries=_retry_policy(max_retries, starts_runs=False)),
         )
         # Every POST under /processes/ starts a run; it must never run twice.
         self.http.mount(
             f"{self.workspace_url}/processes/",
-            HTTPAdapter(
-                max_retries=_retry_policy(max_retries, may_have_been_received_is_fatal=True)
-            ),
+            HTTPAdapter(max_retries=_retry_policy(max_retries, starts_runs=True)),
         )
 
     def close(self) -> None:
