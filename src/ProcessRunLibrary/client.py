@@ -62,6 +62,13 @@ class _LoggingRetry(Retry):
         )
         return new
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # Only the statuses in status_forcelist. urllib3 also repeats any 413 or 503 that
+        # has a Retry-After header, and a start answered so may have started a run.
+        return status_code in (self.status_forcelist or ()) and super().is_retry(
+            method, status_code, has_retry_after
+        )
+
 
 def _retry_policy(max_retries: int, *, starts_runs: bool) -> Retry:
     """Retries for one kind of request.
