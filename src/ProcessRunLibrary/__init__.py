@@ -132,8 +132,8 @@ class ProcessRunLibrary(DynamicCore):
     (Robot Framework itself shows keyword arguments at TRACE level). Robot Framework
     7.4 and newer also accept the key as a ``Secret``, which Robot never shows:
 
-    | *** Variables ***
-    | ${API KEY: Secret}    %{RC_API_KEY}
+    | VAR | ${api key: Secret} | %{RC_API_KEY} |
+    | Create Control Room Session | prod | api_key=${api key} |
 
     = TLS =
 
@@ -142,21 +142,24 @@ class ProcessRunLibrary(DynamicCore):
 
     = Examples =
 
-    | *** Settings ***
-    | Library    ProcessRunLibrary    workspace_id=%{RC_WORKSPACE_ID}    timeout=20 minutes
-    |
-    | *** Test Cases ***
-    | Invoice process handles a batch
-    |     ${run} =    Start Process Run And Wait    ${INVOICE PROCESS}    payloads=${INVOICES}
-    |     Should Be Equal    ${run.state}    completed
-    |     ${outputs} =    List Process Run Outputs    ${run.id}
-    |     Length Should Be    ${outputs}    3
-    |
-    | Nightly runs can be stopped
-    |     ${id} =    Start Process Run    ${LONG PROCESS}
-    |     Stop Process Run    ${id}    reason=Maintenance window
-    |     ${run} =    Wait Until Process Run Completes    ${id}    fail_on_unresolved=False
-    |     Delete Process Run    ${id}
+    Import the library; the workspace and key come from ``RC_WORKSPACE_ID`` and
+    ``RC_API_KEY``:
+
+    | Library | ProcessRunLibrary | timeout=20 minutes |
+
+    Start a batch, wait for it, check its outputs:
+
+    | ${run} = | Start Process Run And Wait | ${INVOICE PROCESS} | payloads=${INVOICES} |
+    | Should Be Equal | ${run.state} | completed |
+    | ${outputs} = | List Process Run Outputs | ${run.id} |
+    | Length Should Be | ${outputs} | 3 |
+
+    Stop a run, wait for its end, and clean up:
+
+    | ${id} = | Start Process Run | ${LONG PROCESS} |
+    | Stop Process Run | ${id} | reason=Maintenance window |
+    | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
+    | Delete Process Run | ${id} |
 
     The bundled Control Room emulator (``ProcessRunLibrary.Emulator``) lets these
     suites run without a Control Room.
