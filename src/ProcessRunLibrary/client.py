@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InsecureRequestWarning
+from urllib3.exceptions import InsecureRequestWarning, MaxRetryError
 from urllib3.util.retry import Retry
 
 from . import masking
@@ -51,6 +51,10 @@ class _LoggingRetry(Retry):
     """urllib3's Retry that says in the log why and when it repeats a request."""
 
     def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        if error is not None and _certificate_rejected(error):
+            # Asking again cannot help; fail at once with what is wrong.
+            pool = kwargs.get("_pool")
+            raise MaxRetryError(pool, url or "", error) from error  # type: ignore[arg-type]
         new = super().increment(method, url, response, error, *args, **kwargs)
         why = f"HTTP {response.status}" if response is not None else _describe(error)
         log.info(
@@ -250,7 +254,13 @@ class ControlRoomClient:
         url = path if "://" in path else self.workspace_url + path
         shown = self._shown_path(url, params)
         headers = None if authorize else {"Authorization": None}
-        kwargs: dict[str, Any] = {"params": params, "timeout": timeout or self.request_timeout}
+        kwargs: dict[str, Any] = {
+            "params": params,
+            "timeout": timeout or self.request_timeout,
+            # Given per request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE
+            # override the session's verify (False or a CA bundle path) otherwise.
+            "verify": self.http.verify,
+        }
         if json is not None:
             kwargs["json"] = json
         if json is not None:
@@ -359,6 +369,11 @@ def _describe(error: BaseException | None, timeout: float | None = None) -> str:
     if "MaxRetryError" in names and "too many" in texts and "error responses" in texts:
         return "too many error responses."
     return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+
+
+def _certificate_rejected(error: BaseException) -> bool:
+    names = {type(e).__name__ for e in _causes(error)}
+    return bool(names & {"SSLCertVerificationError", "CertificateError"})
 
 
 def _causes(error: BaseException | None) -> list[BaseException]:
