@@ -10,6 +10,7 @@ its log.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -29,6 +30,10 @@ from .version import VERSION
 
 log = logging.getLogger("ProcessRunLibrary")
 masking.mask_third_party_loggers()
+MAY_HAVE_STARTED = (
+    " The process run may have been started anyway: a start is not repeated after such an "
+    "error, so that no run is started twice; List Process Runs shows whether it exists."
+)
 
 USER_AGENT = f"ProcessRunLibrary/{VERSION} python-requests/{requests.__version__}"
 BODY_LOG_LIMIT = 2000
@@ -55,16 +60,35 @@ class _LoggingRetry(Retry):
             # Asking again cannot help; fail at once with what is wrong.
             pool = kwargs.get("_pool")
             raise MaxRetryError(pool, url or "", error) from error  # type: ignore[arg-type]
-        new = super().increment(method, url, response, error, *args, **kwargs)
-        why = f"HTTP {response.status}" if response is not None else _describe(error)
+        try:
+            new = super().increment(method, url, response, error, *args, **kwargs)
+        except MaxRetryError as exhausted:
+            exhausted.retries_made = len(self.history)  # type: ignore[attr-defined]
+            raise
+        why = (
+            f"HTTP {response.status}"
+            if response is not None
+            else _describe(error).removesuffix(".")
+        )
+        made = len(new.history)
+        left = new.total if isinstance(new.total, int) else 0
         log.info(
-            "Retrying %s %s after %s (%d retries left).",
+            "Retrying %s %s after %s (retry %d of %d).",
             method,
             masking.mask(url or ""),
             why,
-            new.total if isinstance(new.total, int) else -1,
+            made,
+            made + left,
         )
         return new
+
+    def get_backoff_time(self) -> float:
+        # urllib3 repeats the first failure at once. Back off from the first retry on,
+        # as documented: 0.5 s, 1 s, 2 s, ... plus up to backoff_jitter, at most backoff_max.
+        if not self.history:
+            return 0.0
+        backoff = self.backoff_factor * 2 ** (len(self.history) - 1)
+        return float(min(self.backoff_max, backoff + random.random() * self.backoff_jitter))
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         # Only the statuses in status_forcelist. urllib3 also repeats any 413 or 503 that
@@ -72,6 +96,22 @@ class _LoggingRetry(Retry):
         return status_code in (self.status_forcelist or ()) and super().is_retry(
             method, status_code, has_retry_after
         )
+
+
+class _OurRetriesAtDebug(logging.Filter):
+    """urllib3 warns about every connection error it retries, which Robot Framework shows
+    as a test warning; the library's own retries are logged at INFO already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno == logging.WARNING and args and isinstance(args[0], _LoggingRetry):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _OurRetriesAtDebug) for f in _urllib3_log.filters):
+    _urllib3_log.addFilter(_OurRetriesAtDebug())
 
 
 def _retry_policy(max_retries: int, *, starts_runs: bool) -> Retry:
@@ -180,7 +220,9 @@ class ControlRoomClient:
 
     def start_process_run(self, process_id: str, body: JSON | None = None) -> JSON:
         process = path_segment("process_id", process_id)
-        return self.request("POST", f"/processes/{process}/process-runs", json=body)
+        return self.request(
+            "POST", f"/processes/{process}/process-runs", json=body, starts_run=True
+        )
 
     def start_process_run_for_integration(
         self, process_id: str, payload: JSON, token: str, with_handshake: str | None = None
@@ -194,6 +236,7 @@ class ControlRoomClient:
             params=params,
             json=payload,
             authorize=False,
+            starts_run=True,
         )
 
     def stop_process_run(
@@ -248,9 +291,12 @@ class ControlRoomClient:
         timeout: float | None = None,
         authorize: bool = True,
         quiet: bool = False,
+        starts_run: bool = False,
     ) -> JSON:
         """Send one request (``path`` relative to the workspace, or a full URL) and
-        return its JSON body. ``quiet`` logs the request at DEBUG instead of INFO."""
+        return its JSON body. ``quiet`` logs the request at DEBUG instead of INFO.
+        ``starts_run``: a failure that may have come after Control Room got the
+        request says that the run may exist (such a request is never repeated)."""
         url = path if "://" in path else self.workspace_url + path
         shown = self._shown_path(url, params)
         headers = None if authorize else {"Authorization": None}
@@ -273,7 +319,12 @@ class ControlRoomClient:
                     warnings.simplefilter("ignore", InsecureRequestWarning)
                 response = self.http.request(method, url, headers=headers, **kwargs)
         except requests.RequestException as error:
-            raise ControlRoomError(method, shown, _describe(error, kwargs["timeout"])) from None
+            reason = (
+                _describe(error, kwargs["timeout"]).removesuffix(".") + _retries_made(error) + "."
+            )
+            if starts_run and _may_have_arrived(error):
+                reason += MAY_HAVE_STARTED
+            raise ControlRoomError(method, shown, reason) from None
         elapsed = time.monotonic() - started
         log.log(
             logging.DEBUG if quiet else logging.INFO,
@@ -286,7 +337,7 @@ class ControlRoomClient:
         if response.content:
             log.debug("Response body: %s", _truncate(response.text))
         if response.status_code >= 400:
-            raise _error_from(method, shown, response)
+            raise _error_from(method, shown, response, starts_run)
         if not response.content:
             return {}
         try:
@@ -295,7 +346,8 @@ class ControlRoomClient:
             raise ControlRoomError(
                 method,
                 shown,
-                f"{_status(response.status_code)} with a body that is not JSON.",
+                f"{_status(response.status_code)} with a body that is not JSON."
+                + (MAY_HAVE_STARTED if starts_run else ""),
                 status=response.status_code,
             ) from None
 
@@ -323,7 +375,9 @@ def _status(code: int) -> str:
         return str(code)
 
 
-def _error_from(method: str, shown: str, response: requests.Response) -> ControlRoomError:
+def _error_from(
+    method: str, shown: str, response: requests.Response, starts_run: bool = False
+) -> ControlRoomError:
     code = detail = None
     try:
         error = response.json().get("error") or {}
@@ -333,7 +387,13 @@ def _error_from(method: str, shown: str, response: requests.Response) -> Control
     reason = _status(response.status_code)
     if code or detail:
         reason += ": " + ": ".join(str(part) for part in (code, detail) if part)
-    retried = " (after retries)" if response.status_code in RETRY_STATUSES else ""
+    retries = getattr(getattr(response.raw, "retries", None), "history", None)
+    if retries is not None:
+        retried = _retries_text(len(retries))
+    else:  # not sent through urllib3 (a test double): the count is unknown
+        retried = " (after retries)" if response.status_code in RETRY_STATUSES else ""
+    if starts_run and response.status_code >= 500:
+        retried += MAY_HAVE_STARTED
     return ControlRoomError(
         method,
         shown,
@@ -369,6 +429,42 @@ def _describe(error: BaseException | None, timeout: float | None = None) -> str:
     if "MaxRetryError" in names and "too many" in texts and "error responses" in texts:
         return "too many error responses."
     return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+
+
+def _retries_made(error: BaseException) -> str:
+    """' (after 2 retries)' when urllib3 gave up after retrying, else ''."""
+    for cause in _causes(error):
+        made = getattr(cause, "retries_made", None)
+        if isinstance(made, int):
+            return _retries_text(made)
+    return ""
+
+
+def _retries_text(made: int) -> str:
+    return f" (after {made} {'retry' if made == 1 else 'retries'})" if made else ""
+
+
+# Failures that happen before a request is sent: the server cannot have acted on it.
+_NOT_SENT = frozenset(
+    {
+        "NewConnectionError",
+        "NameResolutionError",
+        "ConnectTimeoutError",
+        "ConnectTimeout",
+        "ConnectionRefusedError",
+        "gaierror",
+        "SSLCertVerificationError",
+        "CertificateError",
+        "InvalidHeader",
+        "InvalidURL",
+        "InvalidSchema",
+        "MissingSchema",
+    }
+)
+
+
+def _may_have_arrived(error: BaseException) -> bool:
+    return not ({type(e).__name__ for e in _causes(error)} & _NOT_SENT)
 
 
 def _certificate_rejected(error: BaseException) -> bool:
