@@ -41,13 +41,34 @@ class LibraryContext:
 
     def __init__(self, defaults: Settings, timeout: Any, poll_interval: Any) -> None:
         self.defaults = defaults
-        self.timeout = time_argument("timeout", timeout)
-        self.poll_interval = time_argument("poll_interval", poll_interval)
-        if self.poll_interval <= 0:
-            raise InvalidArgument("Argument 'poll_interval' must be more than 0 seconds.")
+        # A bad time fails the first keyword that uses it, like the session settings do,
+        # not the import: Robot Framework puts every import argument, the API key too,
+        # into the message of a failed import, on the console and in output.xml.
+        self._timeout: float | InvalidArgument = _import_time("timeout", timeout)
+        self._poll_interval: float | InvalidArgument = _import_time("poll_interval", poll_interval)
         self.sessions = ConnectionCache(no_current_msg="No Control Room session.")
         self.aliases: list[str] = []
         self.current_alias: str | None = None
+
+    @property
+    def timeout(self) -> float:
+        if isinstance(self._timeout, InvalidArgument):
+            raise self._timeout
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = seconds
+
+    @property
+    def poll_interval(self) -> float:
+        if isinstance(self._poll_interval, InvalidArgument):
+            raise self._poll_interval
+        return self._poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, seconds: float) -> None:
+        self._poll_interval = seconds
 
     def create_session(self, alias: str, given: Settings) -> None:
         client = build_client(given.over(self.defaults))
@@ -85,6 +106,17 @@ class LibraryContext:
         self.sessions.close_all()
         self.aliases.clear()
         self.current_alias = None
+
+
+def _import_time(name: str, value: Any) -> float | InvalidArgument:
+    """Seconds in an import argument, or the error to raise when a keyword needs it."""
+    try:
+        seconds = time_argument(name, value)
+        if name == "poll_interval" and seconds <= 0:
+            raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
+    except InvalidArgument as error:
+        return InvalidArgument(f"ProcessRunLibrary was imported with a bad argument: {error}")
+    return seconds
 
 
 def build_client(settings: Settings) -> ControlRoomClient:
