@@ -25,7 +25,13 @@ class OutputReader:
     def messages(self, test: str, keyword: str, level: str) -> list[str]:
         """Messages at ``level`` logged by the first ``keyword`` of ``test``."""
         found = next(t for t in self._result().suite.all_tests if t.name == test)
-        kw = next(k for k in found.body if getattr(k, "name", None) == keyword)
+        # Robot 7 names a keyword "Get Process Run"; Robot 6.1 "Library.Get Process Run",
+        # with the plain name in kwname.
+        kw = next(
+            k
+            for k in found.body
+            if keyword in (getattr(k, "name", None), getattr(k, "kwname", None))
+        )
         return [m.message for m in kw.body if m.type == "MESSAGE" and m.level == level]
 
     def _result(self):  # type: ignore[no-untyped-def]
