@@ -155,14 +155,21 @@ def build_client(settings: Settings) -> ControlRoomClient:
 
 
 def _credentials(api_key: Any) -> tuple[str, str]:
-    key = reveal(api_key) or os.environ.get("RC_API_KEY")
-    if key:
-        register(key)
-        return key.strip(), "RC-WSKEY"
-    token = os.environ.get("RC_API_TOKEN_V1")
-    if token:
-        register(token)
-        return token.strip(), "Bearer"
+    for name, value, scheme in (
+        ("Argument 'api_key'", reveal(api_key), "RC-WSKEY"),
+        ("The environment variable RC_API_KEY", os.environ.get("RC_API_KEY"), "RC-WSKEY"),
+        ("The environment variable RC_API_TOKEN_V1", os.environ.get("RC_API_TOKEN_V1"), "Bearer"),
+    ):
+        # Blank counts as not given (a key of only white space went out as 'RC-WSKEY ').
+        secret = value.strip() if isinstance(value, str) else ""
+        if secret:
+            register(value, secret)
+            if any(c.isspace() or not c.isprintable() for c in secret):
+                raise InvalidArgument(
+                    f"{name} must not contain white space or control characters: it is sent "
+                    "in the Authorization header."
+                )
+            return secret, scheme
     raise ConfigurationError(
         "No API key: give 'api_key' when importing ProcessRunLibrary or to "
         "'Create Control Room Session', or set the environment variable RC_API_KEY "
