@@ -46,7 +46,8 @@ class Scenario:
 
     @property
     def label(self) -> str:
-        return f"{self.runs} runs" + (f" + {self.newer} newer" if self.newer else "")
+        runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
+        return runs + (f" + {self.newer} newer" if self.newer else "")
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def verdict(results: Sequence[Result]) -> str:
         if r.strategy.startswith("library") and r.scenario.runs == 100:
             met = "met" if max(r.per_round) <= ROUND_TARGET else "NOT met"
             lines.append(
-                f"- {r.scenario.label}: at most {max(r.per_round)} requests in a round "
+                f"- {r.scenario.label}: the most requests in one round was {max(r.per_round)} "
                 f"(target <= {ROUND_TARGET}): {met}."
             )
         if r.logged != r.requests:
