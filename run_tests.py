@@ -39,8 +39,8 @@ def main(argv: list[str]) -> int:
     passed = failed = 0
     failures = []
     for name, command in [
-        ("ruff lint", [PY, "-m", "ruff", "check", "."]),
-        ("ruff format", [PY, "-m", "ruff", "format", "--check", "."]),
+        ("ruff lint", [PY, "-m", "ruff", "check", "--no-cache", "."]),
+        ("ruff format", [PY, "-m", "ruff", "format", "--no-cache", "--check", "."]),
         ("mypy", [PY, "-m", "mypy"]),
     ]:
         if not run(name, command)[0]:

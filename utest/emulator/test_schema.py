@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import KEY, Emulator
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from conftest import KEY, Emulator
 
 SPEC_FILE = Path(__file__).with_name("control-room-openapi-2023-10-19.json")
 BASE = "urn:control-room-openapi"
