@@ -106,3 +106,33 @@ def test_other_errors_end_the_wait():
     client.fail_with = ControlRoomError("GET", "/x", "404 Not Found", status=404)
     with pytest.raises(ControlRoomError):
         RunWatcher(client).poll([Watched("a")])  # type: ignore[arg-type]
+
+
+def test_paging_stops_when_single_reads_would_cost_no_more():
+    """250 newer runs stand before the 2 waited for: 2 pages, then 2 GETs, not 3 pages."""
+    newer = [run(f"n{i}", "p") for i in range(250)]
+    client = FakeClient([*newer, run("a", "p"), run("b", "p")])
+    pages: list[int] = []
+
+    def iter_process_runs(process_id=None, page_size=100, timeout=None):  # type: ignore[no-untyped-def]
+        for count, item in enumerate(client.runs, start=1):
+            if count % page_size == 1:
+                pages.append(count)
+            yield item
+
+    client.iter_process_runs = iter_process_runs  # type: ignore[method-assign]
+    watched = [Watched("a"), Watched("b")]
+    RunWatcher(client).poll(watched)  # type: ignore[arg-type]
+    assert len(pages) == 2
+    assert client.calls == ["GET a", "GET b"]
+
+
+def test_paging_goes_on_while_it_is_cheaper_than_single_reads():
+    """150 newer runs stand before the 100 waited for: 3 pages and no GET."""
+    newer = [run(f"n{i}", "p") for i in range(150)]
+    mine = [run(f"m{i}", "p") for i in range(100)]
+    client = FakeClient([*newer, *mine])
+    watched = [Watched(r["id"]) for r in mine]
+    RunWatcher(client).poll(watched)  # type: ignore[arg-type]
+    assert client.calls == ["LIST None"]
+    assert all(w.state == "in_progress" for w in watched)

@@ -309,7 +309,8 @@ class ControlRoomClient:
         }
         if json is not None:
             kwargs["json"] = json
-        if json is not None:
+        # Masking a body costs milliseconds: only when DEBUG is logged.
+        if json is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s body %s", method, shown, _truncate(json))
         started = time.monotonic()
         self.request_count += 1
@@ -334,7 +335,7 @@ class ControlRoomClient:
             response.status_code,
             elapsed,
         )
-        if response.content:
+        if response.content and log.isEnabledFor(logging.DEBUG):
             log.debug("Response body: %s", _truncate(response.text))
         if response.status_code >= 400:
             raise _error_from(method, shown, response, starts_run)

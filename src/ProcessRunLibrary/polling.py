@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ControlRoomError
@@ -62,7 +62,6 @@ class RunWatcher:
     """Reads the state of runs; many runs of one process cost one list request a round."""
 
     client: ControlRoomClient  # or anything with its methods
-    lists_used: int = field(default=0)
 
     def poll(self, watched: Iterable[Watched], timeout: float | None = None) -> None:
         pending = [w for w in watched if not w.has_ended]
@@ -86,28 +85,23 @@ class RunWatcher:
     def _list(self, process_id: str | None, runs: list[Watched], timeout: float | None) -> None:
         """Find ``runs`` in the newest runs of their process; GET the ones not found.
 
-        Runs are listed newest first, so paging stops at a run older than the oldest
-        one waited for (or, before their creation times are known, after enough pages
-        to hold them all).
+        Runs are listed newest first. Paging stops when every run is found, at a run
+        older than the oldest one waited for, or when the pages read reach the number of
+        runs still missing: from there one GET per run costs no more.
         """
         wanted = {w.id: w for w in runs}
         oldest = min((w.run or {}).get("created_at") or "" for w in runs)
-        max_pages = -(-len(runs) // PAGE_SIZE) + 1
         try:
-            pages_seen = 0
-            for count, item in enumerate(
-                self.client.iter_process_runs(process_id, PAGE_SIZE, timeout), start=1
-            ):
+            items = self.client.iter_process_runs(process_id, PAGE_SIZE, timeout)
+            for count, item in enumerate(items, start=1):
                 w = wanted.pop(str(item.get("id")), None)
                 if w is not None:
                     w.run, w.error = item, None
                 if not wanted:
                     break
-                if count % PAGE_SIZE == 0:
-                    pages_seen += 1
-                    if (oldest and str(item.get("created_at") or "") < oldest) or (
-                        not oldest and pages_seen >= max_pages
-                    ):
+                if count % PAGE_SIZE == 0:  # the end of a page: read another one?
+                    older = oldest and str(item.get("created_at") or "") < oldest
+                    if older or count // PAGE_SIZE >= len(wanted):
                         break
         except ControlRoomError as error:
             if not error.is_transient:
@@ -115,6 +109,5 @@ class RunWatcher:
             for w in wanted.values():
                 w.error = error
             return
-        self.lists_used += 1
         for w in wanted.values():  # not among the newest runs: ask for each one
             self._get(w, timeout)
