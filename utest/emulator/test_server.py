@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import time
 from typing import Any
@@ -647,3 +649,86 @@ def test_keep_alive_connection_is_reused(emu: Emulator) -> None:
             sock.sendall(request)
             answer = sock.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200 OK")
+
+
+# --- inputs that used to answer 500 or a body that is not JSON (found by test_fuzz.py) -------
+
+
+def test_authorization_that_is_not_utf8_is_403(emu: Emulator) -> None:
+    # requests sends a str header as Latin-1: b"RC-WSKEY \xe9", not UTF-8.
+    response = requests.get(
+        f"{emu.ws_url}/process-runs", headers={"Authorization": "RC-WSKEY é"}, timeout=5
+    )
+    assert error(response)[:2] == (403, "forbidden")
+    response = requests.get(
+        f"{emu.ws_url}/process-runs", headers={"Authorization": "Bearer é"}, timeout=5
+    )
+    assert error(response)[:2] == (403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"type": "with_payloads", "payloads": [NaN]}',
+        '{"type": "with_payloads", "payloads": [{"x": Infinity}]}',
+        '{"type": "with_payloads", "payloads": [1e400]}',
+        '{"type": "with_payloads", "payloads": [' + "[" * 99 + "]" * 99 + "]}",
+        "[" * 5000 + "]" * 5000,
+    ],
+    ids=["NaN", "Infinity", "1e400", "101 levels", "5000 levels"],
+)
+def test_json_that_cannot_be_answered_as_json_is_400(emu: Emulator, body: str) -> None:
+    for path in ("/processes/demo-echo/process-runs", "/process-runs/x/stop"):
+        response = emu.api("POST", path, data=body)
+        assert error(response) == (400, "bad_request", "The request body is not valid JSON.")
+    response = emu.http.post(
+        f"{emu.ws_url}/processes/demo-echo/process-runs-integrations",
+        params={"token": KEY},
+        data=body,
+        timeout=5,
+    )
+    assert error(response) == (400, "bad_request", "The request body is not valid JSON.")
+    log = emu.admin("GET", "/requests")["data"]  # served as JSON: the body is kept as text
+    assert [e["body"] for e in log] == [body] * 3
+
+
+def test_100_levels_of_json_are_fine(emu: Emulator) -> None:
+    payload = "[" * 98 + "]" * 98  # in a list in an object
+    run_id = emu.start(
+        "demo-quick", json.loads(f'{{"type": "with_payloads", "payloads": [{payload}]}}')
+    )
+    assert emu.admin("GET", "/runs")["data"][0]["id"] == run_id
+
+
+@pytest.mark.parametrize("host", ["a b", "h:99999", "é", "[:]", "h:"])
+def test_a_host_header_that_is_not_a_host_is_not_echoed_in_next(emu: Emulator, host: str) -> None:
+    emu.define("p", new_seconds=1000)
+    emu.start("p")
+    emu.start("p")
+    response = emu.http.get(
+        f"{emu.ws_url}/process-runs", params={"limit": 1}, headers={"Host": host}, timeout=5
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["next"].startswith(f"{emu.base_url}/workspaces/{WS}/process-runs?")
+
+
+@pytest.mark.parametrize("position", ["-1", " 1", "1e3", "٣"])
+def test_a_cursor_that_is_not_a_position_is_400(emu: Emulator, position: str) -> None:
+    for path, kind, params in (
+        ("/process-runs", "runs", {}),
+        ("/outputs", "outputs", {"process_run_id": "x"}),
+    ):
+        cursor = base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode()
+        response = emu.api("GET", path, params={**params, "cursor": cursor})
+        assert error(response) == (
+            400,
+            "bad_request",
+            "'cursor' is not valid: follow the 'next' URL as given.",
+        )
+
+
+def test_a_body_over_16_mib_is_413_with_an_error_body(emu: Emulator) -> None:
+    body = b'{"type": "with_payloads", "payloads": ["' + b"x" * (16 * 1024 * 1024) + b'"]}'
+    response = emu.api("POST", "/processes/demo-quick/process-runs", data=body)
+    assert error(response)[:2] == (413, "request_entity_too_large")
+    assert emu.admin("GET", "/requests")["data"][-1]["status"] == 413

@@ -13,6 +13,7 @@ from ProcessRunLibrary.emulator.state import (
     ConfigError,
     Workspace,
     load_config,
+    parse_json,
     parse_process,
 )
 
@@ -403,3 +404,36 @@ def test_the_shipped_example_configuration_is_valid() -> None:
     ]
     reports = settings["processes"][2]
     assert reports.outputs[0].files[1].content == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("field", ["new_seconds", "run_seconds"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_durations_must_be_finite(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=f"'{field}' must be a number >= 0"):
+        parse_process({"id": "p", field: value})
+
+
+@pytest.mark.parametrize("field", ["clock_factor", "stopping_seconds"])
+def test_settings_must_be_finite(field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        load_config({field: float("inf")})
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("[1.5, -2e10, null]", True),
+        ("NaN", False),
+        ("-Infinity", False),
+        ("1e400", False),
+        ("[" * 100 + "]" * 100, True),
+        ("[" * 101 + "]" * 101, False),
+        ("[" * 100_000 + "]" * 100_000, False),
+    ],
+)
+def test_parse_json_takes_only_what_json_can_answer(text: str, ok: bool) -> None:
+    if ok:
+        assert parse_json(text) is not None
+    else:
+        with pytest.raises(ValueError):
+            parse_json(text)

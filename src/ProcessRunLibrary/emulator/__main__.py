@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import math
 import signal
 import ssl
 import sys
 from typing import Any
 
 from ..version import VERSION
-from .state import Clock, ConfigError, Workspace, load_config
+from .state import Clock, ConfigError, Workspace, load_config, parse_json
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
 DEFAULT_API_KEY = "demo-key"
@@ -45,7 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if bool(args.certfile) != bool(args.keyfile):
         parser.error("--certfile and --keyfile go together")
-    if args.clock_factor is not None and args.clock_factor <= 0:
+    if args.clock_factor is not None and not (
+        math.isfinite(args.clock_factor) and args.clock_factor > 0
+    ):
         parser.error("--clock-factor must be a positive number")
     return args
 
@@ -53,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def read_config(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as file:
-            data = json.load(file)
+            data = parse_json(file.read())
         load_config(data)  # validate here, to name the file in the message
     except OSError as error:
         raise ConfigError(f"cannot read configuration file '{path}': {error.strerror}.") from None

@@ -7,17 +7,22 @@ import asyncio
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
+import re
+import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from .faults import FaultRule, FaultSet
 from .requestlog import RequestLog
-from .state import MAX_PAGE_SIZE, ApiError, Workspace, bad_request, not_found
+from .state import MAX_PAGE_SIZE, ApiError, Workspace, bad_request, not_found, parse_json
 
 API_PREFIX = "/api/v1"
 HANG_SECONDS = 3600.0
@@ -49,9 +54,17 @@ class Context:
         self.faults = FaultSet(self.seed)
 
     def accepts_credential(self, credential: str) -> bool:
-        if hmac.compare_digest(credential.encode(), self.api_key.encode()):
+        if same_secret(credential, self.api_key):
             return True
-        return any(hmac.compare_digest(credential.encode(), t.encode()) for t in self.tokens)
+        return any(same_secret(credential, t) for t in self.tokens)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare in constant time. Header values that are not UTF-8 arrive with surrogate
+    escapes, which a plain encode() refuses: they are compared byte for byte."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 CONTEXT = web.AppKey("context", Context)
@@ -59,7 +72,8 @@ CONTEXT = web.AppKey("context", Context)
 
 def json_response(data: Any, status: int = 200, **headers: str) -> web.Response:
     return web.Response(
-        text=json.dumps(data, separators=(",", ":")),
+        # allow_nan=False: NaN and Infinity are not JSON; better a 500 than a broken body.
+        text=json.dumps(data, separators=(",", ":"), allow_nan=False),
         status=status,
         content_type="application/json",
         headers=headers or None,
@@ -82,9 +96,7 @@ def check_authorization(ctx: Context, header: str | None) -> None:
             "Missing Authorization header: send 'RC-WSKEY <api key>' or 'Bearer <token>'."
         )
     scheme, _, credential = header.strip().partition(" ")
-    if scheme.lower() == "rc-wskey" and hmac.compare_digest(
-        credential.strip().encode(), ctx.api_key.encode()
-    ):
+    if scheme.lower() == "rc-wskey" and same_secret(credential.strip(), ctx.api_key):
         return
     if scheme.lower() == "bearer" and ctx.accepts_credential(credential.strip()):
         return
@@ -119,7 +131,7 @@ def decode_cursor(request: web.Request, kind: str) -> int | None:
     try:
         decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         prefix, _, number = decoded.partition(":")
-        if prefix != kind:
+        if prefix != kind or not number.isascii() or not number.isdigit():
             raise ValueError(decoded)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -135,12 +147,33 @@ def page_response(
         query = {k: v for k, v in request.query.items() if k not in ("cursor", "limit")}
         query["limit"] = str(limit)
         query["cursor"] = token
-        next_url = str(request.url.with_query(query))
+        next_url = str(origin(request).join(request.rel_url).with_query(query))
     return json_response({"next": next_url, "has_more": cursor is not None, "data": page})
 
 
-def origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
+HOST_HEADER = re.compile(r"([A-Za-z0-9._~-]+|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?")
+
+
+def plain_host(host: str) -> bool:
+    """`host[:port]` with a plain name, an IPv4 or a bracketed IPv6 address, port 1-65535."""
+    match = HOST_HEADER.fullmatch(host)
+    if match is None or (match[3] is not None and not 0 < int(match[3]) < 65536):
+        return False
+    try:
+        return match[2] is None or bool(ipaddress.IPv6Address(match[2]))
+    except ValueError:
+        return False
+
+
+def origin(request: web.Request) -> URL:
+    """`scheme://host:port` as the client addressed the emulator (its Host header), for the
+    absolute URLs in answers (`next`, download links). A Host header that is not a plain
+    host[:port] is not echoed: the address the request came in on is used instead."""
+    if plain_host(request.host):
+        return URL.build(scheme=request.scheme, authority=request.host)
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    host, port = (sockname[0], sockname[1]) if sockname else ("127.0.0.1", None)
+    return URL.build(scheme=request.scheme, host=host, port=port)
 
 
 async def read_json(request: web.Request, required: bool) -> Any:
@@ -150,7 +183,7 @@ async def read_json(request: web.Request, required: bool) -> Any:
             raise bad_request("The request body must be JSON.")
         return None
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except ValueError:
         raise bad_request("The request body is not valid JSON.") from None
 
@@ -197,7 +230,7 @@ async def _outputs(request: web.Request, run_id: str | None) -> web.Response:
         raise bad_request("'process_run_id' is required.")
     limit = page_limit(request, ctx)
     page, cursor = ctx.workspace.list_outputs(
-        run_id, limit, decode_cursor(request, "outputs"), origin(request)
+        run_id, limit, decode_cursor(request, "outputs"), str(origin(request))
     )
     return page_response(request, "outputs", page, cursor, limit)
 
@@ -309,6 +342,46 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as error:
         return error_response(error)
+    except Exception as error:
+        return unexpected_error_response(request, error)
+
+
+def unexpected_error_response(request: web.Request, error: Exception) -> web.Response:
+    """The catch-all: no answer leaves the emulator without an error body.
+
+    aiohttp's own HTTP errors (e.g. 413 for a body over 16 MiB) keep their status; any
+    other exception is a bug of the emulator: 500 `internal_server_error`, and the
+    traceback on standard error (the path, never the query: it may hold a token)."""
+    if isinstance(error, web.HTTPException) and error.status >= 400:
+        code = error.reason.lower().replace(" ", "_").replace("-", "_")
+        return error_response(ApiError(error.status, code, f"{error.status} {error.reason}."))
+    print(
+        f"processrun-emulator: internal error answering {request.method} {request.path}:",
+        file=sys.stderr,
+    )
+    traceback.print_exception(error, file=sys.stderr)
+    sys.stderr.flush()
+    return error_response(
+        ApiError(
+            500,
+            "internal_server_error",
+            f"Internal error of the emulator ({type(error).__name__}); its standard error "
+            "has the traceback.",
+        )
+    )
+
+
+@web.middleware
+async def catch_all_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: the admin API and anything api_middleware did not answer."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return unexpected_error_response(request, error)
+    except Exception as error:
+        return unexpected_error_response(request, error)
 
 
 @web.middleware
@@ -317,21 +390,28 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     ctx = request.app[CONTEXT]
     path = request.path[len(API_PREFIX) :] or "/"
-    body = await request.read()
+    refused: web.HTTPException | None = None
+    try:
+        body = await request.read()
+    except web.HTTPException as error:  # 413: over client_max_size
+        body, refused = b"", error
     entry = ctx.log.record(request.method, path, request.query, request.headers, body)
     started = time.perf_counter()
-    rule = ctx.faults.pick(request.method, path)
     try:
-        if rule is None:
+        if refused is not None:
+            response: web.StreamResponse = unexpected_error_response(request, refused)
+        elif (rule := ctx.faults.pick(request.method, path)) is None:
             response = await answer(request, handler)
         else:
             entry["fault"] = rule.id
             response = await apply_fault(request, handler, rule)
             response.headers[FAULT_HEADER] = rule.id
-        entry["status"] = response.status
-        return response
+    except Exception as error:
+        response = unexpected_error_response(request, error)
     finally:
         entry["duration"] = round(time.perf_counter() - started, 6)
+    entry["status"] = response.status
+    return response
 
 
 async def apply_fault(
@@ -359,7 +439,9 @@ def add_api_routes(app: web.Application) -> None:
 def create_app(ctx: Context) -> web.Application:
     from .admin import add_admin_routes
 
-    app = web.Application(middlewares=[api_middleware], client_max_size=16 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[catch_all_middleware, api_middleware], client_max_size=16 * 1024 * 1024
+    )
     app[CONTEXT] = ctx
     add_api_routes(app)
     add_admin_routes(app)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .state import ConfigError
+from .state import ConfigError, is_number
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 RULE_KEYS = frozenset(
@@ -163,7 +163,7 @@ def _number(data: dict[str, Any], key: str, minimum: float) -> float | None:
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+    if not is_number(value) or value < minimum:
         raise ConfigError(f"'{key}' must be a number >= {minimum:g}.")
     return float(value)
 

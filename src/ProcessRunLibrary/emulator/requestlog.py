@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from .state import iso
+from .state import iso, parse_json
 
 MASK = "***"
 MAX_ENTRIES = 20_000  # the oldest entries go first
@@ -41,8 +40,8 @@ def parse_body(raw: bytes) -> Any:
         return None
     text = raw.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text)
+    except ValueError:  # also NaN, 1e400, too deep: the log is served as JSON
         return text
 
 

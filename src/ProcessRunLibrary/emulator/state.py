@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -68,6 +70,48 @@ class ConfigError(ValueError):
     """A process definition or a configuration file is not valid."""
 
 
+MAX_JSON_DEPTH = 100
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """Parse JSON as strictly as a JSON encoder writes it: no NaN or Infinity, no number
+    that overflows a float (1e400), at most MAX_JSON_DEPTH levels of arrays and objects.
+    Anything this accepts can be answered again as JSON. Raises ValueError."""
+    try:
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("too deeply nested") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ValueError("too deeply nested")
+    return data
+
+
+def json_depth(data: Any) -> int:
+    """Levels of arrays and objects (0 for a scalar); iterative, so any depth is safe."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in value)
+    return deepest
+
+
 def iso(timestamp: float | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, millisecond precision."""
     if timestamp is None:
@@ -84,7 +128,7 @@ class Clock:
     """
 
     def __init__(self, factor: float = 1.0, real: Callable[[], float] = time.time) -> None:
-        if factor <= 0:
+        if not math.isfinite(factor) or factor <= 0:
             raise ConfigError("clock_factor must be a positive number.")
         self.factor = float(factor)
         self._real = real
@@ -204,10 +248,17 @@ def parse_process(data: Any, process_id: str | None = None) -> Process:
     )
 
 
+def is_number(value: Any) -> bool:
+    """An int or a finite float, not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
 def _seconds(value: Any, pid: str, name: str, nullable: bool) -> float | None:
     if value is None and nullable:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if not is_number(value) or value < 0:
         extra = " or null" if nullable else ""
         raise ConfigError(f"Process '{pid}': '{name}' must be a number >= 0{extra}.")
     return float(value)
@@ -882,11 +933,11 @@ def load_config(data: Any) -> dict[str, Any]:
         raise ConfigError(f"Unknown configuration field(s): {', '.join(unknown)}.")
     settings: dict[str, Any] = {}
     factor = data.get("clock_factor", 1.0)
-    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+    if not is_number(factor) or factor <= 0:
         raise ConfigError("'clock_factor' must be a positive number.")
     settings["clock_factor"] = float(factor)
     stopping = data.get("stopping_seconds", DEFAULT_STOPPING_SECONDS)
-    if isinstance(stopping, bool) or not isinstance(stopping, int | float) or stopping < 0:
+    if not is_number(stopping) or stopping < 0:
         raise ConfigError("'stopping_seconds' must be a number >= 0.")
     settings["stopping_seconds"] = float(stopping)
     page_size = data.get("page_size", DEFAULT_PAGE_SIZE)
