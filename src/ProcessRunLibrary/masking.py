@@ -26,6 +26,22 @@ _SHAPES = [
         ),
         r"\1" + MASK,
     ),
+    # The same as arguments of a user keyword, which Robot shows as ${api_key}='...'.
+    (
+        re.compile(
+            r"(?i)(\$\{\s*(?:api[ _]?key|token|callback[ _]?secret)\s*\}=)"
+            r"('[^']*'|\"[^\"]*\"|[^\s|,\]]+)"
+        ),
+        r"\1" + MASK,
+    ),
+    # The same as keys of a dictionary or JSON object: Robot shows a user keyword's
+    # &{kwargs} as a dictionary, and a start request's callback holds its 'secret'.
+    (
+        re.compile(
+            r"""(?i)((['"])(?:api_key|token|callback_secret|secret)\2\s*:\s*)(['"])(?:(?!\3).)*\3"""
+        ),
+        r"\1\3" + MASK + r"\3",
+    ),
 ]
 
 
