@@ -86,6 +86,7 @@ async def reset(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("processes", False), bool):
         raise bad_request('The body must be empty or {"processes": true|false}.')
     ctx.workspace.reset(reset_processes=body.get("processes", False))
+    ctx.callbacks.cancel_all()
     ctx.reset_faults()
     ctx.log.clear()
     return json_response({"reset": True, "processes_reset": body.get("processes", False)})

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from .callbacks import Callbacks
 from .faults import FaultRule, FaultSet
 from .requestlog import RequestLog
 from .state import MAX_PAGE_SIZE, ApiError, Workspace, bad_request, not_found, parse_json
@@ -46,9 +47,11 @@ class Context:
     seed: Any = None
     faults: FaultSet = field(init=False)
     log: RequestLog = field(default_factory=RequestLog)
+    callbacks: Callbacks = field(init=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultSet(self.seed)
+        self.callbacks = Callbacks(self.workspace)
 
     def reset_faults(self) -> None:
         self.faults = FaultSet(self.seed)
@@ -221,7 +224,9 @@ async def delete_process_run(request: web.Request) -> web.Response:
 async def stop_process_run(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
-    return json_response(ctx.workspace.stop_run(request.match_info["run"], body))
+    answer = ctx.workspace.stop_run(request.match_info["run"], body)
+    ctx.callbacks.wake(request.match_info["run"])  # its end moved
+    return json_response(answer)
 
 
 async def _outputs(request: web.Request, run_id: str | None) -> web.Response:
@@ -259,7 +264,10 @@ async def list_work_items(request: web.Request) -> web.Response:
 async def start_process_run(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=False)
-    return json_response(ctx.workspace.start_run(request.match_info["process"], body))
+    answer = ctx.workspace.start_run(request.match_info["process"], body)
+    if answer["started"]:
+        ctx.callbacks.watch(ctx.workspace.runs[answer["id"]])  # does nothing without callback
+    return json_response(answer)
 
 
 async def start_process_run_for_integration(request: web.Request) -> web.StreamResponse:
@@ -443,6 +451,11 @@ def create_app(ctx: Context) -> web.Application:
         middlewares=[catch_all_middleware, api_middleware], client_max_size=16 * 1024 * 1024
     )
     app[CONTEXT] = ctx
+
+    async def close_callbacks(app: web.Application) -> None:
+        await app[CONTEXT].callbacks.close()
+
+    app.on_cleanup.append(close_callbacks)
     add_api_routes(app)
     add_admin_routes(app)
     return app

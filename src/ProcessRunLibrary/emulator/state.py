@@ -395,6 +395,8 @@ class Run:
     stop: StopRequest | None = None
     deleted_at: float | None = None
     file_ids: list[list[str]] = field(default_factory=list)
+    # Filled by callbacks.py: {event, at, status, error} per callback POST attempted.
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -877,6 +879,7 @@ class Workspace:
                         "terminate_ongoing_activity_runs": stop.terminate,
                         "reason": stop.reason,
                     },
+                    "callback_deliveries": [dict(d) for d in run.deliveries],
                     "deleted": run.deleted_at is not None,
                     "deleted_at": iso(run.deleted_at),
                 }
