@@ -86,8 +86,9 @@ class Emulator:
     ``__init__.robot``) and all suites share it; `Reset Emulator` in a test setup gives each
     test a clean workspace.
 
-    See docs/emulator.md for the process configuration format, the admin API and what is
-    inferred rather than published about Control Room.
+    See docs/emulator.md for a worked example, the process configuration format, the fault
+    rules, the callbacks, the admin API and what is inferred rather than published about
+    Control Room.
 
     = Times =
 
@@ -567,13 +568,17 @@ class Emulator:
         """Returns every run the emulator created, oldest first, deleted ones included.
 
         Each has ``id``, ``process_id``, ``state``, ``created_at``, ``start_type``,
-        ``payloads`` (the payloads of its work items), ``work_items``, ``callback``,
-        ``stop`` and ``deleted``.
+        ``payloads`` (the payloads of its work items), ``work_items``, ``callback`` (its
+        ``secret`` shown as ``***``), ``stop``, ``callback_deliveries`` and ``deleted``.
+        The emulator POSTs the events a run's callback asks for to its URL;
+        ``callback_deliveries`` lists each try: ``event``, ``at``, ``status`` (``None``
+        when nothing answered) and ``error`` (``None`` when delivered).
 
         Examples:
         | ${runs} = | `Get Emulator Runs` | process_id=invoices |
         | Length Should Be | ${runs} | 1 |
         | Should Be Equal | ${runs}[0][payloads] | ${{[{"invoice": 1}]}} |
+        | Should Be Equal | ${runs}[0][callback_deliveries][0][event] | completed |
         """
         return list(self._admin("GET", "/runs", params={"process_id": process_id}).data)
 
