@@ -58,7 +58,7 @@ Retry-After Of A 429 Is Honoured
     ${started} =    Evaluate    time.monotonic()
     Get Process Run    ${id}
     ${elapsed} =    Seconds Since    ${started}
-    Should Be True    1.0 <= ${elapsed} < 1.8    Waited ${elapsed} s, not the 1 s of Retry-After.
+    Should Be True    1.0 <= ${elapsed} < 3    Waited ${elapsed} s, not the 1 s of Retry-After.
     Statuses Should Be    GET    ${RUN PATH}    429    200
 
 A Start Is Repeated Only When Control Room Certainly Did Not Get It
@@ -133,10 +133,11 @@ The Default Is Three Retries
 
 A Hanging Server Fails A Keyword After The Request Timeout
     [Documentation]    Columns: max_retries, the error, the GET requests sent, the shortest and
-    ...    the longest time the keyword may take (0.5 s per attempt, 0.5 to 0.75 s backoff).
+    ...    the longest time the keyword may take (0.5 s per attempt, 0.5 to 0.75 s backoff,
+    ...    and slack for a busy machine).
     [Template]    Hanging Server
-    0    no answer within 0.5 seconds.                    1    0.5    1.4
-    1    no answer within 0.5 seconds (after 1 retry).    2    1.5    2.6
+    0    no answer within 0.5 seconds.                    1    0.5    2.5
+    1    no answer within 0.5 seconds (after 1 retry).    2    1.5    4
 
 A Hanging Start Is Not Repeated
     Create Control Room Session    impatient    api_url=${PRIVATE URL}    request_timeout=0.5 s
