@@ -9,7 +9,7 @@ Documentation       Bad input to every keyword and import argument fails before 
 Resource            private_emulator.resource
 Library             OperatingSystem
 Suite Setup         Start Bad Input Suite
-Suite Teardown      Private.Stop Emulator
+Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 Test Template       Is Refused Before Sending
 
 
@@ -97,7 +97,7 @@ Callback URL that is not http
     ...    Start Process Run    quick    callback_url=ftp://127.0.0.1/hook    callback_secret=${CALLBACK_SECRET}
 
 Unknown callback event
-    ValueError: Argument 'callback_events' got value '['finished']' (list) that cannot be converted to list[CallbackEvent] or None.
+    ValueError: Argument 'callback_events' got value '['finished']' (list) that cannot be converted to list[CallbackEvent]: Item '0' got value 'finished' that cannot be converted to CallbackEvent: CallbackEvent does not have member 'finished'. Available: 'COMPLETED', 'STARTED' and 'UNRESOLVED'
     ...    Start Process Run    quick    callback_url=http://127.0.0.1:9/hook
     ...    callback_secret=${CALLBACK_SECRET}    callback_events=${{["finished"]}}
 
@@ -147,7 +147,7 @@ Outputs of an empty process run id
     Argument 'process_run_id' must be a non-empty id, got ''.    List Process Run Outputs    ${EMPTY}
 
 Unknown state
-    ValueError: Argument 'state' got value 'finished' that cannot be converted to ProcessRunState or None.
+    ValueError: Argument 'state' got value 'finished' that cannot be converted to ProcessRunState: ProcessRunState does not have member 'finished'. Available: 'COMPLETED', 'IN_PROGRESS', 'NEW', 'STOPPING' and 'UNRESOLVED'
     ...    List Process Runs    state=finished
 
 Limit zero
@@ -183,7 +183,7 @@ Unknown on_timeout
     ...    Wait Until Process Run Completes    r1    on_timeout=explode
 
 Wait for an empty id
-    Argument 'process_run_id' must be a non-empty string, got ''.
+    Argument 'process_run_id' must be a non-empty id, got ''.
     ...    Wait Until Process Run Completes    ${EMPTY}
 
 Wait for an empty list of runs
@@ -195,7 +195,7 @@ Wait for runs given as a plain string
     ...    Wait Until Process Runs Complete    abc
 
 Wait for runs one of which is empty
-    Argument 'process_run_ids' must be a non-empty string, got ''.
+    Argument 'process_run_ids' must be a non-empty id, got ''.
     ...    Wait Until Process Runs Complete    ${{["r1", ""]}}
 
 Start and wait with a negative timeout
@@ -317,18 +317,25 @@ A Wrong Key Is Refused By Control Room With 403
     Statuses Should Be    ${None}    .    403
     [Teardown]    Switch Control Room Session    private
 
-Booleans That Are Not Booleans Are Refused
-    [Documentation]    KNOWN ISSUE, skipped while it fails: Robot Framework passes a string that
-    ...    is no boolean (``maybe``) as it is, and the library sends it (``use_input_queue``
-    ...    starts from the input queue; the stop body gets ``"perhaps"``). Also ``${None}``
-    ...    as a process run id is sent as ``None``, and a list of runs to wait for is checked
-    ...    id by id while polling, after requests for the first ids.
-    [Tags]    robot:skip-on-failure
-    GLOB:Argument 'use_input_queue' *    Start Process Run    quick    use_input_queue=maybe
-    GLOB:Argument 'set_remaining_work_items_as_done' *
+Start With A Boolean That Is No Boolean
+    Argument 'use_input_queue' must be True or False, got 'maybe'.
+    ...    Start Process Run    quick    use_input_queue=maybe
+
+Stop With A Boolean That Is No Boolean
+    Argument 'set_remaining_work_items_as_done' must be True or False, got 'perhaps'.
     ...    Stop Process Run    r1    set_remaining_work_items_as_done=perhaps
-    GLOB:Argument 'process_run_id' *    Get Process Run    ${None}
-    GLOB:Argument 'process_run_ids' *    Wait Until Process Runs Complete    ${{["r1", "a/b"]}}
+
+Wait With A Boolean That Is No Boolean
+    Argument 'fail_on_unresolved' must be True or False, got 'sometimes'.
+    ...    Wait Until Process Run Completes    r1    fail_on_unresolved=sometimes
+
+Get A Run Whose Id Is None
+    ValueError: Argument 'process_run_id' got value 'None' (None) that cannot be converted to Id.
+    ...    Get Process Run    ${None}
+
+Wait For Runs With One Bad Id Among Them
+    Argument 'process_run_ids' must be an id without '/', '?', '#', '\\' or white space, got 'a/b' (contains '/').
+    ...    Wait Until Process Runs Complete    ${{["r1", "a/b"]}}
 
 
 *** Keywords ***

@@ -20,7 +20,7 @@ Documentation       Chaos acceptance test: 200 runs started and waited for while
 Resource            private_emulator.resource
 Library             ChaosLedger.py
 Suite Setup         Start Chaos
-Suite Teardown      Private.Stop Emulator
+Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 
 
 *** Variables ***

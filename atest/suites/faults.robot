@@ -9,7 +9,7 @@ Documentation       The retry policy, proven with a private emulator's faults an
 ...                 the attempts that ``max_retries`` allows).
 Resource            private_emulator.resource
 Suite Setup         Start Faults Suite
-Suite Teardown      Private.Stop Emulator
+Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 Test Setup          Private.Reset Emulator
 Test Teardown       Switch Control Room Session    private
 

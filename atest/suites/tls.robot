@@ -125,5 +125,6 @@ Restore CA Bundle Variables
     Switch Control Room Session    private
 
 Stop TLS Emulator
+    Close All Control Room Sessions
     Private.Stop Emulator
     Remove Directory    ${TLS DIRECTORY}    recursive=True

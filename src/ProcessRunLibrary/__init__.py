@@ -10,16 +10,13 @@ from robotlibcore import DynamicCore
 from . import masking
 from .keywords import ProcessRunKeywords, SessionKeywords, WaitingKeywords
 from .keywords.context import LibraryContext, Settings
-from .types import CallbackEvent, OnTimeout, ProcessRunState, Secret, Time
+from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time
 from .version import VERSION
 
 __version__ = VERSION
-__all__ = ["CallbackEvent", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
+__all__ = ["CallbackEvent", "Id", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
 
-_SECRET_POSITIONS = {  # keyword name -> index of a positional argument holding a secret
-    "Create Control Room Session": 3,
-    "Start Process Run For Integration": 3,
-}
+SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
 
 
 class ProcessRunLibrary(DynamicCore):
@@ -42,7 +39,10 @@ class ProcessRunLibrary(DynamicCore):
     needs it, so most suites never create one. To use several workspaces, create
     sessions with `Create Control Room Session` and pick one per keyword with the
     ``alias`` argument that every keyword has, or make one current with
-    `Switch Control Room Session`.
+    `Switch Control Room Session`. The library has GLOBAL scope, like RequestsLibrary:
+    sessions, and which one is current, outlive the suite that made them, so a suite
+    that creates sessions should close them in its teardown with
+    `Close All Control Room Sessions`.
 
     | = Setting =       | = Environment variable =  | = Default =                          |
     | ``api_url``       | ``RC_API_URL_V1``         | ``https://cloud.robocorp.com/api/v1`` |
@@ -100,14 +100,17 @@ class ProcessRunLibrary(DynamicCore):
     | = Request =                         | = Retried on =                                      |
     | GET (read, list) and DELETE         | connection errors, timeouts, 429, 502, 503, 504     |
     | POST stop                           | the same: stopping a run twice does no harm         |
-    | POST start (both start keywords)    | only when Control Room certainly did not get it: connection refused, or 429 |
+    | POST start (both start keywords)    | only when Control Room certainly did not get it: the connection could not be made (refused, timed out, unknown host), or 429 |
 
-    A start request that may have reached Control Room (a timeout, a 502 from a
-    proxy) is never repeated, since that could start two runs: the keyword fails,
-    and `List Process Runs` tells whether the run exists. Retries back off
-    exponentially (0.5 s, 1 s, 2 s, ... with jitter, at most 30 s) and honour
-    ``Retry-After`` (seconds or an HTTP date). ``max_retries`` (default 3) is a
-    session setting; ``0`` turns retries off. Each retry is logged.
+    A start request that may have reached Control Room (no answer in time, a dropped
+    connection, a 5xx from a proxy) is never repeated, since that could start two
+    runs: the keyword fails with a message that says the run may have been started,
+    and `List Process Runs` tells whether it exists. Retries back off exponentially
+    (0.5 s, 1 s, 2 s, ... plus up to 0.25 s of jitter, at most 30 s) and honour
+    ``Retry-After`` (seconds or an HTTP date), waiting at most 60 seconds for it.
+    ``max_retries`` (default 3) is a session setting; ``0`` turns retries off. A
+    rejected TLS certificate is not retried. Each retry is logged at INFO
+    (``Retrying GET ... after HTTP 503 (retry 1 of 3).``).
 
     = Errors =
 
@@ -115,6 +118,8 @@ class ProcessRunLibrary(DynamicCore):
     the HTTP status, and Control Room's error code and message:
 
     | GET /workspaces/ws1/process-runs/42 failed: 404 Not Found: not_found: Process run 42 was not found.
+
+    When the request was retried, the message ends with ``(after N retries)``.
 
     Wrong arguments (an empty id, an id holding ``/``, ``?`` or ``#``, a payload that
     is not JSON, a negative time, an unknown state) fail before any request is sent,
@@ -168,7 +173,7 @@ class ProcessRunLibrary(DynamicCore):
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
-    ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert}
+    ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert, Id: Id.convert}
     ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(
@@ -209,19 +214,34 @@ class ProcessRunLibrary(DynamicCore):
         super().__init__(
             [SessionKeywords(self._ctx), ProcessRunKeywords(self._ctx), WaitingKeywords(self._ctx)]
         )
+        self._secret_positions = self._positions_of_secret_arguments()
+
+    def _positions_of_secret_arguments(self) -> dict[str, list[int]]:
+        """Keyword (normalised name) -> positions of its arguments that hold secrets."""
+        positions = {}
+        for name in self.get_keyword_names():
+            args = [str(a[0] if isinstance(a, tuple) else a).split("=")[0]
+                    for a in self.get_keyword_arguments(name)]  # fmt: skip
+            found = [i for i, arg in enumerate(args) if arg in SECRET_ARGUMENTS]
+            if found:
+                positions[_normalise(name)] = found
+        return positions
 
     # --- listener: mask secrets in every message of the run --------------------------
 
     def start_keyword(self, data: Any, result: Any) -> None:
-        """Learn secrets given as positional arguments before Robot logs the arguments."""
-        position = _SECRET_POSITIONS.get(getattr(result, "name", None) or "")
-        if position is None or len(data.args) <= position:
+        """Learn secrets given as positional arguments before Robot logs the arguments
+        (Robot Framework 7+; named ones are masked by their name)."""
+        positions = self._secret_positions.get(_normalise(getattr(result, "name", "") or ""))
+        if not positions:
             return
         from robot.libraries.BuiltIn import BuiltIn
 
-        value = data.args[position]
-        if isinstance(value, str) and "=" not in value:
-            masking.register(masking.reveal_text(BuiltIn().replace_variables(value)))
+        given = [a for a in data.args if not (isinstance(a, str) and "=" in a)]
+        for index in positions:
+            if index < len(given):
+                value = BuiltIn().replace_variables(given[index])
+                masking.register(masking.reveal_text(value))
 
     def log_message(self, message: Any) -> None:
         message.message = masking.mask(message.message)
@@ -232,6 +252,8 @@ class ProcessRunLibrary(DynamicCore):
     def end_keyword(self, data: Any, result: Any) -> None:
         if result.message:
             result.message = masking.mask(result.message)
+        if result.args:  # output.xml keeps arguments as written, literal secrets too
+            result.args = tuple(masking.mask(str(a)) for a in result.args)
 
     def end_test(self, data: Any, result: Any) -> None:
         if result.message:
@@ -240,3 +262,7 @@ class ProcessRunLibrary(DynamicCore):
     def end_suite(self, data: Any, result: Any) -> None:
         if result.message:
             result.message = masking.mask(result.message)
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace(" ", "").replace("_", "")

@@ -37,6 +37,7 @@ MAY_HAVE_STARTED = (
 
 USER_AGENT = f"ProcessRunLibrary/{VERSION} python-requests/{requests.__version__}"
 BODY_LOG_LIMIT = 2000
+RETRY_AFTER_MAX = 60.0
 JSON = Any
 
 
@@ -89,6 +90,11 @@ class _LoggingRetry(Retry):
             return 0.0
         backoff = self.backoff_factor * 2 ** (len(self.history) - 1)
         return float(min(self.backoff_max, backoff + random.random() * self.backoff_jitter))
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        # urllib3 would sleep for whatever the server asks (up to six hours); a robot
+        # waits at most RETRY_AFTER_MAX seconds and then asks again.
+        return min(super().parse_retry_after(retry_after), RETRY_AFTER_MAX)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         # Only the statuses in status_forcelist. urllib3 also repeats any 413 or 503 that
@@ -325,7 +331,8 @@ class ControlRoomClient:
             )
             if starts_run and _may_have_arrived(error):
                 reason += MAY_HAVE_STARTED
-            raise ControlRoomError(method, shown, reason) from None
+            permanent = _certificate_rejected(error)
+            raise ControlRoomError(method, shown, reason, permanent=permanent) from None
         elapsed = time.monotonic() - started
         log.log(
             logging.DEBUG if quiet else logging.INFO,

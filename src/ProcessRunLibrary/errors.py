@@ -38,17 +38,21 @@ class ControlRoomError(ProcessRunLibraryError):
         status: int | None = None,
         code: str | None = None,
         detail: str | None = None,
+        permanent: bool = False,
     ) -> None:
         self.method = method
         self.path = path
         self.status = status
         self.code = code
         self.detail = detail
+        self.permanent = permanent  # asking again cannot help, e.g. a rejected certificate
         super().__init__(f"{method} {path} failed: {reason}")
 
     @property
     def is_transient(self) -> bool:
         """No answer, or an answer that Control Room may not give a moment later."""
+        if self.permanent:
+            return False
         return self.status is None or self.status in RETRY_STATUSES or self.status == 500
 
 

@@ -77,6 +77,19 @@ class CallbackEvent(Enum):
     UNRESOLVED = "unresolved"
 
 
+class Id(str):
+    """The id of a process or of a process run, as Control Room shows it.
+
+    A non-empty string without ``/``, ``?``, ``#``, ``\\`` or white space. Other
+    values, ``${None}`` among them, are refused before any request is sent.
+    """
+
+    @staticmethod
+    def convert(value: str) -> str:
+        """Only strings: Robot refuses other values, naming the argument."""
+        return value
+
+
 class Time:
     """A time in Robot Framework's time format.
 
@@ -215,6 +228,13 @@ def reveal(value: Any) -> Any:
     """The string inside a ``Secret``; other values as they are."""
     if Secret is not None and isinstance(value, Secret):
         return value.value
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    """Robot passes strings it cannot read as a boolean on as they are: refuse them."""
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"Argument '{name}' must be True or False, got {value!r}.")
     return value
 
 

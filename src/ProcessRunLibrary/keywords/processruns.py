@@ -8,9 +8,11 @@ from robot.api.deco import keyword
 from ..errors import InvalidArgument, ProcessRunNotStarted
 from ..types import (
     CallbackEvent,
+    Id,
     ProcessRunState,
     Secret,
     api_url_argument,
+    boolean,
     json_payload,
     non_empty,
     path_segment,
@@ -32,6 +34,7 @@ def start_request_body(
     callback_events: Any = None,
 ) -> dict[str, Any] | None:
     """The body of a start request, validated; ``None`` starts with the default item."""
+    boolean("use_input_queue", use_input_queue)
     given = dict(zip(START_MODES, (payload, payloads, work_item_ids, use_input_queue), strict=True))
     modes = [name for name, value in given.items() if value is not None and value is not False]
     if len(modes) > 1:
@@ -98,14 +101,14 @@ class ProcessRunKeywords(LibraryComponent):
     @keyword
     def start_process_run(
         self,
-        process_id: str,
+        process_id: Id,
         payload: Any = None,
         payloads: list[Any] | str | None = None,
         work_item_ids: list[str] | None = None,
         use_input_queue: bool = False,
         callback_url: str | None = None,
         callback_secret: str | Secret | None = None,
-        callback_events: list[CallbackEvent] | None = None,
+        callback_events: list[CallbackEvent] = None,
         alias: str | None = None,
     ) -> str:
         """Starts a run of the process ``process_id`` and returns the new run's id.
@@ -153,7 +156,7 @@ class ProcessRunKeywords(LibraryComponent):
     @keyword
     def start_process_run_for_integration(
         self,
-        process_id: str,
+        process_id: Id,
         payload: Any,
         with_handshake: str | None = None,
         token: str | Secret | None = None,
@@ -190,7 +193,12 @@ class ProcessRunKeywords(LibraryComponent):
         return self._started(process_id, answer, {"type": "integration"})
 
     def _started(self, process_id: str, answer: Any, body: dict[str, Any] | None) -> str:
-        if not answer.get("started") or not answer.get("id"):
+        if answer.get("started") and not answer.get("id"):
+            raise ProcessRunNotStarted(
+                f"Control Room answered that a run of process '{process_id}' was started, "
+                f"but gave no id: {answer!r}."
+            )
+        if not answer.get("started"):
             why = (
                 "its input queue has no work items waiting"
                 if body and body.get("type") == "with_inputs"
@@ -204,7 +212,7 @@ class ProcessRunKeywords(LibraryComponent):
         return run_id
 
     @keyword
-    def get_process_run(self, process_run_id: str, alias: str | None = None) -> Any:
+    def get_process_run(self, process_run_id: Id, alias: str | None = None) -> Any:
         """Returns the process run ``process_run_id``.
 
         The run is a dictionary with dot access: ``${run.state}`` and
@@ -223,7 +231,7 @@ class ProcessRunKeywords(LibraryComponent):
         return to_dotdict(self.ctx.client(alias).get_process_run(process_run_id))
 
     @keyword
-    def get_process_run_state(self, process_run_id: str, alias: str | None = None) -> str:
+    def get_process_run_state(self, process_run_id: Id, alias: str | None = None) -> str:
         """Returns the state of the process run ``process_run_id``, for example ``in_progress``.
 
         The states are listed in `ProcessRunState`. To wait for a state, use
@@ -238,7 +246,7 @@ class ProcessRunKeywords(LibraryComponent):
     def list_process_runs(
         self,
         process_id: str | None = None,
-        state: ProcessRunState | None = None,
+        state: ProcessRunState = None,
         limit: int | None = None,
         alias: str | None = None,
     ) -> list[Any]:
@@ -265,7 +273,7 @@ class ProcessRunKeywords(LibraryComponent):
 
     @keyword
     def list_process_run_outputs(
-        self, process_run_id: str, limit: int | None = None, alias: str | None = None
+        self, process_run_id: Id, limit: int | None = None, alias: str | None = None
     ) -> list[Any]:
         """Returns the outputs of the process run ``process_run_id``, following every page.
 
@@ -286,7 +294,7 @@ class ProcessRunKeywords(LibraryComponent):
     @keyword
     def stop_process_run(
         self,
-        process_run_id: str,
+        process_run_id: Id,
         set_remaining_work_items_as_done: bool = False,
         terminate_ongoing_activity_runs: bool = False,
         reason: str | None = None,
@@ -308,8 +316,8 @@ class ProcessRunKeywords(LibraryComponent):
         """
         answer = self.ctx.client(alias).stop_process_run(
             process_run_id,
-            set_remaining_work_items_as_done,
-            terminate_ongoing_activity_runs,
+            boolean("set_remaining_work_items_as_done", set_remaining_work_items_as_done),
+            boolean("terminate_ongoing_activity_runs", terminate_ongoing_activity_runs),
             reason,
         )
         accepted = bool(answer.get("accepted"))
@@ -323,7 +331,7 @@ class ProcessRunKeywords(LibraryComponent):
         return accepted
 
     @keyword
-    def delete_process_run(self, process_run_id: str, alias: str | None = None) -> None:
+    def delete_process_run(self, process_run_id: Id, alias: str | None = None) -> None:
         """Deletes the process run ``process_run_id``. This cannot be undone.
 
         Control Room refuses to delete a run that has not ended (HTTP 409): stop it

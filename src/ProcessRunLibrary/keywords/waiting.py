@@ -12,11 +12,13 @@ from ..errors import ControlRoomError, ProcessRunFailed, ProcessRunTimeout, Stat
 from ..polling import PollSchedule, RunWatcher, Watched
 from ..types import (
     CallbackEvent,
+    Id,
     OnTimeout,
     ProcessRunState,
     Secret,
     Time,
-    non_empty,
+    boolean,
+    path_segment,
     time_argument,
     timestr,
 )
@@ -38,10 +40,10 @@ class WaitingKeywords(LibraryComponent):
     @keyword
     def wait_until_process_run_completes(
         self,
-        process_run_id: str,
+        process_run_id: Id,
         timeout: Time = None,
         poll_interval: Time = None,
-        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
+        on_timeout: OnTimeout = OnTimeout.FAIL,
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -87,7 +89,7 @@ class WaitingKeywords(LibraryComponent):
         process_run_ids: list[str],
         timeout: Time = None,
         poll_interval: Time = None,
-        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
+        on_timeout: OnTimeout = OnTimeout.FAIL,
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -124,17 +126,17 @@ class WaitingKeywords(LibraryComponent):
     @keyword
     def start_process_run_and_wait(
         self,
-        process_id: str,
+        process_id: Id,
         payload: Any = None,
         payloads: list[Any] | str | None = None,
         work_item_ids: list[str] | None = None,
         use_input_queue: bool = False,
         callback_url: str | None = None,
         callback_secret: str | Secret | None = None,
-        callback_events: list[CallbackEvent] | None = None,
+        callback_events: list[CallbackEvent] = None,
         timeout: Time = None,
         poll_interval: Time = None,
-        on_timeout: OnTimeout = "fail",  # type: ignore[assignment]
+        on_timeout: OnTimeout = OnTimeout.FAIL,
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
@@ -148,7 +150,8 @@ class WaitingKeywords(LibraryComponent):
         | ${run} = | Start Process Run And Wait | ${PROCESS} | payload={"order": 42} | timeout=15 min |
         | Should Be Equal | ${run.state} | completed |
         """
-        self._wait_settings(timeout, poll_interval)  # bad times fail before starting
+        self._wait_settings(timeout, poll_interval)  # bad arguments fail before starting
+        boolean("fail_on_unresolved", fail_on_unresolved)
         run_id = ProcessRunKeywords(self.ctx).start_process_run(
             process_id,
             payload,
@@ -167,7 +170,7 @@ class WaitingKeywords(LibraryComponent):
     @keyword
     def process_run_state_should_be(
         self,
-        process_run_id: str,
+        process_run_id: Id,
         expected_state: ProcessRunState,
         message: str | None = None,
         alias: str | None = None,
@@ -234,8 +237,9 @@ class WaitingKeywords(LibraryComponent):
         message: str | None,
         alias: str | None,
     ) -> list[Any]:
-        for run_id in ids:
-            non_empty("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
+        for run_id in ids:  # every id, before the first request
+            path_segment("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
+        boolean("fail_on_unresolved", fail_on_unresolved)
         timeout, interval = self._wait_settings(timeout, poll_interval)
         if isinstance(on_timeout, str):  # the default, which Robot does not convert
             on_timeout = OnTimeout(on_timeout)
