@@ -198,3 +198,17 @@ def test_client_counts_requests(client, http):
     client.get_process_run("r1")
     client.get_process_run("r1")
     assert client.request_count == 2
+
+
+def test_a_rejected_certificate_is_permanent_and_other_errors_without_status_are_not():
+    assert ControlRoomError("GET", "/x", "no answer.").is_transient
+    assert ControlRoomError("GET", "/x", "503", status=503).is_transient
+    assert not ControlRoomError("GET", "/x", "404", status=404).is_transient
+    assert not ControlRoomError("GET", "/x", "TLS ...", permanent=True).is_transient
+
+
+def test_retry_after_is_honoured_up_to_a_minute():
+    client = ControlRoomClient(API, "ws1", Credentials("key-1234"), max_retries=2)
+    policy = client.http.get_adapter(f"{API}/workspaces/ws1/process-runs/r1").max_retries
+    assert policy.parse_retry_after("5") == 5
+    assert policy.parse_retry_after("86400") == 60

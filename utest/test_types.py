@@ -126,3 +126,12 @@ def test_verify(tmp_path):
         "Argument 'verify' must be True, False or the path to a CA bundle, "
         "got '/no/such/ca.pem' (no such file)."
     )
+
+
+def test_boolean_refuses_what_robot_could_not_read():
+    from ProcessRunLibrary.types import boolean
+
+    assert boolean("use_input_queue", True) is True
+    with pytest.raises(InvalidArgument) as error:
+        boolean("use_input_queue", "maybe")
+    assert str(error.value) == "Argument 'use_input_queue' must be True or False, got 'maybe'."
