@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
-from robot.utils import ConnectionCache, DotDict
+from robot.utils import DotDict
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
@@ -41,20 +41,17 @@ class LibraryContext:
 
     def __init__(self, defaults: Settings, timeout: Any, poll_interval: Any) -> None:
         self.defaults = defaults
-        # A bad time fails the first keyword that uses it, like the session settings do,
-        # not the import: Robot Framework puts every import argument, the API key too,
+        # Times are checked when a keyword first needs them, like the session settings,
+        # not at import: Robot Framework puts every import argument, the API key too,
         # into the message of a failed import, on the console and in output.xml.
-        self._timeout: float | InvalidArgument = _import_time("timeout", timeout)
-        self._poll_interval: float | InvalidArgument = _import_time("poll_interval", poll_interval)
-        self.sessions = ConnectionCache(no_current_msg="No Control Room session.")
-        self.aliases: list[str] = []
+        self._timeout = timeout
+        self._poll_interval = poll_interval
+        self.sessions: dict[str, ControlRoomClient] = {}
         self.current_alias: str | None = None
 
     @property
     def timeout(self) -> float:
-        if isinstance(self._timeout, InvalidArgument):
-            raise self._timeout
-        return self._timeout
+        return _import_time("timeout", self._timeout)
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
@@ -62,9 +59,7 @@ class LibraryContext:
 
     @property
     def poll_interval(self) -> float:
-        if isinstance(self._poll_interval, InvalidArgument):
-            raise self._poll_interval
-        return self._poll_interval
+        return _import_time("poll_interval", self._poll_interval)
 
     @poll_interval.setter
     def poll_interval(self, seconds: float) -> None:
@@ -72,11 +67,9 @@ class LibraryContext:
 
     def create_session(self, alias: str, given: Settings) -> None:
         client = build_client(given.over(self.defaults))
-        if alias in self.aliases:
-            self.sessions.get_connection(alias).close()
-        self.sessions.register(client, alias)
-        if alias not in self.aliases:
-            self.aliases.append(alias)
+        if alias in self.sessions:
+            self.sessions[alias].close()
+        self.sessions[alias] = client
         self.current_alias = alias
         logger.info(
             f"Created Control Room session '{alias}' for workspace '{client.workspace_id}' "
@@ -89,33 +82,35 @@ class LibraryContext:
             if self.current_alias is None:
                 self.create_session("default", Settings())
             alias = self.current_alias
-        if alias not in self.aliases:
-            known = ", ".join(f"'{a}'" for a in self.aliases) or "none"
+        if alias not in self.sessions:
+            known = ", ".join(f"'{a}'" for a in self.sessions) or "none"
             raise InvalidArgument(
                 f"Argument 'alias' names no Control Room session: '{alias}'. Sessions: {known}."
             )
-        return self.sessions.get_connection(alias)
+        return self.sessions[alias]
 
     def switch(self, alias: str) -> str | None:
         self.client(alias)  # fails naming the alias when there is no such session
         previous, self.current_alias = self.current_alias, alias
-        self.sessions.switch(alias)
         return previous
 
     def close_all(self) -> None:
-        self.sessions.close_all()
-        self.aliases.clear()
+        for client in self.sessions.values():
+            client.close()
+        self.sessions.clear()
         self.current_alias = None
 
 
-def _import_time(name: str, value: Any) -> float | InvalidArgument:
-    """Seconds in an import argument, or the error to raise when a keyword needs it."""
+def _import_time(name: str, value: Any) -> float:
+    """Seconds in a wait default, failing with a message that says where it came from."""
     try:
         seconds = time_argument(name, value)
         if name == "poll_interval" and seconds <= 0:
             raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
     except InvalidArgument as error:
-        return InvalidArgument(f"ProcessRunLibrary was imported with a bad argument: {error}")
+        raise InvalidArgument(
+            f"ProcessRunLibrary was imported with a bad argument: {error}"
+        ) from None
     return seconds
 
 
