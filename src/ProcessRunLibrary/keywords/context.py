@@ -175,7 +175,7 @@ def _credentials(api_key: Any) -> tuple[str, str]:
 def to_dotdict(value: Any) -> Any:
     """JSON as Robot users like it: ``${run.state}`` and ``${run}[state]`` both work."""
     if isinstance(value, dict):
-        return DotDict((k, to_dotdict(v)) for k, v in value.items())
+        return DotDict(value)  # converts nested dictionaries, also inside lists
     if isinstance(value, list):
         return [to_dotdict(v) for v in value]
     return value
