@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,7 +24,11 @@ class FakeAdapter(BaseAdapter):
         self.answers: list[Callable[[requests.PreparedRequest], requests.Response] | Exception] = []
 
     def answer(
-        self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        retries_made: int = 0,
     ) -> None:
         def make(request: requests.PreparedRequest) -> requests.Response:
             response = requests.Response()
@@ -36,6 +41,8 @@ class FakeAdapter(BaseAdapter):
                 else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
             )
             response.headers.update(headers or {})
+            # What urllib3 leaves on a response: the retries that came before it.
+            response.raw = SimpleNamespace(retries=SimpleNamespace(history=[None] * retries_made))
             return response
 
         self.answers.append(make)

@@ -130,10 +130,16 @@ def test_error_without_json_body(client, http):
 
 
 def test_retryable_status_says_it_was_retried(client, http):
+    http.answer(503, {"error": {"code": "unavailable", "message": "Busy."}}, retries_made=3)
     http.answer(503, {"error": {"code": "unavailable", "message": "Busy."}})
     with pytest.raises(ControlRoomError) as error:
         client.get_process_run("r1")
-    assert str(error.value).endswith("503 Service Unavailable: unavailable: Busy. (after retries)")
+    assert str(error.value).endswith(
+        "503 Service Unavailable: unavailable: Busy. (after 3 retries)"
+    )
+    with pytest.raises(ControlRoomError) as error:
+        client.get_process_run("r1")
+    assert str(error.value).endswith("503 Service Unavailable: unavailable: Busy.")
 
 
 def test_token_is_masked_in_errors(client, http):

@@ -395,11 +395,8 @@ def _error_from(
     reason = _status(response.status_code)
     if code or detail:
         reason += ": " + ": ".join(str(part) for part in (code, detail) if part)
-    retries = getattr(getattr(response.raw, "retries", None), "history", None)
-    if retries is not None:
-        retried = _retries_text(len(retries))
-    else:  # not sent through urllib3 (a test double): the count is unknown
-        retried = " (after retries)" if response.status_code in RETRY_STATUSES else ""
+    history = getattr(getattr(response.raw, "retries", None), "history", None) or ()
+    retried = _retries_text(len(history))
     if starts_run and response.status_code >= 500:
         retried += MAY_HAVE_STARTED
     return ControlRoomError(
