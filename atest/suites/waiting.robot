@@ -111,6 +111,7 @@ Start Process Run And Wait
     Should Be Equal    ${run.process.id}    quick
 
 Start Process Run And Wait Checks Its Times Before Starting
+    [Tags]    python-3.11-messages
     Emulator.Clear Request Log
     Run Keyword And Expect Error
     ...    ValueError: Argument 'timeout' got value '-5 s' that cannot be converted to Time: a time cannot be negative.
