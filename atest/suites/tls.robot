@@ -94,11 +94,6 @@ Verify False Warns Once Per Session, Not Per Request
 Start TLS Emulator
     # A test case imports the library again; its keywords still come from the first import.
     Set Library Search Order    ProcessRunLibrary
-    # The emulator keywords do not verify the emulator's certificate and urllib3 warns on
-    # every one of their requests (reported). The library's own warnings are counted in a
-    # child robot, which does not use the emulator keywords.
-    Evaluate    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-    ...    modules=warnings, urllib3
     ${directory} =    Evaluate    tempfile.mkdtemp(prefix="atest-tls-")
     Set Suite Variable    ${TLS DIRECTORY}    ${directory}
     ${files} =    Create Test Certificates    ${directory}
