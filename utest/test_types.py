@@ -135,3 +135,12 @@ def test_boolean_refuses_what_robot_could_not_read():
     with pytest.raises(InvalidArgument) as error:
         boolean("use_input_queue", "maybe")
     assert str(error.value) == "Argument 'use_input_queue' must be True or False, got 'maybe'."
+
+
+def test_reveal_unwraps_robot_secrets_only():
+    from ProcessRunLibrary.types import Secret, reveal
+
+    if Secret is not None:  # Robot Framework 7.4+
+        assert reveal(Secret("inner-secret")) == "inner-secret"
+    assert reveal("plain") == "plain"
+    assert reveal(None) is None

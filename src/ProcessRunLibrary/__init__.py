@@ -10,7 +10,7 @@ from robotlibcore import DynamicCore
 from . import masking
 from .keywords import ProcessRunKeywords, SessionKeywords, WaitingKeywords
 from .keywords.context import LibraryContext, Settings
-from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time
+from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
 from .version import VERSION
 
 __version__ = VERSION
@@ -201,7 +201,7 @@ class ProcessRunLibrary(DynamicCore):
         | Library | ProcessRunLibrary | api_url=http://127.0.0.1:8123/api/v1 | max_retries=0 |
         """
         masking.register(
-            masking.reveal_text(api_key),
+            reveal(api_key),
             os.environ.get("RC_API_KEY"),
             os.environ.get("RC_API_TOKEN_V1"),
         )
@@ -241,7 +241,7 @@ class ProcessRunLibrary(DynamicCore):
         for index in positions:
             if index < len(given):
                 value = BuiltIn().replace_variables(given[index])
-                masking.register(masking.reveal_text(value))
+                masking.register(reveal(value))
 
     def log_message(self, message: Any) -> None:
         message.message = masking.mask(message.message)

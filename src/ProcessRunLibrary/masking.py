@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 
 MASK = "***"
 
@@ -45,15 +44,14 @@ _SHAPES = [
 ]
 
 
-def register(*values: str | None) -> None:
-    """Remember secret values so that :func:`mask` hides them wherever they appear."""
+def register(*values: object) -> None:
+    """Remember secret values so that :func:`mask` hides them wherever they appear.
+
+    Only strings count: unwrap Robot Framework's ``Secret`` first (``types.reveal``).
+    """
     for value in values:
-        if value and len(value) >= 4:  # masking 'a' everywhere would only garble logs
+        if isinstance(value, str) and len(value) >= 4:  # masking 'a' would garble logs
             _known.add(value)
-
-
-def known() -> Iterable[str]:
-    return frozenset(_known)
 
 
 def mask(text: str) -> str:
@@ -83,9 +81,3 @@ def mask_third_party_loggers() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, MaskingFilter) for f in logger.filters):
             logger.addFilter(MaskingFilter())
-
-
-def reveal_text(value: object) -> str | None:
-    """The text of a secret given as a string or as Robot Framework's ``Secret``."""
-    inner = getattr(value, "value", value)
-    return inner if isinstance(inner, str) else None

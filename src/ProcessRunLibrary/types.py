@@ -124,6 +124,14 @@ def time_argument(name: str, value: Any) -> float:
         raise InvalidArgument(f"Argument '{name}' got value '{value}': {error}") from None
 
 
+def positive_time_argument(name: str, value: Any) -> float:
+    """Like :func:`time_argument`, for times that must be more than zero."""
+    seconds = time_argument(name, value)
+    if seconds <= 0:
+        raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
+    return seconds
+
+
 def timestr(seconds: float) -> str:
     return secs_to_timestr(seconds) if seconds else "0 seconds"
 

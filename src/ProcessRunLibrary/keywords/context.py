@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,14 @@ from robot.utils import DotDict
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
-from ..types import api_url_argument, non_negative_int, reveal, time_argument, verify_argument
+from ..types import (
+    api_url_argument,
+    non_negative_int,
+    positive_time_argument,
+    reveal,
+    time_argument,
+    verify_argument,
+)
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -51,7 +59,7 @@ class LibraryContext:
 
     @property
     def timeout(self) -> float:
-        return _import_time("timeout", self._timeout)
+        return _import_time(time_argument, "timeout", self._timeout)
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
@@ -59,7 +67,7 @@ class LibraryContext:
 
     @property
     def poll_interval(self) -> float:
-        return _import_time("poll_interval", self._poll_interval)
+        return _import_time(positive_time_argument, "poll_interval", self._poll_interval)
 
     @poll_interval.setter
     def poll_interval(self, seconds: float) -> None:
@@ -101,17 +109,14 @@ class LibraryContext:
         self.current_alias = None
 
 
-def _import_time(name: str, value: Any) -> float:
+def _import_time(convert: Callable[[str, Any], float], name: str, value: Any) -> float:
     """Seconds in a wait default, failing with a message that says where it came from."""
     try:
-        seconds = time_argument(name, value)
-        if name == "poll_interval" and seconds <= 0:
-            raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
+        return convert(name, value)
     except InvalidArgument as error:
         raise InvalidArgument(
             f"ProcessRunLibrary was imported with a bad argument: {error}"
         ) from None
-    return seconds
 
 
 def build_client(settings: Settings) -> ControlRoomClient:
@@ -130,9 +135,7 @@ def build_client(settings: Settings) -> ControlRoomClient:
             "'Create Control Room Session', or set the environment variable RC_WORKSPACE_ID."
         )
     credentials = Credentials(*_credentials(settings.api_key))
-    request_timeout = time_argument("request_timeout", settings.request_timeout)
-    if request_timeout <= 0:
-        raise InvalidArgument("Argument 'request_timeout' must be more than 0 seconds.")
+    request_timeout = positive_time_argument("request_timeout", settings.request_timeout)
     verify = verify_argument(settings.verify)
     if verify is False:
         logger.warn(

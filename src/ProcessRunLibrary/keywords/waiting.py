@@ -8,7 +8,13 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import secs_to_timestr
 
-from ..errors import ControlRoomError, ProcessRunFailed, ProcessRunTimeout, StateMismatch
+from ..errors import (
+    ControlRoomError,
+    InvalidArgument,
+    ProcessRunFailed,
+    ProcessRunTimeout,
+    StateMismatch,
+)
 from ..polling import PollSchedule, RunWatcher, Watched
 from ..types import (
     CallbackEvent,
@@ -19,6 +25,7 @@ from ..types import (
     Time,
     boolean,
     path_segment,
+    positive_time_argument,
     time_argument,
     timestr,
 )
@@ -108,8 +115,6 @@ class WaitingKeywords(LibraryComponent):
         | Should Be Equal | ${runs}[0][state] | completed |
         """
         if isinstance(process_run_ids, str) or not process_run_ids:
-            from ..errors import InvalidArgument
-
             raise InvalidArgument(
                 f"Argument 'process_run_ids' must be a non-empty list of ids, got {process_run_ids!r}."
             )
@@ -210,8 +215,7 @@ class WaitingKeywords(LibraryComponent):
         Examples:
         | ${old} = | Set Process Run Poll Interval | 1 minute |
         """
-        new = time_argument("poll_interval", poll_interval)
-        _positive("poll_interval", new)
+        new = positive_time_argument("poll_interval", poll_interval)
         old, self.ctx.poll_interval = self.ctx.poll_interval, new
         return timestr(old)
 
@@ -222,9 +226,8 @@ class WaitingKeywords(LibraryComponent):
         poll_interval = (
             self.ctx.poll_interval
             if poll_interval is None
-            else time_argument("poll_interval", poll_interval)
+            else positive_time_argument("poll_interval", poll_interval)
         )
-        _positive("poll_interval", poll_interval)
         return timeout, poll_interval
 
     def _wait(
@@ -345,13 +348,6 @@ def _poll_until_ended(
         if all(w.has_ended for w in watched) or remaining <= 0:
             return time.monotonic() - started
         time.sleep(min(schedule.next_pause(), remaining))
-
-
-def _positive(name: str, seconds: float) -> None:
-    if seconds <= 0:
-        from ..errors import InvalidArgument
-
-        raise InvalidArgument(f"Argument '{name}' must be more than 0 seconds.")
 
 
 def _unresolved(client: ControlRoomClient, w: Watched) -> str:
