@@ -41,8 +41,8 @@ from _harness import (
     table,
 )
 from ProcessRunLibrary import ProcessRunLibrary, masking
-from ProcessRunLibrary import client as client_module
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
+from ProcessRunLibrary.client import transport as client_module
 
 IMPORTS = {
     "import robot, requests (baseline)": "import robot, requests",

@@ -26,10 +26,9 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from ProcessRunLibrary import masking
-from ProcessRunLibrary.client import (
+from ProcessRunLibrary.client import ControlRoomClient, Credentials
+from ProcessRunLibrary.client.transport import (
     MAY_HAVE_STARTED,
-    ControlRoomClient,
-    Credentials,
     _LoggingRetry,
     _OurRetriesAtDebug,
     _retry_policy,

@@ -8,7 +8,14 @@ from typing import Any
 from robotlibcore import DynamicCore
 
 from . import masking
-from .keywords import ProcessRunKeywords, SessionKeywords, WaitingKeywords
+from .keywords import (
+    ProcessKeywords,
+    ProcessRunKeywords,
+    SessionKeywords,
+    StepRunKeywords,
+    WaitingKeywords,
+    WorkItemKeywords,
+)
 from .keywords.context import LibraryContext, Settings
 from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
 from .version import VERSION
@@ -212,7 +219,17 @@ class ProcessRunLibrary(DynamicCore):
         )
         self.ROBOT_LIBRARY_LISTENER = self
         super().__init__(
-            [SessionKeywords(self._ctx), ProcessRunKeywords(self._ctx), WaitingKeywords(self._ctx)]
+            [
+                component(self._ctx)
+                for component in (
+                    SessionKeywords,
+                    ProcessRunKeywords,
+                    WaitingKeywords,
+                    ProcessKeywords,
+                    WorkItemKeywords,
+                    StepRunKeywords,
+                )
+            ]
         )
         self._secret_positions = self._positions_of_secret_arguments()
 

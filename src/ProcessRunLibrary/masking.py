@@ -54,6 +54,21 @@ def register(*values: object) -> None:
             _known.add(value)
 
 
+def register_urls(data: object) -> None:
+    """Remember every ``url`` in a JSON answer that carries a query string: presigned
+    download and upload URLs are credentials for as long as they live."""
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            url = value.get("url")
+            if isinstance(url, str) and "?" in url:
+                register(url, url.split("?", 1)[1])
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+
+
 def mask(text: str) -> str:
     """Return ``text`` with every known secret and every secret-shaped value masked."""
     for value in sorted(_known, key=len, reverse=True):

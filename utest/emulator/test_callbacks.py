@@ -20,7 +20,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import KEY, WS
 from ProcessRunLibrary.emulator.app import Context, create_app
-from ProcessRunLibrary.emulator.state import Clock, Workspace, parse_process
+from ProcessRunLibrary.emulator.clock import Clock
+from ProcessRunLibrary.emulator.processes import parse_process
+from ProcessRunLibrary.emulator.state import Workspace
 
 SECRET = "cb-s3cr3t-value"
 AUTH = {"Authorization": f"RC-WSKEY {KEY}"}

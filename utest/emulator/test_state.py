@@ -6,16 +6,10 @@ from typing import Any
 
 import pytest
 
-from ProcessRunLibrary.emulator.state import (
-    DEMO_PROCESSES,
-    ApiError,
-    Clock,
-    ConfigError,
-    Workspace,
-    load_config,
-    parse_json,
-    parse_process,
-)
+from ProcessRunLibrary.emulator.clock import Clock
+from ProcessRunLibrary.emulator.common import ApiError, ConfigError, parse_json
+from ProcessRunLibrary.emulator.processes import DEMO_PROCESSES, load_config, parse_process
+from ProcessRunLibrary.emulator.state import Workspace
 
 
 class FakeTime:

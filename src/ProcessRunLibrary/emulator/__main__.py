@@ -11,7 +11,10 @@ import sys
 from typing import Any
 
 from ..version import VERSION
-from .state import Clock, ConfigError, Workspace, load_config, parse_json
+from .clock import Clock
+from .common import ConfigError, parse_json
+from .processes import load_config
+from .state import Workspace
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
 DEFAULT_API_KEY = "demo-key"

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from ..version import VERSION
 from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
-from .state import ApiError, ConfigError, bad_request, not_found, parse_process
+from .common import ApiError, ConfigError, bad_request, not_found
+from .processes import parse_process
 
 ADMIN_PREFIX = "/_emulator"
 

@@ -21,9 +21,10 @@ from aiohttp import web
 from yarl import URL
 
 from .callbacks import Callbacks
+from .common import MAX_PAGE_SIZE, ApiError, bad_request, not_found, parse_json
 from .faults import FaultRule, FaultSet
 from .requestlog import RequestLog
-from .state import MAX_PAGE_SIZE, ApiError, Workspace, bad_request, not_found, parse_json
+from .state import Workspace
 
 API_PREFIX = "/api/v1"
 HANG_SECONDS = 3600.0
@@ -191,6 +192,11 @@ async def read_json(request: web.Request, required: bool) -> Any:
         raise bad_request("The request body is not valid JSON.") from None
 
 
+def workspace_of(request: web.Request) -> Workspace:
+    """The workspace an API request is for. Handlers reach the state only through this."""
+    return request.app[CONTEXT].workspace
+
+
 def optional(request: web.Request, name: str) -> str | None:
     value = request.query.get(name)
     return value if value else None
@@ -202,7 +208,7 @@ def optional(request: web.Request, name: str) -> str | None:
 async def list_process_runs(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     limit = page_limit(request, ctx)
-    page, cursor = ctx.workspace.list_runs(
+    page, cursor = workspace_of(request).list_runs(
         optional(request, "process_id"),
         optional(request, "state"),
         limit,
@@ -212,19 +218,17 @@ async def list_process_runs(request: web.Request) -> web.Response:
 
 
 async def get_process_run(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    return json_response(ctx.workspace.get_run(request.match_info["run"]))
+    return json_response(workspace_of(request).get_run(request.match_info["run"]))
 
 
 async def delete_process_run(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    return json_response(ctx.workspace.delete_run(request.match_info["run"]))
+    return json_response(workspace_of(request).delete_run(request.match_info["run"]))
 
 
 async def stop_process_run(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
-    answer = ctx.workspace.stop_run(request.match_info["run"], body)
+    answer = workspace_of(request).stop_run(request.match_info["run"], body)
     ctx.callbacks.wake(request.match_info["run"])  # its end moved
     return json_response(answer)
 
@@ -234,7 +238,7 @@ async def _outputs(request: web.Request, run_id: str | None) -> web.Response:
     if not run_id:
         raise bad_request("'process_run_id' is required.")
     limit = page_limit(request, ctx)
-    page, cursor = ctx.workspace.list_outputs(
+    page, cursor = workspace_of(request).list_outputs(
         run_id, limit, decode_cursor(request, "outputs"), str(origin(request))
     )
     return page_response(request, "outputs", page, cursor, limit)
@@ -251,7 +255,7 @@ async def list_outputs_old_path(request: web.Request) -> web.Response:
 async def list_work_items(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     limit = page_limit(request, ctx)
-    page, cursor = ctx.workspace.list_work_items(
+    page, cursor = workspace_of(request).list_work_items(
         optional(request, "process_id"),
         optional(request, "process_run_id"),
         optional(request, "state"),
@@ -264,26 +268,27 @@ async def list_work_items(request: web.Request) -> web.Response:
 async def start_process_run(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=False)
-    answer = ctx.workspace.start_run(request.match_info["process"], body)
+    answer = workspace_of(request).start_run(request.match_info["process"], body)
     if answer["started"]:
-        ctx.callbacks.watch(ctx.workspace.runs[answer["id"]])  # does nothing without callback
+        ctx.callbacks.watch(
+            workspace_of(request).runs[answer["id"]]
+        )  # does nothing without callback
     return json_response(answer)
 
 
 async def start_process_run_for_integration(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[CONTEXT]
     handshake = request.query.get("with_handshake")
     if handshake is not None and handshake != "asana":
         raise bad_request(f"'with_handshake' must be 'asana', got '{handshake}'.")
     process_id = request.match_info["process"]
-    if process_id not in ctx.workspace.processes:
+    if process_id not in workspace_of(request).processes:
         raise not_found(f"Process '{process_id}' not found.")
     secret = request.headers.get("X-Hook-Secret")
     if handshake == "asana" and secret is not None:
         # Asana's handshake: echo the secret, start nothing.
         return json_response({}, 200, **{"X-Hook-Secret": secret})
     payload = await read_json(request, required=True)
-    return json_response(ctx.workspace.start_for_integration(process_id, payload))
+    return json_response(workspace_of(request).start_for_integration(process_id, payload))
 
 
 WS = "/workspaces/{ws}"

@@ -33,7 +33,9 @@ import aiohttp
 from yarl import URL
 
 from ..version import VERSION
-from .state import ENDED_STATES, Run, Workspace, iso
+from .common import ENDED_STATES, iso
+from .model import Run
+from .state import Workspace
 
 SIGNATURE_HEADER = "X-RC-Signature"
 DEFAULT_TIMEOUT = 5.0  # seconds, real time, for one delivery

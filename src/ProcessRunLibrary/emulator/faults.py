@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .state import ConfigError, is_number
+from .common import ConfigError, is_number
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 RULE_KEYS = frozenset(

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from .state import iso, parse_json
+from .common import iso, parse_json
 
 MASK = "***"
 MAX_ENTRIES = 20_000  # the oldest entries go first

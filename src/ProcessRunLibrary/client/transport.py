@@ -1,10 +1,12 @@
-"""A plain Python client for Control Room's Process Run API.
+"""The transport: what every request to Control Room shares.
 
-One :class:`ControlRoomClient` is one Control Room session: one ``requests.Session``
-with keep-alive, its own settings, retries and timeouts. It returns parsed JSON, follows
-pagination, and turns every failure into :class:`ControlRoomError`. It imports nothing
-from Robot Framework; it logs through :mod:`logging`, which Robot Framework shows in
-its log.
+One :class:`Transport` is one Control Room session: one ``requests.Session`` with
+keep-alive, its own settings, retries and timeouts, the rules for which URLs get the
+credentials, paging, response checks, masking and logging. The resources
+(``processruns.py``, ``processes.py``, ``workitems.py``, ``stepruns.py``) are thin
+methods over :meth:`Transport.request`, :meth:`Transport.pages` and
+:meth:`Transport.open_url`. It imports nothing from Robot Framework; it logs through
+:mod:`logging`, which Robot Framework shows in its log.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning, MaxRetryError
 from urllib3.util.retry import Retry
 
-from . import masking
-from .errors import RETRY_STATUSES, ControlRoomError
-from .types import path_segment
-from .version import VERSION
+from .. import masking
+from ..errors import RETRY_STATUSES, ControlRoomError
+from ..types import path_segment
+from ..version import VERSION
 
 log = logging.getLogger("ProcessRunLibrary")
 masking.mask_third_party_loggers()
@@ -145,7 +147,7 @@ def _retry_policy(max_retries: int, *, starts_runs: bool) -> Retry:
     )
 
 
-class ControlRoomClient:
+class Transport:
     """One Control Room session: a workspace, credentials and connection settings."""
 
     def __init__(
@@ -180,6 +182,15 @@ class ControlRoomClient:
             self.api_url,
             HTTPAdapter(max_retries=_retry_policy(max_retries, starts_runs=False)),
         )
+        # Upload and download URLs get no Authorization header: a separate session.
+        self.external = requests.Session()
+        self.external.headers.update({"User-Agent": USER_AGENT})
+        self.external.mount(
+            "https://", HTTPAdapter(max_retries=_retry_policy(max_retries, starts_runs=False))
+        )
+        self.external.mount(
+            "http://", HTTPAdapter(max_retries=_retry_policy(max_retries, starts_runs=False))
+        )
         # Every POST under /processes/ starts a run; it must never run twice.
         self.http.mount(
             f"{self.workspace_url}/processes/",
@@ -188,84 +199,35 @@ class ControlRoomClient:
 
     def close(self) -> None:
         self.http.close()
-
-    # --- endpoints -------------------------------------------------------------------
-
-    def get_process_run(
-        self, process_run_id: str, timeout: float | None = None, quiet: bool = False
-    ) -> JSON:
-        run = path_segment("process_run_id", process_run_id)
-        return self.request("GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet)
-
-    def list_process_runs(
-        self,
-        process_id: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-        quiet: bool = False,
-    ) -> list[JSON]:
-        params = {"process_id": process_id, "state": state}
-        return list(_take(self.pages("/process-runs", params, limit, quiet=quiet), limit))
-
-    def iter_process_runs(
-        self, process_id: str | None = None, page_size: int = 100, timeout: float | None = None
-    ) -> Iterator[JSON]:
-        """Runs newest first, page by page, logged at DEBUG: the caller decides when to stop."""
-        params = {"process_id": process_id}
-        return self.pages("/process-runs", params, page_size, quiet=True, timeout=timeout)
-
-    def list_outputs(self, process_run_id: str, limit: int | None = None) -> list[JSON]:
-        params = {"process_run_id": path_segment("process_run_id", process_run_id)}
-        return list(_take(self.pages("/outputs", params, limit), limit))
-
-    def list_work_items(
-        self, process_run_id: str, state: str | None = None, limit: int | None = None
-    ) -> list[JSON]:
-        params = {"process_run_id": path_segment("process_run_id", process_run_id), "state": state}
-        return list(_take(self.pages("/work-items", params, limit), limit))
-
-    def start_process_run(self, process_id: str, body: JSON | None = None) -> JSON:
-        process = path_segment("process_id", process_id)
-        return self.request(
-            "POST", f"/processes/{process}/process-runs", json=body, starts_run=True
-        )
-
-    def start_process_run_for_integration(
-        self, process_id: str, payload: JSON, token: str, with_handshake: str | None = None
-    ) -> JSON:
-        process = path_segment("process_id", process_id)
-        masking.register(token)
-        params = {"token": token, "with_handshake": with_handshake}
-        return self.request(
-            "POST",
-            f"/processes/{process}/process-runs-integrations",
-            params=params,
-            json=payload,
-            authorize=False,
-            starts_run=True,
-        )
-
-    def stop_process_run(
-        self,
-        process_run_id: str,
-        set_remaining_work_items_as_done: bool = False,
-        terminate_ongoing_activity_runs: bool = False,
-        reason: str | None = None,
-    ) -> JSON:
-        run = path_segment("process_run_id", process_run_id)
-        body: dict[str, Any] = {
-            "set_remaining_work_items_as_done": set_remaining_work_items_as_done,
-            "terminate_ongoing_activity_runs": terminate_ongoing_activity_runs,
-        }
-        if reason is not None:
-            body["reason"] = reason
-        return self.request("POST", f"/process-runs/{run}/stop", json=body)
-
-    def delete_process_run(self, process_run_id: str) -> JSON:
-        run = path_segment("process_run_id", process_run_id)
-        return self.request("DELETE", f"/process-runs/{run}")
+        self.external.close()
 
     # --- plumbing --------------------------------------------------------------------
+
+    def list(self, path: str, params: Mapping[str, Any], limit: int | None) -> list[JSON]:
+        """Every item of a listing, all pages followed, at most ``limit``."""
+        return list(take(self.pages(path, params, limit), limit))
+
+    def open_url(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request to a URL outside the API (a presigned upload or download URL)
+        without the session's credentials; the caller reads and closes the response.
+
+        Such a URL is a credential of its own: it is registered as a secret, so it is
+        masked wherever it would be logged."""
+        masking.register(url)
+        return self.external.request(
+            method,
+            url,
+            timeout=timeout or self.request_timeout,
+            verify=self.http.verify,
+            **kwargs,
+        )
 
     def pages(
         self,
@@ -349,7 +311,7 @@ class ControlRoomClient:
         if not response.content:
             return {}
         try:
-            return response.json()
+            data = response.json()
         except ValueError:
             raise ControlRoomError(
                 method,
@@ -358,6 +320,9 @@ class ControlRoomClient:
                 + (MAY_HAVE_STARTED if starts_run else ""),
                 status=response.status_code,
             ) from None
+        if b'"url"' in response.content:  # presigned download or upload URLs
+            masking.register_urls(data)
+        return data
 
     def _shown_path(self, url: str, params: Mapping[str, Any] | None) -> str:
         """The URL as logs and errors show it: relative to the API URL, secrets masked."""
@@ -369,7 +334,7 @@ class ControlRoomClient:
         return masking.mask(url)
 
 
-def _take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:
+def take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:
     for count, item in enumerate(items, start=1):
         yield item
         if limit is not None and count >= limit:

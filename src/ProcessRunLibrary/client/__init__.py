@@ -1,0 +1,30 @@
+"""A plain Python client for Control Room's API (``/api/v1``).
+
+One :class:`ControlRoomClient` is one Control Room session. What every request shares
+(credentials and the URLs they may go to, timeouts, retries, paging, response checks,
+masking, logging) is in :mod:`.transport`; each resource is a thin class of endpoint
+methods over it. Nothing here imports Robot Framework.
+"""
+
+from __future__ import annotations
+
+from ..errors import RETRY_STATUSES
+from .processes import Processes
+from .processruns import ProcessRuns
+from .stepruns import StepRuns
+from .transport import MAY_HAVE_STARTED, USER_AGENT, Credentials, Transport
+from .workitems import WorkItems
+
+
+class ControlRoomClient(ProcessRuns, Processes, WorkItems, StepRuns, Transport):
+    """One Control Room session: a workspace, credentials and connection settings."""
+
+
+__all__ = [
+    "MAY_HAVE_STARTED",
+    "RETRY_STATUSES",
+    "USER_AGENT",
+    "ControlRoomClient",
+    "Credentials",
+    "Transport",
+]

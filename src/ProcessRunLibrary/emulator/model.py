@@ -1,0 +1,129 @@
+"""The records of an emulated workspace and the bookkeeping every resource shares."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import Clock
+from .common import DEFAULT_PAGE_SIZE, DEFAULT_STOPPING_SECONDS, not_found
+from .processes import OutputFile, Process
+
+
+@dataclass
+class WorkItem:
+    id: str
+    seq: int
+    process_id: str
+    payload: Any
+    created: float
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    at: float
+    set_done: bool
+    terminate: bool
+    reason: str | None
+
+
+@dataclass
+class Run:
+    id: str
+    seq: int
+    process: Process  # a snapshot: redefining the process does not change its runs
+    created: float
+    items: list[WorkItem]
+    start_type: str
+    callback: dict[str, Any] | None = None
+    stop: StopRequest | None = None
+    deleted_at: float | None = None
+    file_ids: list[list[str]] = field(default_factory=list)
+    # Filled by callbacks.py: {event, at, status, error} per callback POST attempted.
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    started: float | None
+    ended: float | None
+    outcome: str
+    processing_end: float | None  # when items stop moving: natural end or the stop request
+
+
+@dataclass(frozen=True)
+class ItemView:
+    state: str
+    updated: float
+    exception: dict[str, str] | None
+
+
+class WorkspaceData:
+    """The records of one workspace and the bookkeeping every resource shares."""
+
+    def __init__(
+        self,
+        workspace_id: str,
+        processes: Iterable[Process],
+        clock: Clock | None = None,
+        stopping_seconds: float = DEFAULT_STOPPING_SECONDS,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.clock = clock or Clock()
+        self.stopping_seconds = stopping_seconds
+        self.page_size = page_size
+        self._initial_processes = list(processes)
+        self.processes: dict[str, Process] = {}
+        self.queues: dict[str, list[WorkItem]] = {}
+        self.runs: dict[str, Run] = {}
+        self.items: dict[str, WorkItem] = {}
+        self.files: dict[str, OutputFile] = {}
+        self._seq = 0
+        for process in self._initial_processes:
+            self.define_process(process)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _new_item(self, process_id: str, payload: Any, now: float) -> WorkItem:
+        item = WorkItem(str(uuid.uuid4()), self._next_seq(), process_id, payload, now)
+        self.items[item.id] = item
+        return item
+
+    def define_process(self, process: Process) -> None:
+        """Add or replace a process; its input queue is replaced by the new definition's."""
+        now = self.clock.now()
+        for old in self.queues.get(process.id, []):
+            self.items.pop(old.id, None)
+        self.processes[process.id] = process
+        self.queues[process.id] = [self._new_item(process.id, p, now) for p in process.input_queue]
+
+    def delete_process(self, process_id: str) -> None:
+        if process_id not in self.processes:
+            raise not_found(f"Process '{process_id}' not found.")
+        for old in self.queues.pop(process_id, []):
+            self.items.pop(old.id, None)
+        del self.processes[process_id]
+
+    def reset(self, reset_processes: bool = False) -> None:
+        """Forget every run, work item and file; optionally restore the initial processes."""
+        processes = self._initial_processes if reset_processes else list(self.processes.values())
+        self.processes, self.queues, self.runs, self.items, self.files = {}, {}, {}, {}, {}
+        for process in processes:
+            self.define_process(process)
+
+    def _process(self, process_id: str) -> Process:
+        try:
+            return self.processes[process_id]
+        except KeyError:
+            raise not_found(f"Process '{process_id}' not found.") from None
+
+    def _run(self, run_id: str) -> Run:
+        run = self.runs.get(run_id)
+        if run is None or run.deleted_at is not None:
+            raise not_found(f"Process run '{run_id}' not found.")
+        return run

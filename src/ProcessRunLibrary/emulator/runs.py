@@ -1,0 +1,303 @@
+"""Process runs: their lifecycle derived from the clock, start, stop, delete, outputs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .common import (
+    CALLBACK_EVENTS,
+    ENDED_STATES,
+    ID_NAMESPACE,
+    RUN_STATES,
+    START_TYPES,
+    bad_request,
+    conflict,
+    iso,
+    page,
+)
+from .model import Run, StopRequest, Timeline, WorkItem
+from .processes import Process
+from .workitems import WorkItems
+
+
+class Runs(WorkItems):
+    def timeline(self, run: Run) -> Timeline:
+        process = run.process
+        natural_start = run.created + process.new_seconds
+        natural_end = None if process.run_seconds is None else natural_start + process.run_seconds
+        stop = run.stop
+        if stop is None:
+            return Timeline(natural_start, natural_end, process.outcome, natural_end)
+        started = natural_start if natural_start <= stop.at else None
+        outcome = "completed" if stop.set_done else "unresolved"
+        return Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
+
+    def run_state(self, run: Run, now: float) -> str:
+        line = self.timeline(run)
+        if line.ended is not None and now >= line.ended:
+            return line.outcome
+        if run.stop is not None and now >= run.stop.at:
+            return "stopping"
+        if line.started is None or now < line.started:
+            return "new"
+        return "in_progress"
+
+    def has_ended(self, run: Run, now: float) -> bool:
+        return self.run_state(run, now) in ENDED_STATES
+
+    def start_run(self, process_id: str, body: Any) -> dict[str, Any]:
+        """Start a run from a start request body (already parsed JSON, None for no body)."""
+        process = self._process(process_id)
+        start_type, callback, payloads = self._parse_start_body(body)
+        now = self.clock.now()
+        self._check_parallel(process, now)
+        items: list[WorkItem]
+        if start_type == "with_inputs":
+            items = self.queues.get(process_id, [])
+            if not items:
+                return {"started": False}
+            self.queues[process_id] = []
+        elif start_type == "with_work_item_ids":
+            items = [self._take_item(item_id, process_id, now) for item_id in payloads]
+        elif start_type == "with_payloads":
+            items = [self._new_item(process_id, p, now) for p in payloads]
+        else:
+            payload = {} if process.default_work_item is None else process.default_work_item
+            items = [self._new_item(process_id, payload, now)]
+        run = Run(
+            id=str(uuid.uuid4()),
+            seq=self._next_seq(),
+            process=process,
+            created=now,
+            items=items,
+            start_type=start_type,
+            callback=callback,
+        )
+        self._register_files(run)
+        self.runs[run.id] = run
+        return {"started": True, "id": run.id}
+
+    def start_for_integration(self, process_id: str, payload: Any) -> dict[str, Any]:
+        process = self._process(process_id)
+        now = self.clock.now()
+        self._check_parallel(process, now)
+        run = Run(
+            id=str(uuid.uuid4()),
+            seq=self._next_seq(),
+            process=process,
+            created=now,
+            items=[self._new_item(process_id, payload, now)],
+            start_type="integration",
+        )
+        self._register_files(run)
+        self.runs[run.id] = run
+        return {"started": True, "id": run.id}
+
+    def _check_parallel(self, process: Process, now: float) -> None:
+        if process.allow_parallel_runs:
+            return
+        for run in self.runs.values():
+            if (
+                run.process.id == process.id
+                and run.deleted_at is None
+                and not self.has_ended(run, now)
+            ):
+                raise conflict(
+                    f"Process '{process.id}' already has a process run that has not ended "
+                    f"('{run.id}') and does not allow parallel runs."
+                )
+
+    def _take_item(self, item_id: str, process_id: str, now: float) -> WorkItem:
+        """A work item for a new run: a queued item is taken from the queue, an item of an
+        earlier run is copied (its payload goes into a new work item)."""
+        item = self.items.get(item_id)
+        if item is None:
+            raise bad_request(f"Work item '{item_id}' not found.")
+        queue = self.queues.get(item.process_id, [])
+        if item in queue:
+            queue.remove(item)
+            return item
+        return self._new_item(process_id, item.payload, now)
+
+    def _parse_start_body(self, body: Any) -> tuple[str, dict[str, Any] | None, list[Any]]:
+        if body is None:
+            return "default", None, []
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.")
+        callback = _parse_callback(body["callback"]) if "callback" in body else None
+        start_type = body.get("type")
+        if start_type is None:
+            extra = sorted(set(body) - {"callback"})
+            if extra:
+                raise bad_request(
+                    f"Unexpected field(s) {', '.join(extra)} in a request body without 'type'."
+                )
+            return "default", callback, []
+        if start_type not in START_TYPES:
+            raise bad_request(f"'type' must be one of {', '.join(START_TYPES)}.")
+        if start_type == "with_inputs":
+            return start_type, callback, []
+        key = "work_item_ids" if start_type == "with_work_item_ids" else "payloads"
+        values = body.get(key)
+        if not isinstance(values, list) or not values:
+            raise bad_request(f"'{key}' must be a non-empty list when 'type' is '{start_type}'.")
+        if key == "work_item_ids" and not all(isinstance(v, str) and v for v in values):
+            raise bad_request("'work_item_ids' must be a list of work item id strings.")
+        return start_type, callback, values
+
+    def _register_files(self, run: Run) -> None:
+        outputs = run.process.outputs
+        if isinstance(outputs, str):
+            return
+        for o_index, spec in enumerate(outputs):
+            ids = []
+            for f_index, file in enumerate(spec.files):
+                file_id = str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/{o_index}/{f_index}"))
+                self.files[file_id] = file
+                ids.append(file_id)
+            run.file_ids.append(ids)
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return self.run_json(self._run(run_id), self.clock.now())
+
+    def run_json(self, run: Run, now: float) -> dict[str, Any]:
+        line = self.timeline(run)
+        state = self.run_state(run, now)
+        started = line.started if line.started is not None and now >= line.started else None
+        ended = line.ended if state in ENDED_STATES else None
+        duration = None
+        if ended is not None:
+            duration = round(ended - (started if started is not None else run.created), 3)
+        return {
+            "id": run.id,
+            "state": state,
+            "created_at": iso(run.created),
+            "started_at": iso(started),
+            "ended_at": iso(ended),
+            "duration": duration,
+            "process": {"id": run.process.id, "name": run.process.name},
+            "started_by": {"type": "api", "details": None},
+        }
+
+    def list_runs(
+        self, process_id: str | None, state: str | None, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of runs, newest first; returns the page and the cursor of the next one."""
+        if state is not None and state not in RUN_STATES:
+            raise bad_request(f"'state' must be one of {', '.join(RUN_STATES)}.")
+        now = self.clock.now()
+        runs = sorted(self.runs.values(), key=lambda r: r.seq, reverse=True)
+        candidates = (
+            r
+            for r in runs
+            if r.deleted_at is None
+            and (cursor is None or r.seq < cursor)
+            and (process_id is None or r.process.id == process_id)
+            and (state is None or self.run_state(r, now) == state)
+        )
+        return page(candidates, limit, lambda r: r.seq, lambda r: self.run_json(r, now))
+
+    def stop_run(self, run_id: str, body: Any) -> dict[str, Any]:
+        run = self._run(run_id)
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.")
+        for key in ("set_remaining_work_items_as_done", "terminate_ongoing_activity_runs"):
+            if not isinstance(body.get(key), bool):
+                raise bad_request(f"'{key}' is required and must be true or false.")
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise bad_request("'reason' must be a string.")
+        now = self.clock.now()
+        if self.has_ended(run, now):
+            return {"accepted": False}
+        if run.stop is None:
+            run.stop = StopRequest(
+                at=now,
+                set_done=body["set_remaining_work_items_as_done"],
+                terminate=body["terminate_ongoing_activity_runs"],
+                reason=reason,
+            )
+        return {"accepted": True}
+
+    def delete_run(self, run_id: str) -> dict[str, Any]:
+        run = self._run(run_id)
+        now = self.clock.now()
+        state = self.run_state(run, now)
+        if state not in ENDED_STATES:
+            raise conflict(
+                f"Process run '{run_id}' has not ended (state '{state}'): only completed or "
+                "unresolved process runs can be deleted."
+            )
+        run.deleted_at = now
+        return {"id": run.id, "deleted": True}
+
+    def _outputs(self, run: Run, now: float, base_url: str) -> list[dict[str, Any]]:
+        line = self.timeline(run)
+        if line.ended is None or now < line.ended:
+            return []
+        created = iso(line.ended)
+        reference = {"process": {"id": run.process.id}, "process_run": {"id": run.id}}
+        outputs: list[dict[str, Any]] = []
+        if isinstance(run.process.outputs, str):  # "echo"
+            for index, item in enumerate(run.items):
+                if self.item_view(run, index, now).state == "done":
+                    outputs.append(
+                        {
+                            "id": str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/output/{index}")),
+                            "created_at": created,
+                            **reference,
+                            "payload": item.payload,
+                            "files": [],
+                        }
+                    )
+            return outputs
+        for index, spec in enumerate(run.process.outputs):
+            files = [
+                {
+                    "id": file_id,
+                    "name": file.name,
+                    "size": len(file.content),
+                    "download": {"url": f"{base_url}/_emulator/files/{file_id}"},
+                }
+                for file_id, file in zip(run.file_ids[index], spec.files, strict=True)
+            ]
+            outputs.append(
+                {
+                    "id": str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/output/{index}")),
+                    "created_at": created,
+                    **reference,
+                    "payload": spec.payload,
+                    "files": files,
+                }
+            )
+        return outputs
+
+    def list_outputs(
+        self, run_id: str, limit: int, cursor: int | None, base_url: str
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Outputs of one run in the order they were produced. An unknown run has none
+        (the seed documents no 404 for this operation)."""
+        run = self.runs.get(run_id)
+        if run is None or run.deleted_at is not None:
+            return [], None
+        outputs = self._outputs(run, self.clock.now(), base_url)
+        start = 0 if cursor is None else cursor
+        page = outputs[start : start + limit]
+        more = start + limit < len(outputs)
+        return page, (start + limit if more else None)
+
+
+def _parse_callback(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise bad_request("'callback' must be an object with url, secret and callback_events.")
+    for key in ("url", "secret"):
+        if not isinstance(value.get(key), str) or not value[key]:
+            raise bad_request(f"'callback.{key}' is required and must be a non-empty string.")
+    events = value.get("callback_events")
+    if not isinstance(events, list) or not events or not all(e in CALLBACK_EVENTS for e in events):
+        raise bad_request(
+            "'callback.callback_events' is required and must list some of "
+            f"{', '.join(CALLBACK_EVENTS)}."
+        )
+    return {"url": value["url"], "secret": value["secret"], "callback_events": list(events)}
