@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import itertools
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from ProcessRunLibrary.errors import ControlRoomError
-from ProcessRunLibrary.polling import PollSchedule, RunWatcher, Watched
+from ProcessRunLibrary.polling import (
+    History,
+    PollSchedule,
+    PredictiveSchedule,
+    RunWatcher,
+    Watched,
+    Window,
+)
 
 
 def test_pauses_start_quick_and_double_up_to_the_poll_interval():
@@ -136,3 +145,204 @@ def test_paging_goes_on_while_it_is_cheaper_than_single_reads():
     RunWatcher(client).poll(watched)  # type: ignore[arg-type]
     assert client.calls == ["LIST None"]
     assert all(w.state == "in_progress" for w in watched)
+
+
+# --- predictive polling ------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def ended(run_id: str, process: str, length: float, created: float = 0.0) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "state": "completed",
+        "process": {"id": process},
+        "created_at": iso(created),
+        "ended_at": iso(created + length),
+    }
+
+
+def known_history(lengths: list[float], process: str = "p") -> History:
+    history = History(clock=FakeClock())
+    history.note(ended(f"h{i}", process, s, created=i) for i, s in enumerate(lengths))
+    history.read(process)
+    return history
+
+
+def polls(schedule: PredictiveSchedule, clock: FakeClock, until: float) -> list[float]:
+    """The times (after the run's creation at 0) at which the schedule polls."""
+    times = [round(clock.now, 2)]
+    while clock.now < until:
+        clock.now += schedule.next_pause()
+        times.append(round(clock.now, 2))
+    return times
+
+
+def test_a_run_is_expected_to_end_within_its_history_widened_by_half_a_gap():
+    assert Window.from_lengths([9.0, 10.0, 11.0]) == Window(8.5, 11.5)
+    assert Window.from_lengths([9.9, 10.0, 10.1]) == Window(9.65, 10.35)  # at least 0.25 s
+
+
+def test_too_few_or_widely_spread_runs_predict_nothing():
+    assert Window.from_lengths([10.0, 10.0]) is None
+    assert Window.from_lengths([5.0, 10.0, 15.0]) is None  # spread 10 s > half of 10 s
+    assert Window.from_lengths([8.0, 10.0, 12.0]) is not None
+
+
+def test_history_keeps_the_newest_ended_runs_of_each_process():
+    history = History(clock=FakeClock())
+    history.note([ended(f"r{i}", "p", float(i), created=i) for i in range(1, 9)])
+    history.note([run("x", "p"), ended("q1", "q", 3.0), {"id": "junk", "state": "completed"}])
+    assert sorted(history.lengths("p")) == [4.0, 5.0, 6.0, 7.0, 8.0]
+    assert history.lengths("q") == [3.0]
+
+
+def test_untrusted_times_are_ignored():
+    bad = [
+        {**ended("a", "p", 1), "ended_at": "yesterday"},
+        {**ended("b", "p", 1), "created_at": 12},
+        {**ended("c", "p", 1), "ended_at": iso(-5)},  # ends before it was created
+    ]
+    history = History(clock=FakeClock())
+    history.note(bad)
+    assert history.lengths("p") == []
+
+
+def test_a_history_is_known_for_its_time_to_live():
+    clock = FakeClock(0)
+    history = History(ttl=600, clock=clock)
+    assert not history.known("p")
+    history.read("p")
+    clock.now = 599
+    assert history.known("p")
+    clock.now = 600
+    assert not history.known("p")
+
+
+def test_with_a_history_polls_are_sparse_then_dense_around_the_predicted_end():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    history = known_history([55.2, 57.6, 60.0, 62.4, 64.8])  # window 54 .. 66
+    schedule = PredictiveSchedule(10, watched, history, rng=lambda: 0.5, clock=clock)
+    times = polls(schedule, clock, until=65.9)
+    assert times[:7] == [0, 9, 18, 27, 36, 45, 54]  # at most 10 s apart, onto the window
+    assert all(b - a == pytest.approx(0.8) for a, b in itertools.pairwise(times[6:]))
+    assert len(times) == 7 + 15
+
+
+def test_a_run_that_outlives_its_prediction_is_polled_ever_more_sparsely():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    history = known_history([9.0, 10.0, 11.0])  # window 8.5 .. 11.5
+    schedule = PredictiveSchedule(10, watched, history, rng=lambda: 0.5, clock=clock)
+    clock.now = 11.5
+    pauses = [round(schedule.next_pause(), 2) for _ in range(1)]
+    for _ in range(6):
+        clock.now += pauses[-1]
+        pauses.append(round(schedule.next_pause(), 2))
+    assert pauses == [0.8, 0.8, 1.6, 3.2, 6.4, 10, 10]
+
+
+def test_without_a_history_the_schedule_is_todays():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    for history in (known_history([]), known_history([5.0, 10.0, 15.0]), History()):
+        schedule = PredictiveSchedule(10, watched, history, rng=lambda: 0.5, clock=clock)
+        pauses = [round(schedule.next_pause(), 3) for _ in range(9)]
+        assert pauses == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10, 10]
+
+
+def test_an_expected_duration_replaces_the_history():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    schedule = PredictiveSchedule(10, watched, History(), expected=20, rng=lambda: 0.5, clock=clock)
+    times = polls(schedule, clock, until=18)  # window 18 .. 22
+    assert times == [0, 9, 18]
+    assert schedule.window(watched[0]) == Window(18, 22)
+
+
+def test_a_short_poll_interval_is_not_made_longer_by_a_prediction():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    schedule = PredictiveSchedule(
+        0.5, watched, History(), expected=20, rng=lambda: 0.5, clock=clock
+    )
+    assert schedule.window(watched[0]) is None
+    assert [schedule.next_pause() for _ in range(4)] == pytest.approx([0.1, 0.2, 0.4, 0.5])
+
+
+def test_a_long_window_is_polled_in_at_most_dense_polls_pauses():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    schedule = PredictiveSchedule(
+        60, watched, History(), expected=600, rng=lambda: 0.5, clock=clock
+    )
+    clock.now = 540  # the window is 540 .. 660 s: 120 s / 20 polls
+    assert schedule.next_pause() == pytest.approx(6.0)
+
+
+def test_a_run_created_before_the_wait_is_placed_by_its_created_at():
+    clock = FakeClock(1000.0)
+    w = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0 - 8.0)})
+    history = known_history([9.0, 10.0, 11.0])  # window 8.5 .. 11.5: opens 0.5 s from now
+    schedule = PredictiveSchedule(10, [w], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.next_pause() == pytest.approx(0.5)
+
+
+def test_a_group_waits_the_shortest_pause_of_its_runs():
+    clock = FakeClock(0)
+    a = Watched("a", process_hint="p", created_hint=0.0)
+    b = Watched("b", process_hint="p", created_hint=-5.0)  # five seconds older
+    history = known_history([9.0, 10.0, 11.0])
+    schedule = PredictiveSchedule(10, [a, b], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.next_pause() == pytest.approx(3.5)  # b's window opens at 3.5 s
+
+
+def test_a_single_run_is_read_through_its_process_list_until_the_history_is_known():
+    mine = run("a", "p", created="2026-01-01T00:01:00Z")
+    history_runs = [ended(f"h{i}", "p", 10.0 + i / 10, created=i) for i in range(5)]
+    client = FakeClient([mine, *history_runs, ended("o", "other", 3.0)])
+    history = History(clock=FakeClock())
+    watcher = RunWatcher(client, history)  # type: ignore[arg-type]
+    watched = [Watched("a")]
+    watcher.poll(watched)  # the process is not known yet
+    watcher.poll(watched)  # now it is, its history not: through the list
+    watcher.poll(watched)  # and from then on with GET
+    assert client.calls == ["GET a", "LIST p", "GET a"]
+    assert sorted(history.lengths("p")) == pytest.approx([10.0, 10.1, 10.2, 10.3, 10.4])
+    assert history.known("p")
+
+
+def test_a_group_learns_the_history_from_its_own_lists():
+    runs = [run(f"a{i}", "p") for i in range(3)]
+    client = FakeClient([*runs, *(ended(f"h{i}", "p", 10.0, created=i) for i in range(3))])
+    history = History(clock=FakeClock())
+    watcher = RunWatcher(client, history)  # type: ignore[arg-type]
+    watched = [Watched(r["id"]) for r in runs]
+    watcher.poll(watched)
+    watcher.poll(watched)
+    assert client.calls == ["LIST None", "LIST p"]
+    assert history.known("p") and history.lengths("p") == [10.0, 10.0, 10.0]
+
+
+def test_a_failed_history_read_is_tried_again_with_the_next_poll():
+    client = FakeClient([run("a", "p")])
+    client.fail_with = ControlRoomError("GET", "/x", "503 Service Unavailable", status=503)
+    history = History(clock=FakeClock())
+    watched = [Watched("a", process_hint="p")]
+    RunWatcher(client, history).poll(watched)  # type: ignore[arg-type]
+    assert not history.known("p")
+    client.fail_with = None
+    RunWatcher(client, history).poll(watched)  # type: ignore[arg-type]
+    assert client.calls == ["LIST p", "LIST p"]
+    assert history.known("p")

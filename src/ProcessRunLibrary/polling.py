@@ -3,9 +3,14 @@ requests that read the state of many runs. Plain Python, no Robot Framework."""
 
 from __future__ import annotations
 
+import math
 import random
+import statistics
+import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import ControlRoomError
@@ -43,6 +48,8 @@ class Watched:
     id: str
     run: dict[str, Any] | None = None
     error: ControlRoomError | None = None
+    process_hint: str | None = None  # known before the first poll (the run was just started)
+    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto
 
     @property
     def state(self) -> str | None:
@@ -54,25 +61,49 @@ class Watched:
 
     @property
     def process_id(self) -> str | None:
-        return ((self.run or {}).get("process") or {}).get("id")
+        return ((self.run or {}).get("process") or {}).get("id") or self.process_hint
+
+    @property
+    def created(self) -> float | None:
+        """When the run was created, epoch seconds, or None before the first poll."""
+        if self.created_hint is not None:
+            return self.created_hint
+        return _epoch((self.run or {}).get("created_at"))
 
 
 @dataclass
 class RunWatcher:
-    """Reads the state of runs; many runs of one process cost one list request a round."""
+    """Reads the state of runs; many runs of one process cost one list request a round.
+
+    With a ``history``, every run read is noted in it, and a single run whose process's
+    history is not known yet is read through its process's list: the same one request
+    gives its state and the history.
+    """
 
     client: ControlRoomClient  # or anything with its methods
+    history: History | None = None
 
     def poll(self, watched: Iterable[Watched], timeout: float | None = None) -> None:
         pending = [w for w in watched if not w.has_ended]
         if len(pending) == 1:
-            self._get(pending[0], timeout)
+            process_id = pending[0].process_id
+            if process_id is not None and self._learns(process_id):
+                self._list(process_id, pending, timeout)
+            else:
+                self._get(pending[0], timeout)
             return
         groups: dict[str | None, list[Watched]] = {}
         for w in pending:
             groups.setdefault(w.process_id, []).append(w)
         for process_id, runs in groups.items():
             self._list(process_id, runs, timeout)
+
+    def _learns(self, process_id: str | None) -> bool:
+        return (
+            self.history is not None
+            and process_id is not None
+            and not self.history.known(process_id)
+        )
 
     def _get(self, w: Watched, timeout: float | None) -> None:
         try:
@@ -81,27 +112,34 @@ class RunWatcher:
             if not error.is_transient:
                 raise
             w.error = error
+            return
+        if self.history is not None:
+            self.history.note([w.run])
 
     def _list(self, process_id: str | None, runs: list[Watched], timeout: float | None) -> None:
         """Find ``runs`` in the newest runs of their process; GET the ones not found.
 
         Runs are listed newest first. Paging stops when every run is found, at a run
         older than the oldest one waited for, or when the pages read reach the number of
-        runs still missing: from there one GET per run costs no more.
+        runs still missing: from there one GET per run costs no more. While the process's
+        history is not known, the rest of the first page is read too (no more requests).
         """
         wanted = {w.id: w for w in runs}
         oldest = min((w.run or {}).get("created_at") or "" for w in runs)
+        learns = self._learns(process_id)
+        seen: list[Any] = []
         try:
             items = self.client.iter_process_runs(process_id, PAGE_SIZE, timeout)
             for count, item in enumerate(items, start=1):
+                seen.append(item)
                 w = wanted.pop(str(item.get("id")), None)
                 if w is not None:
                     w.run, w.error = item, None
-                if not wanted:
+                if not wanted and not learns:
                     break
                 if count % PAGE_SIZE == 0:  # the end of a page: read another one?
                     older = oldest and str(item.get("created_at") or "") < oldest
-                    if older or count // PAGE_SIZE >= len(wanted):
+                    if not wanted or older or count // PAGE_SIZE >= len(wanted):
                         break
         except ControlRoomError as error:
             if not error.is_transient:
@@ -109,5 +147,190 @@ class RunWatcher:
             for w in wanted.values():
                 w.error = error
             return
+        finally:
+            if self.history is not None:
+                self.history.note(seen)
+        if learns and process_id is not None and self.history is not None:
+            self.history.read(process_id)
         for w in wanted.values():  # not among the newest runs: ask for each one
             self._get(w, timeout)
+
+
+# --- Predictive polling ------------------------------------------------------------------
+
+HISTORY_RUNS = 5  # the newest ended runs of a process that predict its next run
+MIN_HISTORY = 3  # fewer ended runs than this say nothing
+HISTORY_TTL = 600.0  # seconds a process's history is trusted in a session (10 minutes)
+SPREAD_LIMIT = 0.5  # durations spread wider than this fraction of their median say nothing
+DENSE_PAUSE = 0.8  # seconds between polls while the run is likely to end
+DENSE_POLLS = 20  # a window longer than DENSE_POLLS * DENSE_PAUSE is polled more sparsely
+EXPECTED_SPREAD = 0.1  # expected_duration=D: the run is expected to end within D +- 10 %
+
+
+def _epoch(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time from Control Room, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    seconds = moment.timestamp()
+    return seconds if math.isfinite(seconds) else None
+
+
+def run_length(run: Any) -> float | None:
+    """Seconds from an ended run's creation to its end (queue time included), or None."""
+    if not isinstance(run, dict) or run.get("state") not in ENDED_STATES:
+        return None
+    created, ended = _epoch(run.get("created_at")), _epoch(run.get("ended_at"))
+    if created is None or ended is None or ended < created:
+        return None
+    return ended - created
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a run is expected to end, in seconds after its creation."""
+
+    start: float
+    end: float
+
+    @classmethod
+    def around(cls, seconds: float) -> Window:
+        return cls(seconds * (1 - EXPECTED_SPREAD), seconds * (1 + EXPECTED_SPREAD))
+
+    @classmethod
+    def from_lengths(cls, lengths: list[float]) -> Window | None:
+        """The range of ``lengths`` widened by half the mean gap between them on each
+        side, or None when they are too few or spread too widely to say anything."""
+        if len(lengths) < MIN_HISTORY:
+            return None
+        low, high = min(lengths), max(lengths)
+        if high - low > SPREAD_LIMIT * statistics.median(lengths):
+            return None
+        margin = max((high - low) / (len(lengths) - 1) / 2, 0.25)
+        return cls(max(low - margin, 0.0), high + margin)
+
+
+class History:
+    """The newest ended runs of each process seen in one session, and when each
+    process's list was last read. Fed by the lists and reads a wait makes anyway."""
+
+    def __init__(self, ttl: float = HISTORY_TTL, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self._runs: dict[str, dict[str, tuple[str, float]]] = {}
+        self._read_at: dict[str, float] = {}
+
+    def note(self, runs: Iterable[Any]) -> None:
+        """Keep the ended runs among ``runs`` (any processes, any order)."""
+        for run in runs:
+            length = run_length(run)
+            process = (run.get("process") or {}).get("id") if length is not None else None
+            if length is None or not isinstance(process, str):
+                continue
+            known = self._runs.setdefault(process, {})
+            known[str(run.get("id"))] = (str(run.get("created_at")), length)
+            if len(known) > HISTORY_RUNS:
+                newest = sorted(known.items(), key=lambda kv: kv[1][0], reverse=True)
+                self._runs[process] = dict(newest[:HISTORY_RUNS])
+
+    def read(self, process_id: str) -> None:
+        """The newest page of the process's runs has just been noted."""
+        self._read_at[process_id] = self.clock()
+
+    def known(self, process_id: str) -> bool:
+        read_at = self._read_at.get(process_id)
+        return read_at is not None and self.clock() - read_at < self.ttl
+
+    def lengths(self, process_id: str) -> list[float]:
+        return [length for _, length in self._runs.get(process_id, {}).values()]
+
+    def window(self, process_id: str) -> Window | None:
+        return Window.from_lengths(self.lengths(process_id))
+
+
+_HISTORIES: weakref.WeakKeyDictionary[Any, History] = weakref.WeakKeyDictionary()
+
+
+def history_of(client: Any) -> History:
+    """The history of a session: kept as long as its client lives."""
+    history = _HISTORIES.get(client)
+    if history is None:
+        history = _HISTORIES[client] = History()
+    return history
+
+
+class PredictiveSchedule:
+    """Pauses from what the runs' process did before, else :class:`PollSchedule`'s.
+
+    For a run with a :class:`Window` (from ``expected`` or the process's history) the
+    polls come at most ``poll_interval`` apart and evenly until the window opens,
+    every ``DENSE_PAUSE`` (or the window / ``DENSE_POLLS``) within it, and after it
+    the pauses double again from there up to ``poll_interval``. Runs without a window
+    follow ``PollSchedule``; a group waits the shortest of its runs' pauses.
+    """
+
+    def __init__(
+        self,
+        poll_interval: float,
+        watched: list[Watched],
+        history: History,
+        expected: float | None = None,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.poll_interval = poll_interval
+        self.watched = watched
+        self.history = history
+        self.expected = expected
+        self.rng = rng
+        self.clock = clock
+        self.base = PollSchedule(poll_interval, rng)
+        self._windows: dict[str, Window | None] = {}
+
+    def window(self, w: Watched) -> Window | None:
+        """The run's window, decided once its process's history is known."""
+        if w.id in self._windows:
+            return self._windows[w.id]
+        if self.expected is not None:
+            window: Window | None = Window.around(self.expected)
+        elif w.process_id is None or not self.history.known(w.process_id):
+            return None  # not yet: the next poll reads the history
+        else:
+            window = self.history.window(w.process_id)
+        if window is not None and self._dense(window) >= self.poll_interval:
+            window = None  # no denser than polling every poll_interval
+        self._windows[w.id] = window
+        return window
+
+    def _dense(self, window: Window) -> float:
+        return max(DENSE_PAUSE, (window.end - window.start) / DENSE_POLLS)
+
+    def next_pause(self) -> float:
+        pending = [w for w in self.watched if not w.has_ended]
+        pauses = []
+        base = False
+        for w in pending:
+            window, created = self.window(w), w.created
+            if window is None or created is None:
+                base = True
+            else:
+                pauses.append(self._pause(window, max(self.clock() - created, 0.0)))
+        if base or not pauses:
+            pauses.append(self.base.next_pause())
+        return min(pauses)
+
+    def _pause(self, window: Window, age: float) -> float:
+        dense = self._dense(window)
+        if age < window.start:  # evenly, at most poll_interval apart, onto the window's start
+            until = window.start - age
+            return until / max(math.ceil(until / self.poll_interval - 1e-9), 1)
+        jitter = 0.9 + 0.2 * self.rng()
+        if age < window.end:
+            return min(dense * jitter, self.poll_interval)
+        # Outlived the prediction: pauses double again (dense, 2 x dense, ...).
+        return min(max(dense, age - window.end) * jitter, self.poll_interval)

@@ -15,7 +15,7 @@ from ..errors import (
     ProcessRunTimeout,
     StateMismatch,
 )
-from ..polling import PollSchedule, RunWatcher, Watched
+from ..polling import PredictiveSchedule, RunWatcher, Watched, history_of
 from ..types import (
     CallbackEvent,
     Id,
@@ -54,6 +54,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        expected_duration: Time = None,
     ) -> Any:
         """Waits until the process run has ended and returns it.
 
@@ -87,7 +89,14 @@ class WaitingKeywords(LibraryComponent):
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
         """
         return self._wait(
-            [process_run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
+            [process_run_id],
+            timeout,
+            poll_interval,
+            on_timeout,
+            fail_on_unresolved,
+            message,
+            alias,
+            expected_duration=expected_duration,
         )[0]
 
     @keyword
@@ -100,6 +109,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        expected_duration: Time = None,
     ) -> list[Any]:
         """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
 
@@ -126,6 +137,7 @@ class WaitingKeywords(LibraryComponent):
             fail_on_unresolved,
             message,
             alias,
+            expected_duration=expected_duration,
         )
 
     @keyword
@@ -145,6 +157,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        expected_duration: Time = None,
     ) -> Any:
         """Starts a process run and waits until it has ended; returns the final run.
 
@@ -157,6 +171,8 @@ class WaitingKeywords(LibraryComponent):
         """
         self._wait_settings(timeout, poll_interval)  # bad arguments fail before starting
         boolean("fail_on_unresolved", fail_on_unresolved)
+        _expected_duration(expected_duration)
+        created = time.time()  # the prediction counts from here, not from Control Room's clock
         run_id = ProcessRunKeywords(self.ctx).start_process_run(
             process_id,
             payload,
@@ -169,7 +185,15 @@ class WaitingKeywords(LibraryComponent):
             alias,
         )
         return self._wait(
-            [run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
+            [run_id],
+            timeout,
+            poll_interval,
+            on_timeout,
+            fail_on_unresolved,
+            message,
+            alias,
+            expected_duration=expected_duration,
+            started=(process_id, created),
         )[0]
 
     @keyword
@@ -239,22 +263,28 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool,
         message: str | None,
         alias: str | None,
+        *,
+        expected_duration: Any = None,
+        started: tuple[str, float] | None = None,
     ) -> list[Any]:
         for run_id in ids:  # every id, before the first request
             path_segment("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
         boolean("fail_on_unresolved", fail_on_unresolved)
         timeout, interval = self._wait_settings(timeout, poll_interval)
+        expected = _expected_duration(expected_duration)
         if isinstance(on_timeout, str):  # the default, which Robot does not convert
             on_timeout = OnTimeout(on_timeout)
         client = self.ctx.client(alias)
         watched = [Watched(i) for i in dict.fromkeys(ids)]
+        if started is not None:  # the run was just started: its process and age are known
+            watched[0].process_hint, watched[0].created_hint = started
         what = f"process run {ids[0]}" if len(watched) == 1 else f"{len(watched)} process runs"
         logger.info(
             f"Waiting up to {_timestr(timeout)} for {what} to complete "
             f"(polling at most every {_timestr(interval)})."
         )
         requests_before = client.request_count
-        elapsed = _poll_until_ended(client, watched, timeout, interval)
+        elapsed = _poll_until_ended(client, watched, timeout, interval, expected)
         self._report(watched, elapsed, client.request_count - requests_before)
         failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
         if failures:
@@ -327,13 +357,23 @@ class WaitingKeywords(LibraryComponent):
         return text
 
 
+def _expected_duration(value: Any) -> float | None:
+    return None if value is None else positive_time_argument("expected_duration", value)
+
+
 def _poll_until_ended(
-    client: ControlRoomClient, watched: list[Watched], timeout: float, interval: float
+    client: ControlRoomClient,
+    watched: list[Watched],
+    timeout: float,
+    interval: float,
+    expected: float | None = None,
 ) -> float:
     """Poll until every run has ended or ``timeout`` has passed; return the time taken."""
     started = time.monotonic()
     deadline = started + timeout
-    watcher, schedule = RunWatcher(client), PollSchedule(interval)
+    history = history_of(client)
+    watcher = RunWatcher(client, history)
+    schedule = PredictiveSchedule(interval, watched, history, expected)
     while True:
         before = {w.id: w.state for w in watched}
         remaining = deadline - time.monotonic()
