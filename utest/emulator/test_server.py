@@ -732,3 +732,39 @@ def test_a_body_over_16_mib_is_413_with_an_error_body(emu: Emulator) -> None:
     response = emu.api("POST", "/processes/demo-quick/process-runs", data=body)
     assert error(response)[:2] == (413, "request_entity_too_large")
     assert emu.admin("GET", "/requests")["data"][-1]["status"] == 413
+
+
+def test_runs_are_seeded_in_bulk_ended_and_newest_first(emu: Emulator) -> None:
+    emu.define("seeded", name="Seeded", run_seconds=30)
+    seeded = emu.admin(
+        "POST", "/processes/seeded/runs", json={"count": 250, "run_seconds": [9, 11]}
+    )
+    assert seeded["seeded"] == 250
+    page = emu.api("GET", "/process-runs", params={"process_id": "seeded", "limit": 100}).json()
+    runs = page["data"]
+    assert len(runs) == 100 and page["has_more"] is True
+    assert runs[0]["id"] == seeded["last_id"]
+    assert {r["state"] for r in runs} == {"completed"}
+    assert [r["duration"] for r in runs[:2]] == [11.0, 9.0]
+    assert emu.admin("POST", "/processes/seeded/runs", json={"count": 1})["seeded"] == 1
+    newest = emu.api("GET", "/process-runs", params={"process_id": "seeded", "limit": 1}).json()
+    assert newest["data"][0]["duration"] == 30.0
+
+
+def test_bad_seed_requests_say_what_is_wrong(emu: Emulator) -> None:
+    emu.define("seeded")
+    url = f"{emu.root}/_emulator/processes/seeded/runs"
+    for body, text in (
+        ({"count": 0}, "'count' must be a whole number from 1 to 100000."),
+        ({"count": True}, "'count' must be a whole number from 1 to 100000."),
+        (
+            {"count": 1, "run_seconds": [-1]},
+            "'run_seconds' must be a number of seconds >= 0 or a list of them.",
+        ),
+        ({"count": 1, "outcome": "odd"}, "'outcome' must be 'completed' or 'unresolved'."),
+    ):
+        assert error(emu.http.post(url, json=body, timeout=5)) == (400, "bad_request", text)
+    missing = emu.http.post(
+        f"{emu.root}/_emulator/processes/nope/runs", json={"count": 1}, timeout=5
+    )
+    assert error(missing) == (404, "not_found", "Process 'nope' not found.")

@@ -7,8 +7,11 @@ applies to them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import re
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +19,11 @@ from aiohttp import web
 from ..version import VERSION
 from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
 from .common import ApiError, ConfigError, bad_request, not_found
+from .model import Run
 from .processes import parse_process
+
+MAX_SEEDED_RUNS = 100_000
+SEED_OUTCOMES = ("completed", "unresolved")
 
 ADMIN_PREFIX = "/_emulator"
 
@@ -140,6 +147,51 @@ async def list_runs(request: web.Request) -> web.Response:
     return json_response({"data": workspace.runs_json(request.query.get("process_id") or None)})
 
 
+def _seed_lengths(body: Any) -> tuple[int, list[float], str]:
+    if not isinstance(body, dict) or set(body) - {"count", "run_seconds", "outcome"}:
+        raise bad_request(
+            'The body must be {"count": <1..100000>, "run_seconds": <seconds or a list of '
+            'seconds>, "outcome": "completed"|"unresolved"} (run_seconds and outcome optional).'
+        )
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_SEEDED_RUNS:
+        raise bad_request(f"'count' must be a whole number from 1 to {MAX_SEEDED_RUNS}.")
+    lengths = body.get("run_seconds", [])
+    lengths = lengths if isinstance(lengths, list) else [lengths]
+    if not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+        for x in lengths
+    ):
+        raise bad_request("'run_seconds' must be a number of seconds >= 0 or a list of them.")
+    outcome = body.get("outcome", "completed")
+    if outcome not in SEED_OUTCOMES:
+        raise bad_request("'outcome' must be 'completed' or 'unresolved'.")
+    return count, [float(x) for x in lengths], outcome
+
+
+@admin
+async def seed_runs(request: web.Request) -> web.Response:
+    """Add ``count`` runs of a process that have already ended, one emulated second
+    apart, the newest ending now; their lengths are ``run_seconds`` in turn (default:
+    the process's). They have no work items. Much faster than starting runs."""
+    workspace = request.app[CONTEXT].workspace
+    process = workspace._process(request.match_info["id"])
+    count, lengths, outcome = _seed_lengths(await read_json(request, required=True))
+    lengths = lengths or [process.run_seconds or 0.0]
+    now = workspace.clock.now()
+    ids = []
+    for index in range(count):
+        length = lengths[index % len(lengths)]
+        snapshot = dataclasses.replace(
+            process, new_seconds=0.0, run_seconds=length, outcome=outcome, outputs=()
+        )
+        created = now - (count - 1 - index) - length
+        run = Run(str(uuid.uuid4()), workspace._next_seq(), snapshot, created, [], "seeded")
+        workspace.runs[run.id] = run
+        ids.append(run.id)
+    return json_response({"seeded": count, "first_id": ids[0], "last_id": ids[-1]})
+
+
 @admin
 async def add_token(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
@@ -166,6 +218,7 @@ def add_admin_routes(app: web.Application) -> None:
         ("GET", "/processes", list_processes),
         ("PUT", "/processes/{id}", put_process),
         ("DELETE", "/processes/{id}", delete_process),
+        ("POST", "/processes/{id}/runs", seed_runs),
         ("POST", "/reset", reset),
         ("POST", "/faults", add_fault),
         ("GET", "/faults", list_faults),
