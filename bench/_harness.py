@@ -82,6 +82,16 @@ class Emulator:
         response = self.admin.put(f"{self.origin}/_emulator/processes/{process_id}", json=body)
         response.raise_for_status()
 
+    def seed_runs(
+        self, process_id: str, count: int, run_seconds: list[float] | None = None
+    ) -> None:
+        """Add ``count`` ended runs of the process at once (the emulator's admin API)."""
+        body: dict[str, Any] = {"count": count}
+        if run_seconds:
+            body["run_seconds"] = run_seconds
+        url = f"{self.origin}/_emulator/processes/{process_id}/runs"
+        self.admin.post(url, json=body).raise_for_status()
+
     def start_run(self, process_id: str) -> str:
         response = self.api.post(f"{self.workspace_url}/processes/{process_id}/process-runs")
         response.raise_for_status()

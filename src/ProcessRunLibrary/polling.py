@@ -162,8 +162,8 @@ HISTORY_RUNS = 5  # the newest ended runs of a process that predict its next run
 MIN_HISTORY = 3  # fewer ended runs than this say nothing
 HISTORY_TTL = 600.0  # seconds a process's history is trusted in a session (10 minutes)
 SPREAD_LIMIT = 0.5  # durations spread wider than this fraction of their median say nothing
-DENSE_PAUSE = 0.8  # seconds between polls while the run is likely to end
-DENSE_POLLS = 20  # a window longer than DENSE_POLLS * DENSE_PAUSE is polled more sparsely
+DENSE_PAUSE = 0.4  # seconds, the shortest pause while the run is likely to end
+DENSE_POLLS = 14  # at most this many polls cover the window (half of them on average)
 EXPECTED_SPREAD = 0.1  # expected_duration=D: the run is expected to end within D +- 10 %
 
 
@@ -269,7 +269,7 @@ class PredictiveSchedule:
 
     For a run with a :class:`Window` (from ``expected`` or the process's history) the
     polls come at most ``poll_interval`` apart and evenly until the window opens,
-    every ``DENSE_PAUSE`` (or the window / ``DENSE_POLLS``) within it, and after it
+    every window / ``DENSE_POLLS`` (at least ``DENSE_PAUSE``) within it, and after it
     the pauses double again from there up to ``poll_interval``. Runs without a window
     follow ``PollSchedule``; a group waits the shortest of its runs' pauses.
     """
