@@ -34,6 +34,7 @@ run ahead of.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -67,7 +68,6 @@ STAGGER = 0.04  # real seconds between the starts of two trials
 LAG_FLOOR = 0.01  # the chart's log scale shows smaller lags here
 POLL_INTERVAL = 10.0  # the library's default
 HISTORY = 5
-NO_WORSE = 1.1  # "no worse than today": a lag within today's pauses' 10 % jitter
 
 
 @dataclass(frozen=True)
@@ -282,10 +282,15 @@ def targets(row: Row, rows: Sequence[Row]) -> tuple[str, str]:
     if row.strategy.history == (0.9, 1.1) or row.strategy.expected:  # must learn
         lag_ok = row.lag_mean <= LAG_TARGET
         requests_ok = row.requests_mean <= base.requests_mean + EXTRA_REQUESTS
-    else:  # must be no worse than today (within the schedule's 10 % jitter)
-        lag_ok = row.lag_mean <= base.lag_mean * NO_WORSE
+    else:  # must be no worse than today: not worse by more than the noise of the means
+        lag_ok = row.lag_mean - base.lag_mean <= 2 * standard_error(row.lags, base.lags)
         requests_ok = row.requests_mean <= base.requests_mean
     return ("yes" if lag_ok else "no"), ("yes" if requests_ok else "no")
+
+
+def standard_error(a: Sequence[float], b: Sequence[float]) -> float:
+    """Of the difference of the means of two samples (the pauses' jitter makes lags vary)."""
+    return math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
 
 
 def target_text(strategy: Strategy) -> tuple[str, str]:
@@ -293,7 +298,7 @@ def target_text(strategy: Strategy) -> tuple[str, str]:
         return "", ""
     if strategy.history == (0.9, 1.1) or strategy.expected:
         return f"<= {LAG_TARGET:g} s", f"<= today's + {EXTRA_REQUESTS}"
-    return "<= today's x 1.1", "<= today's"
+    return "<= today's + 2 SE", "<= today's"
 
 
 def ratio(value: float, baseline: float) -> str:
@@ -364,7 +369,10 @@ Lag: from the run's end in the emulator (the start request's midpoint + the run'
 ended_at - created_at confirms the length) to the return of the wait. Requests: what the
 wait sent, the start not counted. Each row's 5 waits have the same 5 run lengths as the
 other rows of its length, so the rows compare like with like. Today's schedule is the
-library's PollSchedule(10) in a raw loop: what the keyword did before it learned."""
+library's PollSchedule(10) in a raw loop: what the keyword did before it learned.
+"No worse than today" (no or widely spread history): requests no more than today's, and a
+mean lag not above today's by more than two standard errors of the difference (both
+schedules jitter their pauses by 10 %, so 5 waits' means differ by chance)."""
 
 
 def draw_chart(rows: Sequence[Row], path: str) -> None:
