@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
-from robot.utils import DotDict
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
@@ -175,13 +174,50 @@ def _credentials(api_key: Any) -> tuple[str, str]:
     )
 
 
+class JsonDict(dict):
+    """A dictionary whose keys are also attributes: ``${run.state}``, ``${run.process.id}``
+    and ``${run}[state]`` all work, as with Robot Framework's ``DotDict``.
+
+    A plain ``dict`` underneath, not an ``OrderedDict`` like ``DotDict``: made by one
+    C-level copy, it costs a tenth of the time and half the memory (docs/benchmarks.md).
+    Dictionary methods win over keys of the same name (``${d.items}``), as in ``DotDict``.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
 def to_dotdict(value: Any) -> Any:
-    """JSON as Robot users like it: ``${run.state}`` and ``${run}[state]`` both work."""
-    if isinstance(value, dict):
-        return DotDict(value)  # converts nested dictionaries, also inside lists
-    if isinstance(value, list):
-        return [to_dotdict(v) for v in value]
+    """JSON as Robot users like it: every dictionary, also inside lists, a :class:`JsonDict`.
+
+    The value given is not changed."""
+    kind = type(value)
+    if kind is dict or kind is JsonDict:
+        converted = JsonDict(value)
+        for key, item in value.items():
+            if type(item) in _NESTED:
+                converted[key] = to_dotdict(item)
+        return converted
+    if kind is list:
+        return [to_dotdict(item) if type(item) in _NESTED else item for item in value]
     return value
+
+
+_NESTED = (dict, JsonDict, list)
 
 
 class LibraryComponent:
