@@ -90,7 +90,7 @@ def test_pagination_follows_next_verbatim_until_has_more_is_false(client, http):
     runs = client.list_process_runs(process_id="p1", state="completed", limit=None)
     assert [r["id"] for r in runs] == [1, 2, 3, 4, 5]
     assert [s.url for s in http.sent] == [
-        f"{API}/workspaces/ws1/process-runs?process_id=p1&state=completed", next1, next2,
+        f"{API}/workspaces/ws1/process-runs?process_id=p1&state=completed&limit=100", next1, next2,
     ]  # fmt: skip
 
 
@@ -98,6 +98,12 @@ def test_pagination_stops_when_next_is_null(client, http):
     http.answer(body={"next": None, "has_more": True, "data": [{"id": 1}]})
     assert client.list_process_runs() == [{"id": 1}]
     assert len(http.sent) == 1
+
+
+def test_full_listings_ask_for_pages_of_100_runs(client, http):
+    http.answer(body={"next": None, "has_more": False, "data": [{"id": 1}]})
+    client.list_process_runs(limit=250)
+    assert http.sent[0].url == f"{API}/workspaces/ws1/process-runs?limit=100"
 
 
 def test_limit_is_the_page_size_and_stops_collecting(client, http):

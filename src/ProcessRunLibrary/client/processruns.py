@@ -9,6 +9,10 @@ from .. import masking
 from ..types import path_segment
 from .transport import JSON, Transport, take
 
+# Control Room publishes neither the default nor the largest page size; the watcher's
+# lists have always asked for 100, so full listings do too (the emulator's default is 20).
+LIST_PAGE_SIZE = 100
+
 
 class ProcessRuns(Transport):
     def get_process_run(
@@ -24,8 +28,11 @@ class ProcessRuns(Transport):
         limit: int | None = None,
         quiet: bool = False,
     ) -> list[JSON]:
+        """Runs newest first, at most ``limit``, in pages of up to ``LIST_PAGE_SIZE`` runs
+        (``limit`` itself when smaller): reading stops as soon as ``limit`` runs are read."""
         params = {"process_id": process_id, "state": state}
-        return list(take(self.pages("/process-runs", params, limit, quiet=quiet), limit))
+        page_size = min(limit or LIST_PAGE_SIZE, LIST_PAGE_SIZE)
+        return list(take(self.pages("/process-runs", params, page_size, quiet=quiet), limit))
 
     def iter_process_runs(
         self, process_id: str | None = None, page_size: int = 100, timeout: float | None = None

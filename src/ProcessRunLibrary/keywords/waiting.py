@@ -68,6 +68,11 @@ class WaitingKeywords(LibraryComponent):
         is the longest pause between two polls: the first polls come within a fraction
         of a second, then the pauses grow up to it (see `Waiting`).
 
+        ``expected_duration`` (named only) is how long runs of this process take from
+        their start request to their end, when you know better than their history:
+        the wait then polls densely from 10 % before it to 10 % after it (see
+        `Waiting`). By default the recent ended runs of the run's process predict it.
+
         When the run ends ``unresolved`` and ``fail_on_unresolved`` is true (the
         default), the keyword fails with a message that names the run, its process,
         its duration and its failed work items with their exceptions. With
@@ -87,6 +92,7 @@ class WaitingKeywords(LibraryComponent):
         | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
         | Should Be Equal | ${run.state} | unresolved |
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
+        | ${run} = | Wait Until Process Run Completes | ${id} | expected_duration=3 min |
         """
         return self._wait(
             [process_run_id],
@@ -119,6 +125,8 @@ class WaitingKeywords(LibraryComponent):
         from the list endpoint, so a polling round costs one request per process, not
         one per run. The failure message lists every run that ended ``unresolved`` or
         did not end in time, not only the first. log.html gets a table of the runs.
+        With ``expected_duration``, every run is expected to take that long from its
+        creation.
 
         Examples:
         | @{ids} = | Create List | ${id1} | ${id2} | ${id3} |
