@@ -186,6 +186,19 @@ Poll interval zero
     Argument 'poll_interval' must be more than 0 seconds.
     ...    Wait Until Process Run Completes    r1    poll_interval=0
 
+Expected duration zero
+    Argument 'expected_duration' must be more than 0 seconds.
+    ...    Wait Until Process Run Completes    r1    expected_duration=0
+
+Negative expected duration for a group
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'expected_duration' got value '-1 s' that cannot be converted to Time: a time cannot be negative.
+    ...    Wait Until Process Runs Complete    ${{["r1", "r2"]}}    expected_duration=-1 s
+
+Expected duration zero for start and wait
+    Argument 'expected_duration' must be more than 0 seconds.
+    ...    Start Process Run And Wait    quick    expected_duration=0
+
 Unknown on_timeout
     ValueError: Argument 'on_timeout' got value 'explode' that cannot be converted to OnTimeout: OnTimeout does not have member 'explode'. Available: 'CONTINUE', 'FAIL' and 'STOP'
     ...    Wait Until Process Run Completes    r1    on_timeout=explode

@@ -26,6 +26,25 @@ A Run That Has Already Ended Returns At Once
     ${gets} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/${id}
     Should Be Equal    ${gets}    ${1}
 
+A Wait Reads Its Process's History Through The List It Polls Anyway
+    FOR    ${i}    IN RANGE    3
+        Start Process Run And Wait    quick
+    END
+    Emulator.Clear Request Log
+    Close All Control Room Sessions    # a new session has no history yet
+    ${run} =    Start Process Run And Wait    quick
+    Should Be Equal    ${run.state}    completed
+    ${requests} =    Emulator.Get Requests    GET
+    Should Be Equal    ${requests}[0][path]    /workspaces/${WORKSPACE_ID}/process-runs
+    Should Be Equal    ${requests}[0][query][process_id]    quick
+    ${lists} =    Emulator.Get Request Count    GET    /process-runs$
+    Should Be Equal    ${lists}    ${1}
+    Emulator.Clear Request Log
+    ${id} =    Start Process Run    quick
+    ${run} =    Wait Until Process Run Completes    ${id}    expected_duration=0.5 s
+    ${lists} =    Emulator.Get Request Count    GET    /process-runs$
+    Should Be Equal    ${lists}    ${0}    The history is known in this session: no more lists
+
 An Unresolved Run Fails The Wait With Its Failed Work Items
     ${id} =    Start Process Run    failing    payloads=${{[{"order": 42}, {"order": 43}]}}
     ${error} =    Run Keyword And Expect Error    *    Wait Until Process Run Completes    ${id}
