@@ -27,6 +27,7 @@ from typing import Any
 from unittest import mock
 
 import requests
+from robot.utils import DotDict
 
 from _harness import (
     API_KEY,
@@ -42,7 +43,7 @@ from _harness import (
 )
 from ProcessRunLibrary import ProcessRunLibrary, masking
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
-from ProcessRunLibrary.client import transport as client_module
+from ProcessRunLibrary.keywords import processruns
 
 IMPORTS = {
     "import robot, requests (baseline)": "import robot, requests",
@@ -142,6 +143,15 @@ def instance_time(count: int = 20) -> str:
     )
 
 
+def dotdict_before(value: Any) -> Any:
+    """to_dotdict as it was: Robot's DotDict, which converts nested dictionaries itself."""
+    if isinstance(value, dict):
+        return DotDict(value)
+    if isinstance(value, list):
+        return [dotdict_before(v) for v in value]
+    return value
+
+
 # --- (b) per request --------------------------------------------------------------------------
 
 
@@ -149,7 +159,7 @@ def instance_time(count: int = 20) -> str:
 class Call:
     label: str
     function: Callable[[], Any]
-    skip_body_masking: bool = False  # simulates logging the body only when DEBUG is on
+    dotdict_before: bool = False  # converts answers with Robot's DotDict, as before
 
 
 @dataclass
@@ -187,9 +197,9 @@ def calls_for(emu: Emulator, run_id: str) -> list[list[Call]]:
                 lambda: library.list_process_runs("bench", limit=100),
             ),
             Call(
-                "list 100 runs: ControlRoomClient, body not masked for DEBUG (fix simulated)",
-                lambda: client.list_process_runs("bench", limit=100),
-                skip_body_masking=True,
+                "list 100 runs: List Process Runs keyword, Robot's DotDict (before)",
+                lambda: library.list_process_runs("bench", limit=100),
+                dotdict_before=True,
             ),
         ],
     ]
@@ -197,8 +207,8 @@ def calls_for(emu: Emulator, run_id: str) -> list[list[Call]]:
 
 def time_block(call: Call, count: int) -> tuple[float, float]:
     with contextlib.ExitStack() as stack:
-        if call.skip_body_masking:  # what `if log.isEnabledFor(DEBUG)` in client.py would save
-            stack.enter_context(mock.patch.object(client_module, "_truncate", lambda body: ""))
+        if call.dotdict_before:  # the conversion List Process Runs used before JsonDict
+            stack.enter_context(mock.patch.object(processruns, "to_dotdict", dotdict_before))
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             call.function()
