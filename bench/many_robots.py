@@ -19,6 +19,7 @@ rate over the time from the first start to the last answer, and the busiest seco
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,10 @@ def parse_time(value: str) -> float:
 
 def run_robot(command: list[str], workdir: Path) -> float:
     started = time.monotonic()
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=600, env=env
+    )  # pabot finds `robot` on the PATH: this interpreter's
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return time.monotonic() - started
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             (workdir / "pabot.robot").write_text(pabot_suite(count))
             (workdir / "group.robot").write_text(group_suite(count))
             pabot = [
-                str(Path(PYTHON).parent / "pabot"), "--processes", str(count), "--testlevelsplit",
+                str(Path(PYTHON).parent / "pabot"), "--processes", str(count), "--testlevelsplit", "--no-pabotlib",
                 "--outputdir", str(workdir / f"pabot-{count}"), *variable, "pabot.robot",
             ]  # fmt: skip
             group = [

@@ -346,3 +346,14 @@ def test_a_failed_history_read_is_tried_again_with_the_next_poll():
     RunWatcher(client, history).poll(watched)  # type: ignore[arg-type]
     assert client.calls == ["LIST p", "LIST p"]
     assert history.known("p")
+
+
+def test_a_group_whose_windows_open_milliseconds_apart_polls_no_faster_than_densely():
+    clock = FakeClock(0)
+    group = [Watched(f"r{i}", process_hint="p", created_hint=i * 0.015) for i in range(16)]
+    history = known_history([19.0, 19.5, 20.0, 20.5, 21.0])  # window 18.75 .. 21.25
+    schedule = PredictiveSchedule(10, group, history, rng=lambda: 0.5, clock=clock)
+    times = polls(schedule, clock, until=21)
+    pauses = [b - a for a, b in itertools.pairwise(times)]
+    assert min(pauses) >= 0.4 - 0.011
+    assert len(times) <= 3 + 2 + 14

@@ -328,7 +328,10 @@ class PredictiveSchedule:
         dense = self._dense(window)
         if age < window.start:  # evenly, at most poll_interval apart, onto the window's start
             until = window.start - age
-            return until / max(math.ceil(until / self.poll_interval - 1e-9), 1)
+            pause = until / max(math.ceil(until / self.poll_interval - 1e-9), 1)
+            # Never shorter than the dense pause: the windows of a group's runs open a few
+            # milliseconds apart, and each opening must not cost a poll of its own.
+            return max(pause, dense)
         jitter = 0.9 + 0.2 * self.rng()
         if age < window.end:
             return min(dense * jitter, self.poll_interval)
