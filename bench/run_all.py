@@ -15,6 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "detection_lag",
+    "schedule_simulation",
     "many_runs",
     "many_robots",
     "long_lists",

@@ -1,0 +1,100 @@
+"""The predictive schedule on a fake clock, over many random histories: what the
+detection-lag benchmark's 5 waits per row measure, without their luck of the draw.
+
+For runs of D x random(0.9 .. 1.1) with a history of 5 such runs, a single-run wait
+(a GET, then the history through the list 0.1 s later) against today's PollSchedule;
+no request latency, no emulator. Prints mean requests and mean lag per poll_interval.
+
+    .venv/bin/python bench/schedule_simulation.py [--draws 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from datetime import datetime, timezone
+
+from _harness import table
+from ProcessRunLibrary.polling import History, PollSchedule, PredictiveSchedule, Watched
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+
+
+def predicted(
+    lengths: list[float], ends: float, poll_interval: float, rng: random.Random
+) -> tuple[int, float]:
+    history = History(clock=lambda: 0.0)
+    history.note(
+        {"id": str(i), "state": "completed", "process": {"id": "p"},
+         "created_at": iso(i), "ended_at": iso(i + s)}
+        for i, s in enumerate(lengths)
+    )  # fmt: skip
+    history.read("p")
+    clock = Clock()
+    watched = Watched("r", process_hint="p", created_hint=0.0)
+    schedule = PredictiveSchedule(poll_interval, [watched], history, rng=rng.random, clock=clock)
+    requests, clock.now = 2, 0.1  # the GET at 0, the list at 0.1 s
+    while clock.now < ends:
+        clock.now += schedule.next_pause()
+        requests += 1
+    return requests, clock.now - ends
+
+
+def today(ends: float, rng: random.Random) -> tuple[int, float]:
+    schedule, now, requests = PollSchedule(10.0, rng.random), 0.0, 1
+    while now < ends:
+        now += schedule.next_pause()
+        requests += 1
+    return requests, now - ends
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--draws", type=int, default=2000)
+    args = parser.parse_args(argv)
+    rng = random.Random(1)
+    rows = []
+    for length in (2.0, 10.0, 60.0):
+        draws = []
+        for _ in range(args.draws):
+            lengths = [length * rng.uniform(0.9, 1.1) for _ in range(5)]
+            draws.append((lengths, length * rng.uniform(0.9, 1.1)))
+        base = [today(ends, rng) for _, ends in draws]
+        base_requests = statistics.fmean(r for r, _ in base)
+        rows.append((f"{length:g} s", "today's schedule, poll_interval 10 s", f"{base_requests:.1f}",
+                     f"{statistics.fmean(lag for _, lag in base):.2f}", "-"))  # fmt: skip
+        for poll_interval in (10.0, 30.0):
+            got = [predicted(h, ends, poll_interval, rng) for h, ends in draws]
+            requests = statistics.fmean(r for r, _ in got)
+            rows.append(
+                (
+                    f"{length:g} s",
+                    f"history of 5 runs, poll_interval {poll_interval:g} s",
+                    f"{requests:.1f}",
+                    f"{statistics.fmean(lag for _, lag in got):.2f}",
+                    f"{requests - base_requests:+.1f}",
+                )
+            )
+    print(f"# Schedule simulation ({args.draws} random histories and runs per length)\n")
+    print(
+        table(
+            ("runs last about", "schedule", "requests mean", "lag mean (s)", "requests vs today's"),
+            rows,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
