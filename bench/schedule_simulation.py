@@ -62,7 +62,10 @@ def today(ends: float, rng: random.Random) -> tuple[int, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="200 draws")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.draws = 200
     rng = random.Random(1)
     rows = []
     for length in (2.0, 10.0, 60.0):
