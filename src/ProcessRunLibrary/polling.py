@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import statistics
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -181,6 +180,12 @@ def _epoch(value: Any) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
+def _median(values: list[float]) -> float:
+    """Of a few numbers (statistics would import fractions and decimal with the library)."""
+    ordered, middle = sorted(values), len(values) // 2
+    return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def run_length(run: Any) -> float | None:
     """Seconds from an ended run's creation to its end (queue time included), or None."""
     if not isinstance(run, dict) or run.get("state") not in ENDED_STATES:
@@ -209,7 +214,7 @@ class Window:
         if len(lengths) < MIN_HISTORY:
             return None
         low, high = min(lengths), max(lengths)
-        if high - low > SPREAD_LIMIT * statistics.median(lengths):
+        if high - low > SPREAD_LIMIT * _median(lengths):
             return None
         margin = max((high - low) / (len(lengths) - 1) / 2, 0.25)
         return cls(max(low - margin, 0.0), high + margin)
