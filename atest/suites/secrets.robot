@@ -117,8 +117,10 @@ Start Secrets Suite
     Set Suite Variable    ${CHILD OUTPUT}    ${OUTPUT DIR}/secrets_cases.xml
     Set Suite Variable    ${CHILD LOG}    ${OUTPUT DIR}/secrets_cases.html
     Set Suite Variable    ${CHILD CONSOLE}    ${OUTPUT DIR}/secrets_cases.txt
+    Set Suite Variable    ${CHILD LISTENER}    ${OUTPUT DIR}/secrets_cases_listener.json
     ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${CHILD OUTPUT}
     ...    --log    ${CHILD LOG}    --report    NONE    --loglevel    TRACE
+    ...    --listener    ${CURDIR}/../resources/SecretCounter.py:${CHILD LISTENER}
     ...    ${CURDIR}/../resources/secrets_cases.robot
     ...    stdout=${CHILD CONSOLE}    stderr=STDOUT    timeout=2 minutes    on_timeout=kill
     Should Be Equal As Integers    ${result.rc}    0

@@ -182,6 +182,7 @@ class ProcessRunLibrary(DynamicCore):
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
     ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert, Id: Id.convert}
     ROBOT_LISTENER_API_VERSION = 3
+    ROBOT_LISTENER_PRIORITY = 1000
 
     def __init__(
         self,
@@ -191,7 +192,7 @@ class ProcessRunLibrary(DynamicCore):
         request_timeout: Time = "30 seconds",  # type: ignore[assignment]
         timeout: Time = "30 minutes",  # type: ignore[assignment]
         poll_interval: Time = "10 seconds",  # type: ignore[assignment]
-        max_retries: int = 3,
+        max_retries: int | str = 3,  # checked lazily, like the times: see Settings
         verify: bool | str = True,
     ) -> None:
         """Sets the defaults of the ``default`` session and of the ``Wait ...`` keywords.
