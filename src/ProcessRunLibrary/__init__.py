@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from robotlibcore import DynamicCore
 
@@ -17,13 +16,12 @@ from .keywords import (
     WorkItemKeywords,
 )
 from .keywords.context import LibraryContext, Settings
+from .listener import SECRET_ARGUMENTS, listeners, normalise
 from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
 from .version import VERSION
 
 __version__ = VERSION
 __all__ = ["CallbackEvent", "Id", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
-
-SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
 
 
 class ProcessRunLibrary(DynamicCore):
@@ -181,8 +179,6 @@ class ProcessRunLibrary(DynamicCore):
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
     ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert, Id: Id.convert}
-    ROBOT_LISTENER_API_VERSION = 3
-    ROBOT_LISTENER_PRIORITY = 1000
 
     def __init__(
         self,
@@ -218,7 +214,6 @@ class ProcessRunLibrary(DynamicCore):
             timeout,
             poll_interval,
         )
-        self.ROBOT_LIBRARY_LISTENER = self
         super().__init__(
             [
                 component(self._ctx)
@@ -232,55 +227,15 @@ class ProcessRunLibrary(DynamicCore):
                 )
             ]
         )
-        self._secret_positions = self._positions_of_secret_arguments()
+        self.ROBOT_LIBRARY_LISTENER = listeners(self._keyword_arguments())
 
-    def _positions_of_secret_arguments(self) -> dict[str, list[int]]:
-        """Keyword (normalised name) -> positions of its arguments that hold secrets."""
-        positions = {}
+    def _keyword_arguments(self) -> dict[str, list[str]]:
+        """Keyword (normalised name) -> names of its arguments, for keywords that take a
+        secret: the listener learns it from them before Robot logs the arguments."""
+        found = {}
         for name in self.get_keyword_names():
             args = [str(a[0] if isinstance(a, tuple) else a).split("=")[0]
                     for a in self.get_keyword_arguments(name)]  # fmt: skip
-            found = [i for i, arg in enumerate(args) if arg in SECRET_ARGUMENTS]
-            if found:
-                positions[_normalise(name)] = found
-        return positions
-
-    # --- listener: mask secrets in every message of the run --------------------------
-
-    def start_keyword(self, data: Any, result: Any) -> None:
-        """Learn secrets given as positional arguments before Robot logs the arguments
-        (Robot Framework 7+; named ones are masked by their name)."""
-        positions = self._secret_positions.get(_normalise(getattr(result, "name", "") or ""))
-        if not positions:
-            return
-        from robot.libraries.BuiltIn import BuiltIn
-
-        given = [a for a in data.args if not (isinstance(a, str) and "=" in a)]
-        for index in positions:
-            if index < len(given):
-                value = BuiltIn().replace_variables(given[index])
-                masking.register(reveal(value))
-
-    def log_message(self, message: Any) -> None:
-        message.message = masking.mask(message.message)
-
-    def message(self, message: Any) -> None:
-        message.message = masking.mask(message.message)
-
-    def end_keyword(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-        if result.args:  # output.xml keeps arguments as written, literal secrets too
-            result.args = tuple(masking.mask(str(a)) for a in result.args)
-
-    def end_test(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-
-    def end_suite(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-
-
-def _normalise(name: str) -> str:
-    return name.lower().replace(" ", "").replace("_", "")
+            if SECRET_ARGUMENTS & set(args):
+                found[normalise(name)] = args
+        return found
