@@ -129,9 +129,7 @@ class MaskingFilter(logging.Filter):
             # filters still see the arguments (the retry filter reads its Retry object).
             args = record.args if isinstance(record.args, tuple) else None
             if args is not None:
-                record.args = tuple(
-                    a if mask(str(a)) == str(a) else mask(str(a)) for a in args
-                )
+                record.args = tuple(a if mask(str(a)) == str(a) else mask(str(a)) for a in args)
             if args is None or record.getMessage() != masked:
                 record.msg, record.args = masked, None
         return True
