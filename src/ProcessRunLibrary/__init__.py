@@ -126,21 +126,49 @@ class ProcessRunLibrary(DynamicCore):
 
     When the request was retried, the message ends with ``(after N retries)``.
 
-    Wrong arguments (an empty id, an id holding ``/``, ``?`` or ``#``, a payload that
-    is not JSON, a negative time, an unknown state) fail before any request is sent,
-    with a message that names the argument.
+    Wrong arguments (an empty id, an id holding ``/``, ``?``, ``#`` or a control or
+    invisible character, a payload that is not JSON or holds ``NaN`` or infinity, a
+    negative, ``nan`` or infinite time, an ``api_url`` with a user name or password, a
+    query or a bad port, an unknown state) fail before any request is sent, with a
+    message that names the argument and shows at most 200 characters of the value.
+    Bad import arguments (times, ``max_retries``) fail the first keyword that needs
+    them, not the import: Robot would show every import argument, the key too.
 
     = Logging and secrets =
 
     Each request is logged at INFO as one line (``GET /workspaces/ws1/process-runs/42
     -> 200 in 0.02 s``); request and response bodies are logged at DEBUG, truncated.
 
-    The API key, Control Room tokens, integration tokens and callback secrets never
-    appear in log.html, output.xml or the console, at any log level and also on
-    failure: the library masks them as ``***`` in every message it logs, in the
-    messages of urllib3, and, acting as a listener, in every message of the test run
-    (Robot Framework itself shows keyword arguments at TRACE level). Robot Framework
-    7.4 and newer also accept the key as a ``Secret``, which Robot never shows:
+    The API key, Control Room tokens, integration tokens, callback secrets and the signed
+    URLs of outputs never appear in log.html, output.xml or the console, at any log level
+    and also on failure:
+
+    - The library's own lines and errors mask every secret it knows and anything shaped
+      like a credential: ``token=``, ``access_token=``, ``sig=``, ``signature=``,
+      ``X-Amz-Signature=``, ``X-Amz-Credential=`` and the like in URLs, and
+      ``Authorization`` values. The messages of urllib3 are masked the same way.
+    - The library is also a listener, which masks every secret it knows in every message,
+      keyword argument and failure of the run (Robot Framework shows keyword arguments at
+      TRACE level). It masks known values only: other libraries' text is never rewritten
+      by its shape, so ``Should Be Equal  token=abc1  token=abc2`` still fails with both
+      values. It learns a secret before Robot logs it: the ``api_key``, ``token`` and
+      ``callback_secret`` arguments of this library's keywords, given by name or by
+      position; arguments of your own keywords named ``api_key``, ``token`` or
+      ``callback_secret``; and ``RC_API_KEY`` and ``RC_API_TOKEN_V1``, also when a suite
+      sets them with ``Set Environment Variable`` after the import.
+    - On Robot Framework 7.1 and newer, other listeners (``--listener``: ReportPortal,
+      Allure and the like) get every message after the library has masked it: its
+      listener has ``ROBOT_LISTENER_PRIORITY`` 1000, and listeners have 0 unless they say
+      otherwise. Robot Framework 6.1 and 7.0 have no listener priority and call such
+      listeners first: there they can see a key that Robot logs at TRACE. Pass keys
+      through environment variables there when a listener ships data off the machine.
+    - Robot Framework shows the arguments of a library's first import to every listener
+      before the library exists (``Imported library 'ProcessRunLibrary' with arguments
+      [ ... ]``, not in output.xml or log.html): give the key of the import through
+      ``RC_API_KEY``, or as a ``Secret``.
+
+    Robot Framework 7.4 and newer also accept keys and tokens as a ``Secret``, which Robot
+    never shows:
 
     | VAR | ${api key: Secret} | %{RC_API_KEY} |
     | Create Control Room Session | prod | api_key=${api key} |

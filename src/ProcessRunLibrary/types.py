@@ -83,8 +83,9 @@ class CallbackEvent(Enum):
 class Id(str):
     """The id of a process or of a process run, as Control Room shows it.
 
-    A non-empty string without ``/``, ``?``, ``#``, ``\\`` or white space. Other
-    values, ``${None}`` among them, are refused before any request is sent.
+    A non-empty string without ``/``, ``?``, ``#``, ``\\``, white space or control and
+    invisible characters. Other values, ``${None}`` among them, are refused before any
+    request is sent.
     """
 
     @staticmethod
@@ -98,7 +99,8 @@ class Time:
 
     Accepts a number of seconds (``90``, ``1.5``) or a time string (``90 s``,
     ``1 minute 30 seconds``, ``1h 10min``), like BuiltIn's ``Sleep``. Times cannot be
-    negative. See the Robot Framework User Guide, section "Time format".
+    negative, ``nan`` or infinite. See the Robot Framework User Guide, section "Time
+    format".
     """
 
     @staticmethod

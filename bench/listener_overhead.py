@@ -1,0 +1,132 @@
+"""What the library's listener adds to a long Robot Framework run.
+
+The listener sees every keyword and every message of the run (it masks known secrets
+before other listeners, output.xml and log.html get them). This runs one suite of
+``--keywords`` keyword calls (a FOR loop of ``Log`` and ``Should Be Equal``, with four
+secrets known to the library) in fresh ``robot`` processes, interleaved:
+
+- with ``ProcessRunLibrary`` imported as it is (its listener active), and
+- with ``ProcessRunLibrary`` imported with its listener removed (the baseline),
+
+at log level INFO and TRACE (TRACE logs every keyword's arguments: a message per
+keyword more), writing output.xml as a run does (no log or report). CPU time of the
+whole ``robot`` process (user + system: on a shared machine it moves far less than wall
+time), best and median of ``--repeat`` runs, and the ratio of the medians; wall time for
+reference. A run of 30 keywords gives the fixed cost (start-up, imports) that both
+variants pay. Nothing is sent to Control Room.
+
+    .venv/bin/python bench/listener_overhead.py [--quick] [--keywords N] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import PYTHON, ROOT, machine, median, table
+
+SUITE = """\
+*** Settings ***
+Library    {library}    workspace_id=bench-ws    api_key=bench-key-{marker}-1
+
+*** Test Cases ***
+A Long Run
+    FOR    ${{i}}    IN RANGE    {loops}
+        Log    Line ${{i}} of a long run with some text that is not a secret.
+        Should Be Equal    value ${{i}}    value ${{i}}
+    END
+"""
+
+WITHOUT = '''\
+"""ProcessRunLibrary with its listener removed: the baseline of listener_overhead.py."""
+from ProcessRunLibrary import ProcessRunLibrary, masking
+
+
+class NoListenerLibrary(ProcessRunLibrary):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.ROBOT_LIBRARY_LISTENER
+'''
+
+VARIANTS = {
+    "without the library's listener (baseline)": "NoListenerLibrary.py",
+    "with the library's listener": "ProcessRunLibrary",
+}
+
+
+def run_once(folder: Path, library: str, keywords: int, level: str) -> tuple[float, float]:
+    """CPU seconds and wall seconds of one ``robot`` process."""
+    suite = folder / f"long_{library.replace('.', '_')}.robot"
+    # Each loop round is three keywords (the iteration, Log, Should Be Equal).
+    suite.write_text(
+        SUITE.format(library=library, loops=keywords // 3, marker="x" * 8), encoding="utf-8"
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(folder), str(ROOT / "src")]),
+        RC_API_KEY="bench-env-key-12345678",
+        RC_API_TOKEN_V1="bench-env-token-12345678",
+    )
+    command = [
+        PYTHON, "-m", "robot", "--output", str(folder / "output.xml"), "--log", "NONE",
+        "--report", "NONE", "--loglevel", level, "--console", "none", str(suite),
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 keywords, 2 runs each")
+    parser.add_argument("--keywords", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    keywords, repeat = (2_000, 2) if args.quick else (args.keywords, args.repeat)
+    print(f"# Listener overhead: {keywords:,} keywords per run, {repeat} runs each\n")
+    print(machine() + "\n")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "NoListenerLibrary.py").write_text(WITHOUT, encoding="utf-8")
+        for level in ("INFO", "TRACE"):
+            cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+            wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
+            fixed = median([run_once(folder, "ProcessRunLibrary", 30, level)[0]
+                            for _ in range(2)])  # fmt: skip
+            for _ in range(repeat):  # interleaved, so that drift hits both alike
+                for name, library in VARIANTS.items():
+                    seconds, elapsed = run_once(folder, library, keywords, level)
+                    cpu[name].append(seconds)
+                    wall[name].append(elapsed)
+            base = median(cpu[next(iter(VARIANTS))])
+            for name, values in cpu.items():
+                rows.append(
+                    [level, name, f"{min(values):.2f}", f"{median(values):.2f}",
+                     f"{median(values) / base:.3f}",
+                     f"{(median(values) - fixed) / (base - fixed):.3f}",
+                     f"{median(wall[name]):.2f}"]
+                )  # fmt: skip
+            rows.append([level, "30 keywords (the fixed cost)", "", f"{fixed:.2f}", "", "", ""])
+    print(
+        table(
+            ["log level", "run", "best CPU s", "median CPU s", "median / baseline",
+             "without the fixed cost", "median wall s"],
+            rows,
+        )
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
