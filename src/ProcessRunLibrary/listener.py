@@ -155,7 +155,10 @@ def listeners(arguments: dict[str, list[str]]) -> list[object]:
 
 def learn_environment() -> None:
     """The key and token in the environment are secrets wherever they came from."""
-    masking.register(*(os.environ.get(name) for name in SECRET_VARIABLES))
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and not masking.is_known(value):
+            masking.register(value)
 
 
 def normalise(name: str) -> str:

@@ -76,6 +76,10 @@ def register(*values: object) -> None:
         _known_pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
 
+def is_known(value: str) -> bool:
+    return value in _known
+
+
 def learn_from_argument_line(text: str) -> None:
     """Register the values of secret-named arguments in Robot Framework's TRACE line of a
     user keyword's arguments (``Arguments: [ ${api_key}='...' | &{kw}={'token': '...'} ]``),
