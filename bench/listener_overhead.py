@@ -13,7 +13,10 @@ keyword more), writing output.xml as a run does (no log or report). CPU time of 
 whole ``robot`` process (user + system: on a shared machine it moves far less than wall
 time), best and median of ``--repeat`` runs, and their ratios to the baseline (on a
 busy machine the best is the steadier figure); wall time for reference. A run of 30 keywords gives the fixed cost (start-up, imports) that both
-variants pay. Nothing is sent to Control Room.
+variants pay. On a busy machine the difference drowns in the noise, so a third variant
+times the listener's own methods inside the run (``time.thread_time``, CPU time, around
+each call) and gives their share of the run's CPU time; Robot Framework's dispatch of each
+call is not in that figure. Nothing is sent to Control Room.
 
     .venv/bin/python bench/listener_overhead.py [--quick] [--keywords N] [--repeat N]
 """
@@ -45,7 +48,7 @@ A Long Run
 
 WITHOUT = '''\
 """ProcessRunLibrary with its listener removed: the baseline of listener_overhead.py."""
-from ProcessRunLibrary import ProcessRunLibrary, masking
+from ProcessRunLibrary import ProcessRunLibrary
 
 
 class NoListenerLibrary(ProcessRunLibrary):
@@ -54,10 +57,49 @@ class NoListenerLibrary(ProcessRunLibrary):
         del self.ROBOT_LIBRARY_LISTENER
 '''
 
+TIMED = '''\
+"""ProcessRunLibrary whose listener methods add up the time spent in them."""
+import atexit
+import os
+import time
+
+from ProcessRunLibrary import ProcessRunLibrary
+
+SPENT = [0.0, 0]
+
+
+def timed(method):
+    def call(*args):
+        started = time.thread_time()
+        try:
+            return method(*args)
+        finally:
+            SPENT[0] += time.thread_time() - started
+            SPENT[1] += 1
+    return call
+
+
+class TimedListenerLibrary(ProcessRunLibrary):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for listener in self.ROBOT_LIBRARY_LISTENER:
+            for name in ("start_keyword", "end_keyword", "log_message", "message",
+                         "end_test", "end_suite"):
+                if hasattr(listener, name):
+                    setattr(listener, name, timed(getattr(listener, name)))
+
+
+@atexit.register
+def report():
+    with open(os.environ["LISTENER_TIME_FILE"], "w") as file:
+        file.write(f"{SPENT[0]} {SPENT[1]}")
+'''
+
 VARIANTS = {
     "without the library's listener (baseline)": "NoListenerLibrary.py",
     "with the library's listener": "ProcessRunLibrary",
 }
+TIMED_VARIANT = "with the library's listener, its methods timed"
 
 
 def run_once(folder: Path, library: str, keywords: int, level: str) -> tuple[float, float]:
@@ -72,6 +114,7 @@ def run_once(folder: Path, library: str, keywords: int, level: str) -> tuple[flo
         PYTHONPATH=os.pathsep.join([str(folder), str(ROOT / "src")]),
         RC_API_KEY="bench-env-key-12345678",
         RC_API_TOKEN_V1="bench-env-token-12345678",
+        LISTENER_TIME_FILE=str(folder / "listener_time.txt"),
     )
     command = [
         PYTHON, "-m", "robot", "--output", str(folder / "output.xml"), "--log", "NONE",
@@ -99,6 +142,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "NoListenerLibrary.py").write_text(WITHOUT, encoding="utf-8")
+        (folder / "TimedListenerLibrary.py").write_text(TIMED, encoding="utf-8")
+        inside = []
         for level in ("INFO", "TRACE"):
             cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
             wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -119,11 +164,30 @@ def main(argv: list[str]) -> int:
                      f"{median(wall[name]):.2f}"]
                 )  # fmt: skip
             rows.append([level, "30 keywords (the fixed cost)", "", "", f"{fixed:.2f}", "", "", ""])
+            shares = []
+            for _ in range(repeat):
+                seconds, _wall = run_once(folder, "TimedListenerLibrary.py", keywords, level)
+                text_spent, text_calls = (folder / "listener_time.txt").read_text().split()
+                shares.append((float(text_spent), int(text_calls), seconds))
+            spent, calls, seconds = sorted(shares)[len(shares) // 2]
+            inside.append(
+                [level, f"{calls:,}", f"{spent:.3f}", f"{seconds:.2f}",
+                 f"{100 * spent / seconds:.1f} %", f"{100 * spent / (seconds - fixed):.1f} %",
+                 f"{1e6 * spent / calls:.1f}"]
+            )  # fmt: skip
     print(
         table(
             ["log level", "run", "best CPU s", "best / baseline", "median CPU s",
              "median / baseline", "best / baseline without the fixed cost", "median wall s"],
             rows,
+        )
+    )  # fmt: skip
+    print(f"\nTime spent inside the listener's methods ({TIMED_VARIANT}; median run):\n")
+    print(
+        table(
+            ["log level", "listener calls", "seconds in them", "run CPU s", "share of the run",
+             "share without the fixed cost", "µs per call"],
+            inside,
         )
     )  # fmt: skip
     return 0
