@@ -27,12 +27,14 @@ READY = "Control Room emulator listening on "
 def start_emulator(
     workspace_id: str, api_key: str, token: str
 ) -> tuple[subprocess.Popen[str], str]:
+    # The key and token go in the environment: `ps` shows command lines to every user.
     command = [
         sys.executable, "-m", "ProcessRunLibrary.emulator", "--port", "0",
-        "--workspace-id", workspace_id, "--api-key", api_key, "--token", token,
-        "--config", str(HERE / "resources" / "processes.json"),
+        "--workspace-id", workspace_id, "--api-key-env", "RC_EMULATOR_API_KEY",
+        "--token-env", "RC_EMULATOR_TOKEN", "--config", str(HERE / "resources" / "processes.json"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, RC_EMULATOR_API_KEY=api_key, RC_EMULATOR_TOKEN=token)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     if not first.startswith(READY):

@@ -21,6 +21,7 @@ BENCHMARKS = (
     "long_lists",
     "library_overhead",
     "emulator_throughput",
+    "listener_overhead",
 )
 
 

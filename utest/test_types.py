@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ from ProcessRunLibrary.types import (
     api_url_argument,
     json_payload,
     non_negative_int,
+    path_segment,
     positive_int,
+    shown,
     time_argument,
     verify_argument,
 )
@@ -144,3 +147,123 @@ def test_reveal_unwraps_robot_secrets_only():
         assert reveal(Secret("inner-secret")) == "inner-secret"
     assert reveal("plain") == "plain"
     assert reveal(None) is None
+
+
+FINITE = "a time must be a finite number of seconds, not nan or infinity."
+
+
+@pytest.mark.parametrize("given", ["nan", "NaN", "inf", "-inf", "infinity", "1e400",
+                                   math.nan, -math.inf])  # fmt: skip
+def test_time_refuses_nan_and_infinity(given):
+    with pytest.raises(ValueError) as error:
+        Time.convert(given)
+    assert str(error.value) == FINITE
+
+
+def test_time_argument_refuses_nan_naming_the_argument():
+    with pytest.raises(InvalidArgument) as error:
+        time_argument("timeout", "nan")
+    assert str(error.value) == f"Argument 'timeout' got value 'nan': {FINITE}"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"a": math.nan}, [1, math.inf], {"deep": [{"x": -math.inf}]}],
+)
+def test_json_payload_refuses_non_finite_numbers(payload):
+    with pytest.raises(InvalidArgument) as error:
+        json_payload("payload", payload)
+    assert str(error.value) == (
+        "Argument 'payload' holds a number that is not finite (nan or infinity): "
+        "JSON cannot carry it."
+    )
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", "-Infinity"])
+def test_json_payload_refuses_non_finite_constants_in_json_strings(text):
+    constant = text.strip("{}[]").split(": ")[-1]
+    with pytest.raises(InvalidArgument) as error:
+        json_payload("payload", text)
+    assert str(error.value) == (
+        "Argument 'payload' must be a dictionary, a list or a string holding JSON, "
+        f"got a string that is not JSON ({constant} is not a JSON value)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("a\x00b", "U+0000"), ("a\x1b[0m", "U+001B"), ("a\x7f", "U+007F"),
+     ("txt\u202eexe", "U+202E"), ("\ufeffid", "U+FEFF"), ("a\u200bb", "U+200B")],
+)  # fmt: skip
+def test_ids_refuse_control_and_invisible_characters(value, code):
+    with pytest.raises(InvalidArgument) as error:
+        path_segment("process_run_id", value)
+    assert str(error.value) == (
+        "Argument 'process_run_id' must be an id without control or invisible characters, "
+        f"got {value!r} (contains {code})."
+    )
+
+
+def test_ids_keep_printable_unicode():
+    assert path_segment("process_id", "prozess-ä") == "prozess-%C3%A4"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://u:pw-secret@h/api/v1", "must not hold a user name or password: Control Room "
+         "authenticates with the API key."),
+        ("http://u@h/api/v1", "must not hold a user name or password: Control Room "
+         "authenticates with the API key."),
+        ("http://h/api/v1#x", "must not have a query or a fragment, got 'http://h/api/v1#x'."),
+        ("http://h/api/v1?", "must not have a query or a fragment, got 'http://h/api/v1?'."),
+        ("http://h:65536/api", "must have a port from 1 to 65535, got 'http://h:65536/api'."),
+        ("http://h:x/api", "must have a port from 1 to 65535, got 'http://h:x/api'."),
+        ("http://h:0/api", "must have a host and a port from 1 to 65535, got 'http://h:0/api'."),
+        ("http://:80/api", "must have a host and a port from 1 to 65535, got 'http://:80/api'."),
+    ],
+)  # fmt: skip
+def test_api_url_refuses_credentials_fragments_and_bad_ports(url, message):
+    with pytest.raises(InvalidArgument) as error:
+        api_url_argument(url)
+    assert str(error.value) == f"Argument 'api_url' {message}"
+    assert "pw-secret" not in str(error.value)
+
+
+def test_long_values_are_cut_in_messages():
+    assert shown("x" * 10) == "'xxxxxxxxxx'"
+    assert shown("y" * 500) == "'" + "y" * 199 + "... (cut, 500 characters in all)"
+    with pytest.raises(InvalidArgument) as error:
+        path_segment("process_run_id", "a/" * 5000)
+    assert len(str(error.value)) < 400
+    assert str(error.value).endswith("... (cut, 10000 characters in all) (contains '/').")
+
+
+@pytest.mark.parametrize(("given", "number"), [("3", 3), (" 0 ", 0), (5, 5), (2.0, 2)])
+def test_non_negative_int_reads_strings_from_import_arguments(given, number):
+    assert non_negative_int("max_retries", given) == number
+
+
+@pytest.mark.parametrize(("given", "shown_as"), [("three", "'three'"), ("-1", "-1"),
+                                                  (1.5, "1.5"), (True, "True"), (None, "None")])  # fmt: skip
+def test_non_negative_int_refuses_the_rest(given, shown_as):
+    with pytest.raises(InvalidArgument) as error:
+        non_negative_int("max_retries", given)
+    assert str(error.value) == (
+        f"Argument 'max_retries' must be a whole number of 0 or more, got {shown_as}."
+    )
+
+
+@pytest.mark.parametrize("key", ["schlüssel-1234", "key-\u00a0-nbsp", "ключ-12345678"])
+def test_api_keys_must_be_ascii(key, monkeypatch):
+    from ProcessRunLibrary.keywords.context import Settings, build_client
+
+    monkeypatch.delenv("RC_API_KEY", raising=False)
+    with pytest.raises(InvalidArgument) as error:
+        build_client(Settings("http://h/api/v1", "ws", key, 5, 0, True))
+    assert str(error.value) in (
+        "Argument 'api_key' must hold only ASCII characters: it is sent in the "
+        "Authorization header.",
+        "Argument 'api_key' must not contain white space or control characters: it is sent "
+        "in the Authorization header.",
+    )

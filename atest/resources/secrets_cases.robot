@@ -4,10 +4,15 @@ Documentation       Run by secrets.robot in a child robot at TRACE. Each case gi
 ...                 secrets.robot), on one path: named, positional, Secret, through a
 ...                 wrapper keyword, refused before use, in a failing request. secrets.robot
 ...                 then counts each secret in this run's output.xml, log.html and console.
+...
+...                 The key of the import comes from RC_API_KEY: Robot Framework shows the
+...                 arguments of the first import of a library to every listener before the
+...                 library can mask anything (see the library's "Logging and secrets").
 Library             ProcessRunLibrary    api_url=%{SECRETS_API_URL}
-...                     workspace_id=%{ATEST_WORKSPACE_ID}    api_key=%{ATEST_API_KEY}    max_retries=0
+...                     workspace_id=%{ATEST_WORKSPACE_ID}    max_retries=0
 Library             ProcessRunLibrary.Emulator    api_url=%{SECRETS_API_URL}
 ...                     api_key=%{ATEST_API_KEY}    WITH NAME    Emulator
+Library             OperatingSystem
 Suite Setup         Start Secrets Cases
 Test Teardown       End Secrets Case
 
@@ -31,6 +36,7 @@ Wrong Key Given Positionally
     ...    Get Process Run    x
 
 Wrong Key Given As A Secret
+    [Tags]    requires-rf-7.4
     VAR    ${key: Secret}    %{FRESH_KEY_SECRET}
     Create Control Room Session    secret    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}    ${key}
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
@@ -64,6 +70,7 @@ Wrong Integration Token Given Positionally
     ...    Start Process Run For Integration    quick    {}    ${None}    %{FRESH_TOKEN_POSITIONAL}
 
 Wrong Integration Token Given As A Secret
+    [Tags]    requires-rf-7.4
     VAR    ${token: Secret}    %{FRESH_TOKEN_SECRET}
     Run Keyword And Expect Error    EQUALS:${INTEGRATION}&with_handshake=asana ${BAD TOKEN}
     ...    Start Process Run For Integration    quick    {}    asana    ${token}
@@ -88,6 +95,7 @@ Callback Secret Sent In A Body Logged At DEBUG
     Wait Until Process Run Completes    ${id}
 
 Callback Secret Given As A Secret
+    [Tags]    requires-rf-7.4
     VAR    ${secret: Secret}    %{FRESH_CALLBACK_SECRET}
     Start Process Run    quick    callback_url=http://127.0.0.1:9/hook    callback_secret=${secret}
 
@@ -98,6 +106,28 @@ Callback Secret Refused Before It Is Used
 Callback Secret Given Positionally
     Start Process Run    quick    ${None}    ${None}    ${None}    ${False}    http://127.0.0.1:9/hook
     ...    %{FRESH_CALLBACK_POSITIONAL}
+
+
+Wrong Key Set In The Environment After The Import
+    Set Environment Variable    RC_API_KEY    %{FRESH_KEY_ENVIRONMENT}
+    Create Control Room Session    environment
+    Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
+    ...    Get Process Run    x
+    [Teardown]    Run Keywords    Set Environment Variable    RC_API_KEY    %{ATEST_API_KEY}
+    ...    AND    End Secrets Case
+
+An Undefined Variable Where A Secret Stands Is Robot's Error, Not The Listener's
+    [Documentation]    The listener cannot resolve ${UNDEFINED}; it leaves the failure to
+    ...    Robot and logs nothing (secrets.robot counts ERROR lines in this run's output).
+    Run Keyword And Expect Error    EQUALS:Variable '\${UNDEFINED}' not found.
+    ...    Create Control Room Session    undefined    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}
+    ...    ${UNDEFINED}
+    Run Keyword And Expect Error    EQUALS:Variable '\${UNDEFINED}' not found.
+    ...    Start Process Run For Integration    quick    {}    token=${UNDEFINED}
+    Create Control Room Session    undefined    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}
+    ...    %{FRESH_KEY_UNDEFINED}
+    Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
+    ...    Get Process Run    x
 
 
 *** Keywords ***

@@ -12,6 +12,7 @@ Documentation       Bad input to every keyword and import argument fails before 
 ...                 and CI's Python 3.10 run leaves them out.
 Resource            private_emulator.resource
 Library             OperatingSystem
+Library             Process
 Suite Setup         Start Bad Input Suite
 Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 Test Template       Is Refused Before Sending
@@ -20,8 +21,14 @@ Test Template       Is Refused Before Sending
 *** Variables ***
 ${ID RULE}      must be an id without '/', '?', '#', '\\' or white space, got
 ${NOT JSON}     must be a dictionary, a list or a string holding JSON, got a string that is not JSON
+${PYTHON}       ${{sys.executable}}
 ${TIME RULE}    expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'.
 ${IMPORTED}     ProcessRunLibrary was imported with a bad argument:
+${FINITE}       a time must be a finite number of seconds, not nan or infinity.
+${HIDDEN}       must be an id without control or invisible characters, got
+${NOT FINITE}   holds a number that is not finite (nan or infinity): JSON cannot carry it.
+${NO USER}      must not hold a user name or password: Control Room authenticates with the API key.
+${PORT RULE}    must have a port from 1 to 65535, got
 
 
 *** Test Cases ***    EXPECTED MESSAGE    KEYWORD    ARGUMENTS
@@ -44,6 +51,44 @@ Process id that is two dots
 Process id with white space
     Argument 'process_id' ${ID RULE} 'has space' (contains ' ').    Start Process Run    has space
 
+Process id with a NUL
+    Argument 'process_id' ${HIDDEN} 'a\\x00b' (contains U+0000).    Start Process Run    ${{"a\x00b"}}
+
+Process id with an escape character
+    Argument 'process_id' ${HIDDEN} 'a\\x1b[31mb' (contains U+001B).    Start Process Run    ${{"a\x1b[31mb"}}
+
+Process id with a DEL
+    Argument 'process_id' ${HIDDEN} 'ab\\x7f' (contains U+007F).    Start Process Run    ${{"ab\x7f"}}
+
+Process id with a right-to-left override
+    Argument 'process_id' ${HIDDEN} 'abc\\u202egpj.exe' (contains U+202E).
+    ...    Start Process Run    ${{"abc\u202egpj.exe"}}
+
+Process id with a byte order mark
+    Argument 'process_id' ${HIDDEN} '\\ufeffquick' (contains U+FEFF).    Start Process Run    ${{"\ufeffquick"}}
+
+Process run id with a NUL
+    Argument 'process_run_id' ${HIDDEN} 'r1\\x00' (contains U+0000).    Get Process Run    ${{"r1\x00"}}
+
+Process run id with a right-to-left override to stop
+    Argument 'process_run_id' ${HIDDEN} 'r\\u202e1' (contains U+202E).    Stop Process Run    ${{"r\u202e1"}}
+
+Work item id with an escape character
+    Argument 'work_item_ids' ${HIDDEN} 'w\\x1b' (contains U+001B).
+    ...    Start Process Run    quick    work_item_ids=${{["w1", "w\x1b"]}}
+
+Integration process id with a byte order mark
+    Argument 'process_id' ${HIDDEN} '\\ufeffquick' (contains U+FEFF).
+    ...    Start Process Run For Integration    ${{"\ufeffquick"}}    {}
+
+Session with a workspace id holding a DEL
+    Argument 'workspace_id' ${HIDDEN} 'ws\\x7f' (contains U+007F).
+    ...    Create Control Room Session    bad    workspace_id=${{"ws\x7f"}}
+
+A long bad id is cut in the message
+    Argument 'process_run_id' ${ID RULE} ${LONG SHOWN}... (cut, 600 characters in all) (contains '/').
+    ...    Get Process Run    ${LONG ID}
+
 Payload that is not JSON
     Argument 'payload' ${NOT JSON} (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)).
     ...    Start Process Run    quick    payload={not json
@@ -55,6 +100,29 @@ Payload nested too deep
 Payload that cannot be sent as JSON
     Argument 'payload' must be a dictionary, a list or a string holding JSON, got a value that cannot be sent as JSON (Object of type set is not JSON serializable).
     ...    Start Process Run    quick    payload=${{ {1, 2} }}
+
+Payload string holding NaN
+    Argument 'payload' ${NOT JSON} (NaN is not a JSON value).
+    ...    Start Process Run    quick    payload={"amount": NaN}
+
+Payload string holding Infinity
+    Argument 'payload' ${NOT JSON} (Infinity is not a JSON value).
+    ...    Start Process Run    quick    payload=[1, Infinity]
+
+Payload dictionary holding nan
+    Argument 'payload' ${NOT FINITE}    Start Process Run    quick    payload=${{ {"amount": math.nan} }}
+
+Payloads holding minus infinity
+    Argument 'payloads' ${NOT FINITE}
+    ...    Start Process Run    quick    payloads=${{ [{"n": 1}, {"n": -math.inf}] }}
+
+Start and wait with a payload holding infinity
+    Argument 'payload' ${NOT FINITE}
+    ...    Start Process Run And Wait    quick    payload=${{ [math.inf] }}
+
+Integration payload holding nan
+    Argument 'payload' ${NOT FINITE}
+    ...    Start Process Run For Integration    quick    ${{ {"x": float("nan")} }}
 
 Empty list of payloads
     Argument 'payloads' must be a non-empty list of payloads, got [].
@@ -182,6 +250,31 @@ Unparsable wait timeout
     ValueError: Argument 'timeout' got value 'soon' that cannot be converted to Time: ${TIME RULE}
     ...    Wait Until Process Run Completes    r1    timeout=soon
 
+Wait timeout nan
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'timeout' got value 'nan' that cannot be converted to Time: ${FINITE}
+    ...    Wait Until Process Run Completes    r1    timeout=nan
+
+Wait timeout infinity
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'timeout' got value 'inf' that cannot be converted to Time: ${FINITE}
+    ...    Wait Until Process Run Completes    r1    timeout=inf
+
+Wait poll interval infinity
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'poll_interval' got value 'inf' that cannot be converted to Time: ${FINITE}
+    ...    Wait Until Process Run Completes    r1    poll_interval=inf
+
+Wait timeout given as a float nan
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'timeout' got value 'nan' (float) that cannot be converted to Time: ${FINITE}
+    ...    Wait Until Process Runs Complete    ${{["r1"]}}    timeout=${{math.nan}}
+
+Start and wait with an infinite timeout
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'timeout' got value 'infinity' that cannot be converted to Time: ${FINITE}
+    ...    Start Process Run And Wait    quick    timeout=infinity
+
 Poll interval zero
     Argument 'poll_interval' must be more than 0 seconds.
     ...    Wait Until Process Run Completes    r1    poll_interval=0
@@ -240,6 +333,14 @@ Negative default timeout
     ValueError: Argument 'timeout' got value '-1' that cannot be converted to Time: a time cannot be negative.
     ...    Set Process Run Timeout    -1
 
+Default timeout nan
+    ValueError: Argument 'timeout' got value 'NaN' that cannot be converted to Time: ${FINITE}
+    ...    Set Process Run Timeout    NaN
+
+Default poll interval infinity
+    ValueError: Argument 'poll_interval' got value 'inf' that cannot be converted to Time: ${FINITE}
+    ...    Set Process Run Poll Interval    inf
+
 Default poll interval zero
     Argument 'poll_interval' must be more than 0 seconds.    Set Process Run Poll Interval    0
 
@@ -255,6 +356,38 @@ Session with an api_url with a query
     Argument 'api_url' must not have a query or a fragment, got 'http://127.0.0.1/api/v1?x\=1'.
     ...    Create Control Room Session    bad    api_url=http://127.0.0.1/api/v1?x\=1
 
+Session with an api_url holding a user and password
+    Argument 'api_url' ${NO USER}
+    ...    Create Control Room Session    bad    api_url=http://robot:hunter2-password@127.0.0.1/api/v1
+
+Session with an api_url holding a user name
+    Argument 'api_url' ${NO USER}
+    ...    Create Control Room Session    bad    api_url=https://robot@cloud.robocorp.com/api/v1
+
+Session with an api_url with a fragment
+    Argument 'api_url' must not have a query or a fragment, got 'http://127.0.0.1/api/v1#top'.
+    ...    Create Control Room Session    bad    api_url=http://127.0.0.1/api/v1#top
+
+Session with an api_url with an empty query
+    Argument 'api_url' must not have a query or a fragment, got 'http://127.0.0.1/api/v1?'.
+    ...    Create Control Room Session    bad    api_url=http://127.0.0.1/api/v1?
+
+Session with an api_url with a port out of range
+    Argument 'api_url' ${PORT RULE} 'http://127.0.0.1:70000/api/v1'.
+    ...    Create Control Room Session    bad    api_url=http://127.0.0.1:70000/api/v1
+
+Session with an api_url with port zero
+    Argument 'api_url' must have a host and a port from 1 to 65535, got 'http://127.0.0.1:0/api/v1'.
+    ...    Create Control Room Session    bad    api_url=http://127.0.0.1:0/api/v1
+
+Session with an api_url with a port that is no number
+    Argument 'api_url' ${PORT RULE} 'http://127.0.0.1:http/api/v1'.
+    ...    Create Control Room Session    bad    api_url=http://127.0.0.1:http/api/v1
+
+Session with a long api_url
+    Argument 'api_url' must be an http:// or https:// URL, got ${LONG URL SHOWN}... (cut, 1006 characters in all).
+    ...    Create Control Room Session    bad    api_url=${LONG URL}
+
 Session with a request timeout of zero
     Argument 'request_timeout' must be more than 0 seconds.
     ...    Create Control Room Session    bad    request_timeout=0
@@ -263,6 +396,11 @@ Session with an unparsable request timeout
     [Tags]    python-3.11-messages
     ValueError: Argument 'request_timeout' got value 'soon' that cannot be converted to Time: ${TIME RULE}
     ...    Create Control Room Session    bad    request_timeout=soon
+
+Session with a request timeout of infinity
+    [Tags]    python-3.11-messages
+    ValueError: Argument 'request_timeout' got value 'inf' that cannot be converted to Time: ${FINITE}
+    ...    Create Control Room Session    bad    request_timeout=inf
 
 Session with negative retries
     Argument 'max_retries' must be a whole number of 0 or more, got -1.
@@ -286,6 +424,14 @@ Session with a workspace id holding a slash
 Session with a key holding a line break
     Argument 'api_key' must not contain white space or control characters: it is sent in the Authorization header.
     ...    Create Control Room Session    bad    api_key=key\nwith a line break
+
+Session with a key holding a non-ASCII letter
+    Argument 'api_key' must hold only ASCII characters: it is sent in the Authorization header.
+    ...    Create Control Room Session    bad    api_key=schlüssel-1234
+
+Session with a key holding a right-to-left override
+    Argument 'api_key' must not contain white space or control characters: it is sent in the Authorization header.
+    ...    Create Control Room Session    bad    api_key=${{"key\u202e1234"}}
 
 Switch to an unknown session
     Argument 'alias' names no Control Room session: 'nope'. Sessions: 'private'.
@@ -311,6 +457,22 @@ Import with an unparsable poll interval
     ${IMPORTED} Argument 'poll_interval' got value 'often': ${TIME RULE}
     ...    Import And Use    poll_interval=often
 
+Import with a nan timeout
+    ${IMPORTED} Argument 'timeout' got value 'nan': ${FINITE}
+    ...    Import And Use    timeout=nan
+
+Import with an infinite poll interval
+    ${IMPORTED} Argument 'poll_interval' got value 'inf': ${FINITE}
+    ...    Import And Use    poll_interval=inf
+
+Import with an infinite request timeout
+    Argument 'request_timeout' got value 'inf': ${FINITE}
+    ...    Import And Use    request_timeout=inf
+
+Import with an api_url holding a password
+    Argument 'api_url' ${NO USER}
+    ...    Import And Use    api_url=http://robot:hunter2-password@127.0.0.1/api/v1
+
 Import with a request timeout of zero
     Argument 'request_timeout' must be more than 0 seconds.
     ...    Import And Use    request_timeout=0
@@ -320,7 +482,7 @@ Import with negative retries
     ...    Import And Use    max_retries=-1
 
 Import with retries that are not a number
-    ValueError: Argument 'max_retries' got value 'abc' that cannot be converted to integer.
+    Argument 'max_retries' must be a whole number of 0 or more, got 'abc'.
     ...    Import And Use    max_retries=abc
 
 Import with a CA bundle that does not exist
@@ -360,6 +522,21 @@ Wait For Runs With One Bad Id Among Them
     Argument 'process_run_ids' must be an id without '/', '?', '#', '\\' or white space, got 'a/b' (contains '/').
     ...    Wait Until Process Runs Complete    ${{["r1", "a/b"]}}
 
+Retries That Are Not A Number In The Settings Table Fail The First Keyword, Not Robot
+    [Documentation]    ``max_retries=three`` in ``*** Settings ***`` crashed Robot Framework
+    ...    (rc 255, no log.html) when the library converted it at import. A child robot
+    ...    imports the library so, and its first keyword fails with the message.
+    [Template]    NONE
+    Private.Clear Request Log
+    ${result} =    Run Process    ${PYTHON}    -m    robot    --output    NONE    --report    NONE
+    ...    --log    NONE    --variable    URL:${PRIVATE URL}    --variable    WS:${WORKSPACE_ID}
+    ...    ${CURDIR}/../resources/bad_import_cases.robot    stderr=STDOUT    timeout=1 minute
+    ...    on_timeout=kill
+    Should Contain    ${result.stdout}    1 test, 1 passed, 0 failed
+    Should Be Equal As Integers    ${result.rc}    0    ${result.stdout}
+    ${sent} =    Private.Get Request Count
+    Should Be Equal    ${sent}    ${0}
+
 
 *** Keywords ***
 Start Bad Input Suite
@@ -370,6 +547,10 @@ Start Bad Input Suite
     ${deep} =    Evaluate    json.loads("[" * 40 + "]" * 40)
     Set Suite Variable    ${DEEP}    ${deep}
     Set Suite Variable    ${IMPORTS}    ${0}
+    Set Suite Variable    ${LONG ID}    ${{"a/" * 300}}
+    Set Suite Variable    ${LONG SHOWN}    ${{"'" + "a/" * 99 + "a"}}
+    Set Suite Variable    ${LONG URL}    ${{"ftp://" + "x" * 1000}}
+    Set Suite Variable    ${LONG URL SHOWN}    ${{"'ftp://" + "x" * 193}}
 
 Is Refused Before Sending
     [Arguments]    ${expected}    ${keyword}    @{args}    &{kwargs}

@@ -9,9 +9,14 @@ Documentation       The API key, Bearer token, integration tokens and callback s
 ...                 per case, so that no case is masked only because an earlier one made the
 ...                 library learn the value, and count each in the child's output.
 ...
-...                 It uses Robot Framework 7.4's ``Secret`` type throughout, so the Robot
-...                 Framework 6.1 run of CI leaves it out (``--exclude requires-rf-7.4``).
-Test Tags           requires-rf-7.4
+...                 The child robot also runs with a second listener, SecretCounter.py, that
+...                 plays a user's ``--listener`` (ReportPortal, Allure): it counts the secrets
+...                 in everything Robot Framework gives it, which must be none.
+...
+...                 It runs on every Robot Framework version the library supports; the cases
+...                 that use Robot Framework 7.4's ``Secret`` type are tagged
+...                 ``requires-rf-7.4`` (the Robot Framework 6.1 run of CI leaves them out with
+...                 ``--exclude requires-rf-7.4``, and the child robot leaves out its own).
 Resource            private_emulator.resource
 Library             Process
 Library             OperatingSystem
@@ -34,7 +39,8 @@ ${INTEGRATION}
 ...                         FRESH_KEY_IMPORT    FRESH_KEY_KWARGS    FRESH_KEY_WRAPPER
 ...                         FRESH_TOKEN_NAMED    FRESH_TOKEN_POSITIONAL    FRESH_TOKEN_SECRET
 ...                         FRESH_TOKEN_REFUSED    FRESH_TOKEN_LOST    FRESH_CALLBACK_NAMED
-...                         FRESH_CALLBACK_SECRET    FRESH_CALLBACK_REFUSED
+...                         FRESH_CALLBACK_SECRET    FRESH_CALLBACK_REFUSED    FRESH_KEY_ENVIRONMENT
+...                         FRESH_KEY_UNDEFINED
 
 
 *** Test Cases ***
@@ -89,6 +95,7 @@ A Callback Secret Is Sent, And Masked In The DEBUG Body
     Should Be Equal    ${runs}[0][callback][callback_events]    ${{["completed"]}}
 
 Keys And Tokens May Be Robot Framework Secrets
+    [Tags]    requires-rf-7.4
     Create Control Room Session    secret    api_url=${PRIVATE URL}    api_key=${SECRET KEY}
     ${id} =    Start Process Run    quick
     ${run} =    Wait Until Process Run Completes    ${id}
@@ -109,6 +116,39 @@ Fresh Secrets Given Every Way Appear Nowhere In The Output
     Log    Fresh secrets in the child run's output.xml, log.html and console at TRACE: ${counts} (${total} in all)
     Should Be Equal    ${total}    ${0}    Secrets found: ${counts}
 
+Another Listener Receives No Secret
+    [Documentation]    SecretCounter.py, given to the child robot with ``--listener``, counted
+    ...    the fresh secrets and the run's secrets in every call it got. Robot Framework 7.1
+    ...    and newer call the library's listener first (``ROBOT_LISTENER_PRIORITY``); older
+    ...    versions call listeners given with ``--listener`` before any library listener, so
+    ...    there such a listener sees what Robot logs before the library can mask it.
+    ${counted} =    Evaluate    json.loads(pathlib.Path($CHILD_LISTENER).read_text())
+    Log    The other listener got ${counted}[calls] calls and ${counted}[total] secrets: ${counted}[by_method]
+    Should Be True    ${counted}[calls] > 100    The other listener got only ${counted}[calls] calls.
+    Skip If    not $ROBOT_71    Robot Framework ${ROBOT VERSION} has no listener priority: the other listener got ${counted}[total] secrets.
+    Should Be Equal    ${counted}[total]    ${0}    Secrets found: ${counted}[where]
+    ...    values=False
+
+The Library's Listener Logs No Error, Also In A Dry Run
+    [Documentation]    An undefined variable where a secret stands (secrets_cases.robot
+    ...    has one positionally and one named) made the listener log an ERROR, in runs
+    ...    and in dry runs.
+    ${output} =    Get File    ${CHILD OUTPUT}
+    Should Not Contain    ${output}    level="ERROR"
+    ${result} =    Run Process    ${PYTHON}    -m    robot    --dryrun    --output    NONE
+    ...    --report    NONE    --log    NONE    @{OLDER ROBOT}    ${CURDIR}/../resources/secrets_cases.robot
+    ...    stderr=STDOUT    timeout=1 minute    on_timeout=kill
+    Should Not Contain    ${result.stdout}    [ ERROR ]
+    Should Be Equal As Integers    ${result.rc}    0    ${result.stdout}
+
+Other Libraries' Text Is Not Rewritten By Pattern
+    [Documentation]    The listener masks known secrets only: secret-shaped text of other
+    ...    libraries stays as it is.
+    Run Keyword And Expect Error    EQUALS:token=abc123 != token=abc124
+    ...    Should Be Equal    token=abc123    token=abc124
+    Run Keyword And Expect Error    EQUALS:https://h/f?X-Amz-Signature=s1 != https://h/f?X-Amz-Signature=s2
+    ...    Should Be Equal    https://h/f?X-Amz-Signature=s1    https://h/f?X-Amz-Signature=s2
+
 *** Keywords ***
 Start Secrets Suite
     Start Private Emulator    tokens=${{[$BEARER_TOKEN]}}
@@ -117,9 +157,23 @@ Start Secrets Suite
     Set Suite Variable    ${CHILD OUTPUT}    ${OUTPUT DIR}/secrets_cases.xml
     Set Suite Variable    ${CHILD LOG}    ${OUTPUT DIR}/secrets_cases.html
     Set Suite Variable    ${CHILD CONSOLE}    ${OUTPUT DIR}/secrets_cases.txt
+    Set Suite Variable    ${CHILD LISTENER}    ${OUTPUT DIR}/secrets_cases_listener.json
+    ${version} =    Evaluate    robot.version.VERSION
+    ${rf 71} =    Evaluate    tuple(int(p) for p in re.findall(r"\\d+", $version)[:2]) >= (7, 1)
+    ${rf 74} =    Evaluate    tuple(int(p) for p in re.findall(r"\\d+", $version)[:2]) >= (7, 4)
+    Set Suite Variable    ${ROBOT VERSION}    ${version}
+    Set Suite Variable    ${ROBOT 71}    ${rf 71}
+    @{older} =    Set Variable If    ${rf 74}    ${{[]}}    ${{["--exclude", "requires-rf-7.4"]}}
+    Set Suite Variable    @{OLDER ROBOT}    @{older}
+    # The key for the child's import comes from the environment: Robot Framework shows
+    # import arguments to every listener before the library is there to mask them. (Not
+    # with Run Process's env: it logs the whole environment, fresh secrets included.)
+    Set Environment Variable    RC_API_KEY    %{ATEST_API_KEY}
     ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${CHILD OUTPUT}
-    ...    --log    ${CHILD LOG}    --report    NONE    --loglevel    TRACE
+    ...    --log    ${CHILD LOG}    --report    NONE    --loglevel    TRACE    @{older}
+    ...    --listener    ${CURDIR}/../resources/SecretCounter.py:${CHILD LISTENER}
     ...    ${CURDIR}/../resources/secrets_cases.robot
     ...    stdout=${CHILD CONSOLE}    stderr=STDOUT    timeout=2 minutes    on_timeout=kill
+    Remove Environment Variable    RC_API_KEY
     Should Be Equal As Integers    ${result.rc}    0
     ...    secrets_cases.robot failed, see ${CHILD LOG}    values=False

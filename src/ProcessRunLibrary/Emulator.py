@@ -223,22 +223,26 @@ class Emulator:
             str(int(port)),
             "--workspace-id",
             workspace_id,
-            "--api-key",
-            key,
+            "--api-key-env",
+            "RC_EMULATOR_API_KEY",
         ]
+        # Secrets travel in the child's environment, not on its command line: `ps` shows
+        # every user the command lines of all processes.
+        secrets = {"RC_EMULATOR_API_KEY": key}
         if config:
             command += ["--config", str(Path(config))]
         if clock_factor is not None:
             command += ["--clock-factor", str(float(clock_factor))]
         if seed is not None:
             command += ["--seed", str(seed)]
-        for token in tokens or []:
-            command += ["--token", _secret_value(token)]
+        for number, token in enumerate(tokens or [], start=1):
+            secrets[f"RC_EMULATOR_TOKEN_{number}"] = _secret_value(token)
+            command += ["--token-env", f"RC_EMULATOR_TOKEN_{number}"]
         if certfile or keyfile:
             if not (certfile and keyfile):
                 raise EmulatorError("Arguments 'certfile' and 'keyfile' must be given together.")
             command += ["--certfile", certfile, "--keyfile", keyfile]
-        self._launch(command)
+        self._launch(command, secrets)
         line = self._wait_for_address(wait)
         # A test certificate is rarely in the system's trust store; the admin API is local.
         self._use(line[len(READY_PREFIX) :].strip(), key, verify=not certfile)
@@ -246,8 +250,8 @@ class Emulator:
         logger.info(f"Control Room emulator started at {self._url}.")
         return self._url
 
-    def _launch(self, command: list[str]) -> None:
-        env = dict(os.environ)
+    def _launch(self, command: list[str], secrets: dict[str, str]) -> None:
+        env = dict(os.environ, **secrets)
         package_root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"

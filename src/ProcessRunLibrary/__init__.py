@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from robotlibcore import DynamicCore
 
@@ -17,13 +16,12 @@ from .keywords import (
     WorkItemKeywords,
 )
 from .keywords.context import LibraryContext, Settings
+from .listener import SECRET_ARGUMENTS, listeners, normalise
 from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
 from .version import VERSION
 
 __version__ = VERSION
 __all__ = ["CallbackEvent", "Id", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
-
-SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
 
 
 class ProcessRunLibrary(DynamicCore):
@@ -159,21 +157,49 @@ class ProcessRunLibrary(DynamicCore):
 
     When the request was retried, the message ends with ``(after N retries)``.
 
-    Wrong arguments (an empty id, an id holding ``/``, ``?`` or ``#``, a payload that
-    is not JSON, a negative time, an unknown state) fail before any request is sent,
-    with a message that names the argument.
+    Wrong arguments (an empty id, an id holding ``/``, ``?``, ``#`` or a control or
+    invisible character, a payload that is not JSON or holds ``NaN`` or infinity, a
+    negative, ``nan`` or infinite time, an ``api_url`` with a user name or password, a
+    query or a bad port, an unknown state) fail before any request is sent, with a
+    message that names the argument and shows at most 200 characters of the value.
+    Bad import arguments (times, ``max_retries``) fail the first keyword that needs
+    them, not the import: Robot would show every import argument, the key too.
 
     = Logging and secrets =
 
     Each request is logged at INFO as one line (``GET /workspaces/ws1/process-runs/42
     -> 200 in 0.02 s``); request and response bodies are logged at DEBUG, truncated.
 
-    The API key, Control Room tokens, integration tokens and callback secrets never
-    appear in log.html, output.xml or the console, at any log level and also on
-    failure: the library masks them as ``***`` in every message it logs, in the
-    messages of urllib3, and, acting as a listener, in every message of the test run
-    (Robot Framework itself shows keyword arguments at TRACE level). Robot Framework
-    7.4 and newer also accept the key as a ``Secret``, which Robot never shows:
+    The API key, Control Room tokens, integration tokens, callback secrets and the signed
+    URLs of outputs never appear in log.html, output.xml or the console, at any log level
+    and also on failure:
+
+    - The library's own lines and errors mask every secret it knows and anything shaped
+      like a credential: ``token=``, ``access_token=``, ``sig=``, ``signature=``,
+      ``X-Amz-Signature=``, ``X-Amz-Credential=`` and the like in URLs, and
+      ``Authorization`` values. The messages of urllib3 are masked the same way.
+    - The library is also a listener, which masks every secret it knows in every message,
+      keyword argument and failure of the run (Robot Framework shows keyword arguments at
+      TRACE level). It masks known values only: other libraries' text is never rewritten
+      by its shape, so ``Should Be Equal  token=abc1  token=abc2`` still fails with both
+      values. It learns a secret before Robot logs it: the ``api_key``, ``token`` and
+      ``callback_secret`` arguments of this library's keywords, given by name or by
+      position; arguments of your own keywords named ``api_key``, ``token`` or
+      ``callback_secret``; and ``RC_API_KEY`` and ``RC_API_TOKEN_V1``, also when a suite
+      sets them with ``Set Environment Variable`` after the import.
+    - On Robot Framework 7.1 and newer, other listeners (``--listener``: ReportPortal,
+      Allure and the like) get every message after the library has masked it: its
+      listener has ``ROBOT_LISTENER_PRIORITY`` 1000, and listeners have 0 unless they say
+      otherwise. Robot Framework 6.1 and 7.0 have no listener priority and call such
+      listeners first: there they can see a key that Robot logs at TRACE. Pass keys
+      through environment variables there when a listener ships data off the machine.
+    - Robot Framework shows the arguments of a library's first import to every listener
+      before the library exists (``Imported library 'ProcessRunLibrary' with arguments
+      [ ... ]``, not in output.xml or log.html): give the key of the import through
+      ``RC_API_KEY``, or as a ``Secret``.
+
+    Robot Framework 7.4 and newer also accept keys and tokens as a ``Secret``, which Robot
+    never shows:
 
     | VAR | ${api key: Secret} | %{RC_API_KEY} |
     | Create Control Room Session | prod | api_key=${api key} |
@@ -212,7 +238,6 @@ class ProcessRunLibrary(DynamicCore):
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
     ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert, Id: Id.convert}
-    ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(
         self,
@@ -222,7 +247,7 @@ class ProcessRunLibrary(DynamicCore):
         request_timeout: Time = "30 seconds",  # type: ignore[assignment]
         timeout: Time = "30 minutes",  # type: ignore[assignment]
         poll_interval: Time = "10 seconds",  # type: ignore[assignment]
-        max_retries: int = 3,
+        max_retries: int | str = 3,  # checked lazily, like the times: see Settings
         verify: bool | str = True,
     ) -> None:
         """Sets the defaults of the ``default`` session and of the ``Wait ...`` keywords.
@@ -248,7 +273,6 @@ class ProcessRunLibrary(DynamicCore):
             timeout,
             poll_interval,
         )
-        self.ROBOT_LIBRARY_LISTENER = self
         super().__init__(
             [
                 component(self._ctx)
@@ -262,55 +286,15 @@ class ProcessRunLibrary(DynamicCore):
                 )
             ]
         )
-        self._secret_positions = self._positions_of_secret_arguments()
+        self.ROBOT_LIBRARY_LISTENER = listeners(self._keyword_arguments())
 
-    def _positions_of_secret_arguments(self) -> dict[str, list[int]]:
-        """Keyword (normalised name) -> positions of its arguments that hold secrets."""
-        positions = {}
+    def _keyword_arguments(self) -> dict[str, list[str]]:
+        """Keyword (normalised name) -> names of its arguments, for keywords that take a
+        secret: the listener learns it from them before Robot logs the arguments."""
+        found = {}
         for name in self.get_keyword_names():
             args = [str(a[0] if isinstance(a, tuple) else a).split("=")[0]
                     for a in self.get_keyword_arguments(name)]  # fmt: skip
-            found = [i for i, arg in enumerate(args) if arg in SECRET_ARGUMENTS]
-            if found:
-                positions[_normalise(name)] = found
-        return positions
-
-    # --- listener: mask secrets in every message of the run --------------------------
-
-    def start_keyword(self, data: Any, result: Any) -> None:
-        """Learn secrets given as positional arguments before Robot logs the arguments
-        (Robot Framework 7+; named ones are masked by their name)."""
-        positions = self._secret_positions.get(_normalise(getattr(result, "name", "") or ""))
-        if not positions:
-            return
-        from robot.libraries.BuiltIn import BuiltIn
-
-        given = [a for a in data.args if not (isinstance(a, str) and "=" in a)]
-        for index in positions:
-            if index < len(given):
-                value = BuiltIn().replace_variables(given[index])
-                masking.register(reveal(value))
-
-    def log_message(self, message: Any) -> None:
-        message.message = masking.mask(message.message)
-
-    def message(self, message: Any) -> None:
-        message.message = masking.mask(message.message)
-
-    def end_keyword(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-        if result.args:  # output.xml keeps arguments as written, literal secrets too
-            result.args = tuple(masking.mask(str(a)) for a in result.args)
-
-    def end_test(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-
-    def end_suite(self, data: Any, result: Any) -> None:
-        if result.message:
-            result.message = masking.mask(result.message)
-
-
-def _normalise(name: str) -> str:
-    return name.lower().replace(" ", "").replace("_", "")
+            if SECRET_ARGUMENTS & set(args):
+                found[normalise(name)] = args
+        return found

@@ -1,21 +1,40 @@
 """Keep API keys and tokens out of every message the library and its dependencies log.
 
-Secrets are masked by value (every key and token the library has been given) and by
-shape (``token=`` query parameters and ``Authorization`` header values), so that a
-secret that slipped past one net is caught by the other. No Robot Framework imports.
+The library's own log lines and errors are masked by value (every key and token the
+library has been given, every signed URL it got) and by shape (credentials in query
+strings, ``Authorization`` header values), so that a secret that slipped past one net
+is caught by the other: :func:`mask`. The listener masks the messages of other
+libraries and of Robot Framework by value only (:func:`mask_known`): it never rewrites
+their text by pattern. No Robot Framework imports.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import logging
 import re
 
 MASK = "***"
 
 _known: set[str] = set()
+_known_pattern: re.Pattern[str] | None = None  # every known value, longest first
+# Query parameters that carry credentials: Control Room's token, OAuth tokens, and the
+# signatures and credentials of presigned URLs (AWS S3, Google Cloud Storage, Azure SAS).
+URL_CREDENTIALS = (
+    "token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
+    "secret", "client_secret", "password", "sig", "signature", "x-amz-signature",
+    "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+)  # fmt: skip
 _SHAPES = [
-    # ?token=... in URLs, also inside error messages and `next` URLs.
-    (re.compile(r"(?i)([?&]token=)[^&#\s'\"]+"), r"\1" + MASK),
+    # ?token=..., &X-Amz-Signature=... in URLs, also inside error messages and `next` URLs.
+    (
+        re.compile(
+            r"(?i)([?&](?:" + "|".join(re.escape(n) for n in URL_CREDENTIALS) + r")=)"
+            r"[^&#\s'\"]+"
+        ),
+        r"\1" + MASK,
+    ),
     # Authorization header values, however they are quoted.
     (re.compile(r"(?i)((?:RC-WSKEY|Bearer)\s+)[^\s'\",}]+"), r"\1" + MASK),
     # Named arguments that Robot Framework shows at TRACE level.
@@ -27,7 +46,7 @@ _SHAPES = [
     ),
     # The same as arguments of a user keyword, which Robot shows as ${api_key}='...'.
     (
-        re.compile(
+        _USER_KEYWORD_ARGUMENT := re.compile(
             r"(?i)(\$\{\s*(?:api[ _]?key|token|callback[ _]?secret)\s*\}=)"
             r"('[^']*'|\"[^\"]*\"|[^\s|,\]]+)"
         ),
@@ -36,10 +55,10 @@ _SHAPES = [
     # The same as keys of a dictionary or JSON object: Robot shows a user keyword's
     # &{kwargs} as a dictionary, and a start request's callback holds its 'secret'.
     (
-        re.compile(
-            r"""(?i)((['"])(?:api_key|token|callback_secret|secret)\2\s*:\s*)(['"])(?:(?!\3).)*\3"""
+        _DICTIONARY_KEY := re.compile(
+            r"""(?i)((['"])(?:api_key|token|callback_secret|secret)\2\s*:\s*)((['"])(?:(?!\4).)*\4)"""
         ),
-        r"\1\3" + MASK + r"\3",
+        r"\1\4" + MASK + r"\4",
     ),
 ]
 
@@ -49,9 +68,29 @@ def register(*values: object) -> None:
 
     Only strings count: unwrap Robot Framework's ``Secret`` first (``types.reveal``).
     """
-    for value in values:
-        if isinstance(value, str) and len(value) >= 4:  # masking 'a' would garble logs
-            _known.add(value)
+    global _known_pattern
+    new = {v for v in values if isinstance(v, str) and len(v) >= 4} - _known
+    if new:  # masking 'a' would garble logs
+        _known.update(new)
+        ordered = sorted(_known, key=len, reverse=True)
+        _known_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def is_known(value: str) -> bool:
+    return value in _known
+
+
+def learn_from_argument_line(text: str) -> None:
+    """Register the values of secret-named arguments in Robot Framework's TRACE line of a
+    user keyword's arguments (``Arguments: [ ${api_key}='...' | &{kw}={'token': '...'} ]``),
+    before that line is logged: the library sees such a value only when the user keyword
+    calls it, later."""
+    found = [m.group(2) for m in _USER_KEYWORD_ARGUMENT.finditer(text)]
+    found += [m.group(3) for m in _DICTIONARY_KEY.finditer(text)]
+    for quoted in found:
+        register(quoted[1:-1] if quoted[:1] in "'\"" else quoted)
+        with contextlib.suppress(ValueError, SyntaxError):
+            register(ast.literal_eval(quoted))
 
 
 def register_urls(data: object) -> None:
@@ -69,11 +108,15 @@ def register_urls(data: object) -> None:
             todo.extend(value)
 
 
+def mask_known(text: str) -> str:
+    """Return ``text`` with every known secret masked; nothing else is changed."""
+    return _known_pattern.sub(MASK, text) if _known_pattern is not None else text
+
+
 def mask(text: str) -> str:
-    """Return ``text`` with every known secret and every secret-shaped value masked."""
-    for value in sorted(_known, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, MASK)
+    """Return ``text`` with every known secret and every secret-shaped value masked:
+    for the library's own log lines and errors."""
+    text = mask_known(text)
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
@@ -86,7 +129,13 @@ class MaskingFilter(logging.Filter):
         message = record.getMessage()
         masked = mask(message)
         if masked != message:
-            record.msg, record.args = masked, None
+            # Mask argument by argument where that gives the same text, so that later
+            # filters still see the arguments (the retry filter reads its Retry object).
+            args = record.args if isinstance(record.args, tuple) else None
+            if args is not None:
+                record.args = tuple(a if mask(str(a)) == str(a) else mask(str(a)) for a in args)
+            if args is None or record.getMessage() != masked:
+                record.msg, record.args = masked, None
         return True
 
 

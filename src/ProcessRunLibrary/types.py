@@ -8,7 +8,9 @@ check runs before any request is sent.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -19,6 +21,7 @@ from robot.utils import secs_to_timestr, timestr_to_secs
 from .errors import InvalidArgument
 
 MAX_PAYLOAD_DEPTH = 32
+SHOWN_MAX = 200  # a failure message shows at most this much of an argument's value
 
 
 class ProcessRunState(Enum):
@@ -80,8 +83,9 @@ class CallbackEvent(Enum):
 class Id(str):
     """The id of a process or of a process run, as Control Room shows it.
 
-    A non-empty string without ``/``, ``?``, ``#``, ``\\`` or white space. Other
-    values, ``${None}`` among them, are refused before any request is sent.
+    A non-empty string without ``/``, ``?``, ``#``, ``\\``, white space or control and
+    invisible characters. Other values, ``${None}`` among them, are refused before any
+    request is sent.
     """
 
     @staticmethod
@@ -95,7 +99,8 @@ class Time:
 
     Accepts a number of seconds (``90``, ``1.5``) or a time string (``90 s``,
     ``1 minute 30 seconds``, ``1h 10min``), like BuiltIn's ``Sleep``. Times cannot be
-    negative. See the Robot Framework User Guide, section "Time format".
+    negative, ``nan`` or infinite. See the Robot Framework User Guide, section "Time
+    format".
     """
 
     @staticmethod
@@ -110,6 +115,8 @@ class Time:
                 raise ValueError(
                     "expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'."
                 ) from None
+        if not math.isfinite(seconds):  # 'nan' waited forever, 'inf' overflowed
+            raise ValueError("a time must be a finite number of seconds, not nan or infinity.")
         if seconds < 0:
             raise ValueError("a time cannot be negative.")
         return float(seconds)
@@ -121,7 +128,7 @@ def time_argument(name: str, value: Any) -> float:
     try:
         return Time.convert(value)
     except ValueError as error:
-        raise InvalidArgument(f"Argument '{name}' got value '{value}': {error}") from None
+        raise InvalidArgument(f"Argument '{name}' got value {shown(value)}: {error}") from None
 
 
 def positive_time_argument(name: str, value: Any) -> float:
@@ -132,6 +139,16 @@ def positive_time_argument(name: str, value: Any) -> float:
     return seconds
 
 
+def shown(value: Any) -> str:
+    """``repr(value)`` for a failure message, cut after :data:`SHOWN_MAX` characters:
+    a message never repeats a long argument in full."""
+    text = repr(value)
+    if len(text) <= SHOWN_MAX:
+        return text
+    length = len(value) if isinstance(value, (str, list, dict, tuple)) else len(text)
+    return f"{text[:SHOWN_MAX]}... (cut, {length} characters in all)"
+
+
 def timestr(seconds: float) -> str:
     return secs_to_timestr(seconds) if seconds else "0 seconds"
 
@@ -140,39 +157,46 @@ def positive_int(name: str, value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgument(f"Argument '{name}' must be a positive integer, got {value!r}.")
+        raise InvalidArgument(f"Argument '{name}' must be a positive integer, got {shown(value)}.")
     return value
 
 
 def non_negative_int(name: str, value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
+    """A whole number of 0 or more; a string holding one counts (import arguments)."""
+    number: Any = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = int(value.strip())
     if (
-        number < 0
-        or isinstance(value, bool)
-        or (isinstance(value, float) and not value.is_integer())
+        isinstance(number, bool)
+        or not isinstance(number, (int, float))
+        or (isinstance(number, float) and not number.is_integer())
+        or number < 0
     ):
         raise InvalidArgument(
-            f"Argument '{name}' must be a whole number of 0 or more, got {value!r}."
+            f"Argument '{name}' must be a whole number of 0 or more, got {shown(number)}."
         )
-    return number
+    return int(number)
 
 
 def json_payload(name: str, value: Any) -> Any:
     """A work item payload: a dictionary, a list, or a string holding JSON."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json.loads(value, parse_constant=_no_constant)
         except ValueError as error:
             raise InvalidArgument(
                 f"Argument '{name}' must be a dictionary, a list or a string holding JSON, "
                 f"got a string that is not JSON ({error})."
             ) from None
     try:
-        text = json.dumps(value)
-    except (TypeError, ValueError) as error:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise InvalidArgument(
+            f"Argument '{name}' holds a number that is not finite (nan or infinity): "
+            "JSON cannot carry it."
+        ) from None
+    except TypeError as error:
         raise InvalidArgument(
             f"Argument '{name}' must be a dictionary, a list or a string holding JSON, "
             f"got a value that cannot be sent as JSON ({error})."
@@ -182,6 +206,10 @@ def json_payload(name: str, value: Any) -> Any:
             f"Argument '{name}' is nested deeper than {MAX_PAYLOAD_DEPTH} levels."
         )
     return json.loads(text)  # plain dicts and lists, also when given DotDicts
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -194,15 +222,33 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
-def api_url_argument(value: str) -> str:
+def api_url_argument(value: str, name: str = "api_url") -> str:
+    """An http(s) URL without credentials, query or fragment, with a valid port."""
     parts = urlsplit(value.strip())
+    if parts.username is not None or parts.password is not None:
+        # Never shown: the password is a secret, and requests would have sent it as
+        # Basic auth in place of the API key.
+        raise InvalidArgument(
+            f"Argument '{name}' must not hold a user name or password: Control Room "
+            "authenticates with the API key."
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidArgument(
-            f"Argument 'api_url' must be an http:// or https:// URL, got '{value}'."
+            f"Argument '{name}' must be an http:// or https:// URL, got {shown(value)}."
         )
-    if parts.query or parts.fragment:
+    if "?" in value or "#" in value:
         raise InvalidArgument(
-            f"Argument 'api_url' must not have a query or a fragment, got '{value}'."
+            f"Argument '{name}' must not have a query or a fragment, got {shown(value)}."
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidArgument(
+            f"Argument '{name}' must have a port from 1 to 65535, got {shown(value)}."
+        ) from None
+    if port == 0 or not parts.hostname:
+        raise InvalidArgument(
+            f"Argument '{name}' must have a host and a port from 1 to 65535, got {shown(value)}."
         )
     return value.strip().rstrip("/")
 
@@ -220,8 +266,8 @@ def verify_argument(value: Any) -> bool | str:
 
     if not os.path.exists(text):
         raise InvalidArgument(
-            f"Argument 'verify' must be True, False or the path to a CA bundle, got '{text}' "
-            "(no such file)."
+            "Argument 'verify' must be True, False or the path to a CA bundle, got "
+            f"{shown(text)} (no such file)."
         )
     return text
 
@@ -242,25 +288,33 @@ def reveal(value: Any) -> Any:
 def boolean(name: str, value: Any) -> bool:
     """Robot passes strings it cannot read as a boolean on as they are: refuse them."""
     if not isinstance(value, bool):
-        raise InvalidArgument(f"Argument '{name}' must be True or False, got {value!r}.")
+        raise InvalidArgument(f"Argument '{name}' must be True or False, got {shown(value)}.")
     return value
 
 
 def non_empty(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(f"Argument '{name}' must be a non-empty string, got {value!r}.")
+        raise InvalidArgument(f"Argument '{name}' must be a non-empty string, got {shown(value)}.")
     return value
 
 
 def path_segment(name: str, value: object) -> str:
     """Validate an id that goes into a URL path, naming the argument when it is bad."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(f"Argument '{name}' must be a non-empty id, got {value!r}.")
+        raise InvalidArgument(f"Argument '{name}' must be a non-empty id, got {shown(value)}.")
     bad = sorted({c for c in value if c in "/?#\\" or c.isspace()})
     if bad or value in (".", ".."):
-        shown = ", ".join(repr(c) for c in bad) or repr(value)
+        which = ", ".join(repr(c) for c in bad) or repr(value)
         raise InvalidArgument(
             f"Argument '{name}' must be an id without '/', '?', '#', '\\' or white space, "
-            f"got {value!r} (contains {shown})."
+            f"got {shown(value)} (contains {which})."
+        )
+    # Control and invisible characters (NUL, ESC, DEL, U+202E, a BOM): never printable.
+    hidden = sorted({c for c in value if not c.isprintable()})
+    if hidden:
+        which = ", ".join(f"U+{ord(c):04X}" for c in hidden)
+        raise InvalidArgument(
+            f"Argument '{name}' must be an id without control or invisible characters, "
+            f"got {shown(value)} (contains {which})."
         )
     return quote(value, safe="")

@@ -180,3 +180,72 @@ def test_a_hanging_request_does_not_hold_up_a_stop() -> None:
     assert time.monotonic() - started < 5
     client.join(10)
     assert outcome == ["ConnectionError"]
+
+
+def test_keys_from_the_environment_stay_off_the_command_line_and_stdout(monkeypatch) -> None:
+    monkeypatch.setenv("CLI_TEST_KEY", "cli-secret-key-1")
+    monkeypatch.setenv("CLI_TEST_TOKEN", "cli-secret-token-1")
+    process, first = launch("--api-key-env", "CLI_TEST_KEY", "--token-env", "CLI_TEST_TOKEN")
+    try:
+        assert process.stdout is not None
+        second = process.stdout.readline()
+        assert second.startswith("Workspace id: demo-workspace  API key: (given, not shown)  ")
+        assert "cli-secret" not in " ".join(process.args) + first + second
+        url = first[len(READY) :].strip()
+        for header in ("RC-WSKEY cli-secret-key-1", "Bearer cli-secret-token-1"):
+            response = requests.get(
+                f"{url}/workspaces/demo-workspace/process-runs",
+                headers={"Authorization": header},
+                timeout=5,
+            )
+            assert response.status_code == 200
+    finally:
+        assert stop(process) == 0
+
+
+def test_the_key_variable_of_start_emulator_is_read_without_an_option(monkeypatch) -> None:
+    monkeypatch.setenv("RC_EMULATOR_API_KEY", "cli-secret-key-2")
+    process, first = launch()
+    try:
+        assert process.stdout is not None
+        assert "API key: (given, not shown)" in process.stdout.readline()
+        response = requests.get(
+            f"{first[len(READY) :].strip()}/workspaces/demo-workspace/process-runs",
+            headers={"Authorization": "RC-WSKEY cli-secret-key-2"},
+            timeout=5,
+        )
+        assert response.status_code == 200
+    finally:
+        assert stop(process) == 0
+
+
+def test_an_unset_key_variable_is_a_usage_error(monkeypatch) -> None:
+    monkeypatch.delenv("CLI_NO_SUCH_KEY", raising=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ProcessRunLibrary.emulator", "--api-key-env", "CLI_NO_SUCH_KEY"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC)},
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "processrun-emulator: error: --api-key-env CLI_NO_SUCH_KEY: the environment variable "
+        "CLI_NO_SUCH_KEY is not set or empty"
+    )
+
+
+def test_start_emulator_keeps_its_secrets_off_the_command_line() -> None:
+    from ProcessRunLibrary.Emulator import Emulator
+
+    library = Emulator()
+    library.start_emulator("ws-ps", "ps-secret-key-1", tokens=["ps-secret-token-1"])
+    try:
+        assert library._process is not None
+        command_line = Path(f"/proc/{library._process.pid}/cmdline").read_bytes()
+        assert b"ps-secret" not in command_line
+        assert b"--api-key-env\0RC_EMULATOR_API_KEY" in command_line
+        assert b"--token-env\0RC_EMULATOR_TOKEN_1" in command_line
+        assert library.get_request_count() == 0  # the admin API took the key
+    finally:
+        library.stop_emulator()

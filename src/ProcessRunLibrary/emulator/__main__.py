@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import signal
 import ssl
 import sys
@@ -18,6 +19,9 @@ from .state import Workspace
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
 DEFAULT_API_KEY = "demo-key"
+# Where Start Emulator (and anyone who keeps keys off command lines, which `ps` shows)
+# puts the key: read when neither --api-key nor --api-key-env is given.
+API_KEY_VARIABLE = "RC_EMULATOR_API_KEY"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,13 +32,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (0)")
     parser.add_argument("--workspace-id", default=DEFAULT_WORKSPACE_ID)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--api-key",
+        help=f"the workspace's API key (default: ${API_KEY_VARIABLE}, else {DEFAULT_API_KEY}); "
+        "a command line shows in `ps`: prefer --api-key-env",
+    )
+    keys.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="read the API key from the environment variable NAME",
+    )
     parser.add_argument("--config", help="JSON file with processes and settings")
     parser.add_argument(
         "--token",
         action="append",
         default=[],
         help="another credential accepted as 'Bearer <token>' (repeatable)",
+    )
+    parser.add_argument(
+        "--token-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="read a --token from the environment variable NAME (repeatable)",
     )
     parser.add_argument(
         "--clock-factor",
@@ -48,11 +69,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if bool(args.certfile) != bool(args.keyfile):
         parser.error("--certfile and --keyfile go together")
+    args.default_key = False
+    if args.api_key_env:
+        args.api_key = _from_environment(parser, "--api-key-env", args.api_key_env)
+    elif args.api_key is None:
+        args.api_key = os.environ.get(API_KEY_VARIABLE) or DEFAULT_API_KEY
+        args.default_key = args.api_key == DEFAULT_API_KEY
+    args.token += [_from_environment(parser, "--token-env", name) for name in args.token_env]
     if args.clock_factor is not None and not (
         math.isfinite(args.clock_factor) and args.clock_factor > 0
     ):
         parser.error("--clock-factor must be a positive number")
     return args
+
+
+def _from_environment(parser: argparse.ArgumentParser, option: str, name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        parser.error(f"{option} {name}: the environment variable {name} is not set or empty")
+    return value
 
 
 def read_config(path: str) -> Any:
@@ -117,8 +152,10 @@ async def serve(args: argparse.Namespace) -> None:
     scheme = "https" if ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Control Room emulator listening on {scheme}://{host}:{port}/api/v1", flush=True)
+    # The key is a secret (the output may go to a CI log); the demo key is documented.
+    key = DEFAULT_API_KEY if args.default_key else "(given, not shown)"
     print(
-        f"Workspace id: {ctx.workspace.workspace_id}  API key: {args.api_key}  "
+        f"Workspace id: {ctx.workspace.workspace_id}  API key: {key}  "
         f"Clock factor: {ctx.workspace.clock.factor:g}  Processes: "
         f"{', '.join(ctx.workspace.processes)}",
         flush=True,

@@ -166,6 +166,11 @@ def _credentials(api_key: Any) -> tuple[str, str]:
                     f"{name} must not contain white space or control characters: it is sent "
                     "in the Authorization header."
                 )
+            if not secret.isascii():
+                raise InvalidArgument(
+                    f"{name} must hold only ASCII characters: it is sent in the "
+                    "Authorization header."
+                )
             return secret, scheme
     raise ConfigurationError(
         "No API key: give 'api_key' when importing ProcessRunLibrary or to "

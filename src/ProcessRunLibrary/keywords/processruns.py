@@ -18,6 +18,7 @@ from ..types import (
     path_segment,
     positive_int,
     reveal,
+    shown,
 )
 from .context import LibraryComponent, to_dotdict
 
@@ -78,7 +79,7 @@ def _callback(url: str | None, secret: Any, events: Any) -> dict[str, Any] | Non
         api_url_argument(url)
     except InvalidArgument:
         raise InvalidArgument(
-            f"Argument 'callback_url' must be an http:// or https:// URL, got '{url}'."
+            f"Argument 'callback_url' must be an http:// or https:// URL, got {shown(url)}."
         ) from None
     if not secret:
         raise InvalidArgument(

@@ -1,0 +1,188 @@
+"""The library's listener: every secret the library knows is masked in every message of
+the run, before other listeners, output.xml and log.html get it.
+
+It masks known values only (:func:`masking.mask_known`): other libraries' text is never
+rewritten by pattern, so ``Should Be Equal  token=abc1  token=abc2`` still shows both
+values. It learns secrets before Robot Framework logs them:
+
+- the library's own keywords: the arguments that take a secret (``api_key``, ``token``,
+  ``callback_secret``), positional or named, when the keyword starts (Robot logs the
+  resolved arguments at TRACE just after);
+- user keywords: Robot's TRACE line of their arguments, for arguments named like those
+  (``${api_key}='...'``, ``&{kwargs}={'api_key': '...'}``), before the line is logged;
+- ``Set Environment Variable  RC_API_KEY  ...`` (and ``RC_API_TOKEN_V1``) when it starts,
+  and the values of those environment variables whenever a message comes.
+
+It never fails a keyword and never logs an error: a value it cannot resolve (an
+undefined variable, a dry run) is left to Robot Framework, which reports it itself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import masking
+from .types import reveal
+
+SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
+SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
+# Robot Framework 7.1 and newer call listeners with a higher priority first. Listeners
+# have priority 0 unless they say otherwise.
+PRIORITY = 1000
+
+
+class SecretsListener:
+    """Listener API version 3 (Robot Framework 7+ has its keyword methods)."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+    ROBOT_LISTENER_PRIORITY = PRIORITY
+
+    def __init__(self, arguments: dict[str, list[str]]) -> None:
+        """``arguments``: keyword (normalised name) -> names of its arguments in order."""
+        self.arguments = arguments
+
+    # --- learning -------------------------------------------------------------------
+
+    def learn(self, name: str, owner: str | None, args: Any) -> None:
+        """Learn the secrets among the arguments of a keyword that is about to run."""
+        try:
+            keyword = normalise(name.rsplit(".", 1)[-1] if owner is None else name)
+            if keyword == "setenvironmentvariable" and owner in (None, "OperatingSystem"):
+                self._learn_environment(list(args))
+            elif keyword in self.arguments:
+                self._learn_arguments(self.arguments[keyword], list(args))
+        except Exception:
+            return
+
+    def _learn_arguments(self, names: list[str], args: list[Any]) -> None:
+        builtin = _builtin()
+        if builtin is None:
+            return
+        positional: list[Any] = []
+        for arg in args:
+            if isinstance(arg, str) and arg.startswith("&{"):
+                given = _resolve(builtin, arg)
+                if isinstance(given, dict):
+                    masking.register(*(reveal(given.get(n)) for n in SECRET_ARGUMENTS))
+            elif isinstance(arg, str) and arg.startswith("@{"):
+                given = _resolve(builtin, arg)
+                positional.extend(given if isinstance(given, list) else [None])
+            elif isinstance(arg, str) and arg.split("=", 1)[0] in names and "=" in arg:
+                argument, value = arg.split("=", 1)
+                if argument in SECRET_ARGUMENTS:
+                    masking.register(reveal(_resolve(builtin, value)))
+            else:
+                positional.append(arg)
+        for index, argument in enumerate(names[: len(positional)]):
+            if argument in SECRET_ARGUMENTS:
+                value = positional[index]
+                masking.register(
+                    reveal(_resolve(builtin, value) if isinstance(value, str) else value)
+                )
+
+    def _learn_environment(self, args: list[Any]) -> None:
+        builtin = _builtin()
+        if (
+            builtin is not None
+            and len(args) >= 2
+            and _resolve(builtin, args[0]) in SECRET_VARIABLES
+        ):
+            masking.register(reveal(_resolve(builtin, args[1])))
+
+    # --- listener methods -----------------------------------------------------------
+
+    def start_keyword(self, data: Any, result: Any) -> None:
+        self.learn(result.name or "", getattr(result, "owner", None), data.args)
+
+    def log_message(self, message: Any) -> None:
+        learn_environment()
+        text = message.message
+        if message.level == "TRACE" and text.startswith("Arguments: ["):
+            masking.learn_from_argument_line(text)
+        masked = masking.mask_known(text)
+        if masked != text:
+            message.message = masked
+
+    def message(self, message: Any) -> None:
+        learn_environment()
+        masked = masking.mask_known(message.message)
+        if masked != message.message:
+            message.message = masked
+
+    def end_keyword(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask_known(result.message)
+        if result.args:  # output.xml keeps arguments as written, literal secrets too
+            args = tuple(masking.mask_known(str(a)) for a in result.args)
+            if args != tuple(str(a) for a in result.args):
+                result.args = args
+
+    def end_test(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask_known(result.message)
+
+    def end_suite(self, data: Any, result: Any) -> None:
+        if result.message:
+            result.message = masking.mask_known(result.message)
+
+
+class KeywordWatcherV2:
+    """Robot Framework 6.1 calls version 3 listeners for suites, tests and messages only:
+    this version 2 listener learns the secrets among keyword arguments there."""
+
+    ROBOT_LISTENER_API_VERSION = 2
+    ROBOT_LISTENER_PRIORITY = PRIORITY
+
+    def __init__(self, listener: SecretsListener) -> None:
+        self.listener = listener
+
+    def start_keyword(self, name: str, attrs: dict[str, Any]) -> None:
+        self.listener.learn(
+            attrs.get("kwname") or name, attrs.get("libname"), attrs.get("args", ())
+        )
+
+
+def listeners(arguments: dict[str, list[str]]) -> list[object]:
+    """The library's listeners for the running Robot Framework version."""
+    from robot.version import VERSION
+
+    listener = SecretsListener(arguments)
+    if int(VERSION.split(".")[0]) >= 7:
+        return [listener]
+    return [listener, KeywordWatcherV2(listener)]
+
+
+def learn_environment() -> None:
+    """The key and token in the environment are secrets wherever they came from."""
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and not masking.is_known(value):
+            masking.register(value)
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace(" ", "").replace("_", "")
+
+
+def _builtin() -> Any:
+    from robot.libraries.BuiltIn import BuiltIn
+
+    builtin = BuiltIn()
+    try:
+        if builtin.dry_run_active:  # nothing runs, nothing is resolved or logged
+            return None
+    except Exception:
+        return None
+    return builtin
+
+
+def _resolve(builtin: Any, value: Any) -> Any:
+    """``value`` with its variables replaced, or ``None`` when that fails (an undefined
+    variable: Robot fails the keyword itself, with a better message)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return builtin.replace_variables(value)
+    except Exception:
+        return None
