@@ -349,9 +349,10 @@ async def update_work_item_payload(request: web.Request) -> web.Response:
 async def run_work_item_batch_operation(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
-    answer, changed_runs = workspace_of(request).run_batch_operation(body)
+    workspace = workspace_of(request)
+    answer, changed_runs = workspace.run_batch_operation(body)
     for run_id in changed_runs:
-        ctx.callbacks.wake(run_id)  # their end moved
+        ctx.callbacks.resume(workspace.runs[run_id])  # a new outcome to deliver
     return json_response(answer)
 
 

@@ -161,7 +161,7 @@ class Runs(WorkItems):
 
     def _take_item(self, item_id: str, process_id: str, now: float) -> WorkItem:
         """A work item for a new run: a queued item is taken from the queue, an item of an
-        earlier run is copied (its payload goes into a new work item)."""
+        earlier run is copied (its payload and files go into a new work item)."""
         item = self.items.get(item_id)
         if item is None:
             raise bad_request(f"Work item '{item_id}' not found.")
@@ -169,7 +169,7 @@ class Runs(WorkItems):
         if item in queue:
             queue.remove(item)
             return item
-        return self._new_item(process_id, item.payload, now)
+        return self.copy_item(item, process_id, now)
 
     def _parse_start_body(self, body: Any) -> tuple[str, dict[str, Any] | None, list[Any]]:
         if body is None:
