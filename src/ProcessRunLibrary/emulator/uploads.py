@@ -1,7 +1,8 @@
 """The upload and download URLs of work item files, as Control Room's presigned S3 URLs
 work: no Authorization header; an upload is a multipart POST with the form fields that
 createWorkItemFile gave, unchanged, and the file last, named `file` (204 on success); a
-download URL is signed and expires. Both are in the request log, with their full path."""
+download URL is signed and expires. Both are in the request log, with their full path, and
+fault rules apply to them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from .app import CONTEXT, Handler, error_response, workspace_of
+from .app import CONTEXT, FAULT_HEADER, Handler, apply_fault, error_response, workspace_of
 from .common import ApiError, bad_request
 from .requestlog import MASK
 from .workitems import DOWNLOAD_PATH, UPLOAD_PATH
@@ -20,20 +21,35 @@ CHUNK = 64 * 1024
 
 
 def logged(handler: Handler) -> Handler:
-    """Record the request in the request log (without its body), answer errors as JSON."""
+    """Record the request in the request log (without its body), apply fault rules as to
+    API requests (matched against the full path, e.g. `^/_emulator/uploads/`), answer
+    errors as JSON."""
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return error_response(error)
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
         ctx = request.app[CONTEXT]
         entry = ctx.log.record(request.method, request.path, request.query, request.headers, b"")
         started = time.perf_counter()
         try:
-            response = await handler(request)
-        except ApiError as error:
-            response = error_response(error)
-        entry["duration"] = round(time.perf_counter() - started, 6)
+            rule = ctx.faults.pick(request.method, request.path)
+            if rule is None:
+                response = await respond(request)
+            else:
+                entry["fault"] = rule.id
+                response = await apply_fault(
+                    request, handler, rule, respond=lambda: respond(request)
+                )
+                response.headers[FAULT_HEADER] = rule.id
+        finally:
+            entry["duration"] = round(time.perf_counter() - started, 6)
+            if "upload" in request:
+                entry["body"] = request["upload"]
         entry["status"] = response.status
-        if "upload" in request:
-            entry["body"] = request["upload"]
         return response
 
     return wrapper
