@@ -261,3 +261,41 @@ def test_a_lost_upload_answer_stores_the_file(emu: Emulator) -> None:
     assert post_form(announced, {"file": ("a", b"x")}).status_code == 502
     [file] = emu.api("GET", f"/work-items/{item['id']}").json()["files"]
     assert file["size"] == 1
+
+
+def test_malformed_multipart_uploads_are_400(emu: Emulator) -> None:
+    item_id = create(emu, "demo-queue", 1)
+    upload = announce(emu, item_id, "a.txt", 1)
+    form = upload["form_data"]
+
+    def message(response: requests.Response) -> str:
+        assert response.status_code == 400, response.text
+        return str(response.json()["error"]["message"])
+
+    no_boundary = requests.post(
+        upload["url"], data=b"x", headers={"Content-Type": "multipart/form-data"}, timeout=10
+    )
+    assert message(no_boundary).startswith("The upload is not valid multipart/form-data: ")
+    garbage = requests.post(
+        upload["url"],
+        data=b"no parts here",
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        timeout=10,
+    )
+    assert message(garbage).startswith("The upload is not valid multipart/form-data: ")
+    twice = [("key", (None, form["key"])), ("key", (None, form["key"]))]
+    assert message(requests.post(upload["url"], files=twice, timeout=10)) == (
+        "The form field 'key' is given twice."
+    )
+    long = [("key", (None, "k" * 70_000))]
+    assert message(requests.post(upload["url"], files=long, timeout=10)) == (
+        "The form field 'key' is too long."
+    )
+    unnamed = b"--xyz\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--xyz--\r\n"
+    response = requests.post(
+        upload["url"],
+        data=unnamed,
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        timeout=10,
+    )
+    assert message(response) == "Every part of the upload needs a name."

@@ -56,22 +56,24 @@ def logged(handler: Handler) -> Handler:
 
 
 async def _text(part: BodyPartReader) -> str:
-    raw = await part.read(decode=True)
-    if len(raw) > CHUNK:
-        raise bad_request(f"The form field '{part.name}' is too long.")
+    raw = await _read_at_most(part, CHUNK, f"The form field '{part.name}' is too long.")
     return raw.decode("utf-8", errors="replace")
 
 
 @logged
 async def upload(request: web.Request) -> web.Response:
-    workspace = workspace_of(request)
-    file_id = request.match_info["id"]
     if not request.content_type.startswith("multipart/form-data"):
         raise bad_request("An upload must be a multipart/form-data POST.")
     try:
-        reader = await request.multipart()
-    except (ValueError, AssertionError, KeyError) as error:
-        raise bad_request(f"The upload is not valid multipart/form-data: {error}.") from None
+        return await _upload(request)
+    except (ValueError, AssertionError, KeyError) as error:  # aiohttp's multipart parser
+        raise bad_request(f"The upload is not valid multipart/form-data: {error}") from None
+
+
+async def _upload(request: web.Request) -> web.Response:
+    workspace = workspace_of(request)
+    file_id = request.match_info["id"]
+    reader = await request.multipart()
     fields: dict[str, str] = {}
     content: bytes | None = None
     file_name = None
@@ -87,7 +89,11 @@ async def upload(request: web.Request) -> web.Response:
             # The fields before the file decide whether it is taken at all.
             file = workspace.check_upload(file_id, fields)
             file_name = part.filename
-            content = await _read_at_most(part, file.size)
+            content = await _read_at_most(
+                part,
+                file.size,
+                f"The file has more than the {file.size} bytes createWorkItemFile announced.",
+            )
         elif part.name is None:
             raise bad_request("Every part of the upload needs a name.")
         elif part.name in fields:
@@ -102,15 +108,13 @@ async def upload(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def _read_at_most(part: BodyPartReader, size: int) -> bytes:
-    """The file's bytes; more than one byte over `size` are not read."""
+async def _read_at_most(part: BodyPartReader, size: int, too_long: str) -> bytes:
+    """The part's bytes; past `size`, 400 `too_long` (the rest is not read)."""
     data = bytearray()
     while chunk := await part.read_chunk(CHUNK):
         data.extend(chunk)
         if len(data) > size:
-            raise bad_request(
-                f"The file has more than the {size} bytes createWorkItemFile announced."
-            )
+            raise bad_request(too_long)
     return bytes(data)
 
 
