@@ -1,8 +1,8 @@
 """The admin API under /_emulator/: define processes, inject faults, read the request log.
 
 Every admin route except /_emulator/health and /_emulator/files/{id} needs the same
-Authorization header as the API. Admin requests are not in the request log and no fault
-applies to them.
+Authorization header as the API (the work item file URLs of uploads.py are signed
+instead). Admin requests are not in the request log and no fault applies to them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..version import VERSION
 from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
 from .common import ApiError, ConfigError, bad_request, not_found
 from .model import Run
-from .processes import parse_process
+from .processes import parse_file, parse_process
 
 MAX_SEEDED_RUNS = 100_000
 SEED_OUTCOMES = ("completed", "unresolved")
@@ -201,6 +201,31 @@ async def add_token(request: web.Request) -> web.Response:
     return json_response({"accepted": True})
 
 
+@admin
+async def add_work_item(request: web.Request) -> web.Response:
+    body: Any = await read_json(request, required=True)
+    if not isinstance(body, dict) or not isinstance(body.get("process_id"), str):
+        raise bad_request(
+            'The body must be {"process_id": "...", "payload": ..., "files": [{"name": ..., '
+            '"content" or "content_base64": ...}]}.'
+        )
+    given = body.get("files") or []
+    if not isinstance(given, list):
+        raise bad_request("'files' must be a list.")
+    files = [(f.name, f.content) for f in (parse_file(f, "A work item file") for f in given)]
+    workspace = request.app[CONTEXT].workspace
+    item = workspace.add_input_work_item(body["process_id"], body.get("payload", {}), files)
+    return json_response(next(i for i in workspace.work_items_json() if i["id"] == item.id))
+
+
+@admin
+async def list_work_items(request: web.Request) -> web.Response:
+    workspace = request.app[CONTEXT].workspace
+    process_id = request.query.get("process_id") or None
+    run_id = request.query.get("process_run_id") or None
+    return json_response({"data": workspace.work_items_json(process_id, run_id)})
+
+
 @web.middleware
 async def admin_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(ADMIN_PREFIX) and request.match_info.http_exception is not None:
@@ -228,6 +253,8 @@ def add_admin_routes(app: web.Application) -> None:
         ("DELETE", "/requests", clear_requests),
         ("GET", "/runs", list_runs),
         ("POST", "/tokens", add_token),
+        ("POST", "/work-items", add_work_item),
+        ("GET", "/work-items", list_work_items),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, ADMIN_PREFIX + path, handler)

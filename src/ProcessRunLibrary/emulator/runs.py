@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from .common import (
@@ -23,21 +24,77 @@ from .workitems import WorkItems
 
 class Runs(WorkItems):
     def timeline(self, run: Run) -> Timeline:
+        """When the run's latest attempt started and ended and how: its first processing,
+        or the latest retry of its failed items."""
+        if run.attempts:
+            return self._retry_timeline(run)
         process = run.process
         natural_start = run.created + process.new_seconds
         natural_end = None if process.run_seconds is None else natural_start + process.run_seconds
         stop = run.stop
         if stop is None:
-            return Timeline(natural_start, natural_end, process.outcome, natural_end)
-        started = natural_start if natural_start <= stop.at else None
-        outcome = "completed" if stop.set_done else "unresolved"
-        return Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
+            line = Timeline(natural_start, natural_end, process.outcome, natural_end)
+        else:
+            started = natural_start if natural_start <= stop.at else None
+            outcome = "completed" if stop.set_done else "unresolved"
+            line = Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
+        if line.outcome == "unresolved" and line.ended is not None and self._resolved(run):
+            line = replace(line, outcome=self._outcome(run, line.ended))
+        return replace(line, first_started=line.started)
+
+    def attempt_timelines(self, run: Run) -> list[Timeline]:
+        """The Timeline of each attempt of the run, oldest first: its first processing,
+        then each retry (the last one is `timeline(run)`)."""
+        return [
+            self.timeline(replace(run, attempts=run.attempts[:count]))
+            for count in range(len(run.attempts) + 1)
+        ]
+
+    def _retry_timeline(self, run: Run) -> Timeline:
+        attempt = run.attempts[-1]
+        first = self.timeline(replace(run, attempts=[]))
+        run_seconds = run.process.run_seconds
+        end = None
+        if run_seconds is not None:
+            end = attempt.at + run_seconds * len(attempt.indexes) / len(run.items)
+        ended, processing_end = end, end
+        if attempt.stop is not None:
+            ended, processing_end = attempt.stop.at + self.stopping_seconds, attempt.stop.at
+        outcome = "unresolved" if ended is None else self._outcome(run, ended)
+        return Timeline(
+            attempt.at,
+            ended,
+            outcome,
+            processing_end,
+            attempt=len(run.attempts) + 1,
+            first_started=first.started,
+        )
+
+    @staticmethod
+    def _resolved(run: Run) -> bool:
+        """Whether some item was marked as done or deleted."""
+        return bool(run.deleted_items) or any(item.done_at is not None for item in run.items)
+
+    def _outcome(self, run: Run, ended: float) -> str:
+        """`unresolved` while an item that is not deleted ends failed, else `completed`."""
+        for index, item in enumerate(run.items):
+            if index in run.deleted_items or item.done_at is not None:
+                continue
+            if self.item_view(run, index, ended).state == "failed":
+                return "unresolved"
+        return "completed"
+
+    @staticmethod
+    def latest_stop(run: Run) -> StopRequest | None:
+        """The stop request of the run's latest attempt."""
+        return run.attempts[-1].stop if run.attempts else run.stop
 
     def run_state(self, run: Run, now: float) -> str:
         line = self.timeline(run)
         if line.ended is not None and now >= line.ended:
             return line.outcome
-        if run.stop is not None and now >= run.stop.at:
+        stop = self.latest_stop(run)
+        if stop is not None and now >= stop.at:
             return "stopping"
         if line.started is None or now < line.started:
             return "new"
@@ -53,6 +110,8 @@ class Runs(WorkItems):
         now = self.clock.now()
         self._check_parallel(process, now)
         items: list[WorkItem]
+        if start_type != "default" and start_type != "with_inputs" and not payloads:
+            return {"started": False}  # an empty list: nothing to process, as an empty queue
         if start_type == "with_inputs":
             items = self.queues.get(process_id, [])
             if not items:
@@ -110,7 +169,7 @@ class Runs(WorkItems):
 
     def _take_item(self, item_id: str, process_id: str, now: float) -> WorkItem:
         """A work item for a new run: a queued item is taken from the queue, an item of an
-        earlier run is copied (its payload goes into a new work item)."""
+        earlier run is copied (its payload and files go into a new work item)."""
         item = self.items.get(item_id)
         if item is None:
             raise bad_request(f"Work item '{item_id}' not found.")
@@ -118,7 +177,7 @@ class Runs(WorkItems):
         if item in queue:
             queue.remove(item)
             return item
-        return self._new_item(process_id, item.payload, now)
+        return self.copy_item(item, process_id, now)
 
     def _parse_start_body(self, body: Any) -> tuple[str, dict[str, Any] | None, list[Any]]:
         if body is None:
@@ -127,12 +186,7 @@ class Runs(WorkItems):
             raise bad_request("The request body must be a JSON object.")
         callback = _parse_callback(body["callback"]) if "callback" in body else None
         start_type = body.get("type")
-        if start_type is None:
-            extra = sorted(set(body) - {"callback"})
-            if extra:
-                raise bad_request(
-                    f"Unexpected field(s) {', '.join(extra)} in a request body without 'type'."
-                )
+        if start_type is None:  # other fields are ignored, as the schema allows them
             return "default", callback, []
         if start_type not in START_TYPES:
             raise bad_request(f"'type' must be one of {', '.join(START_TYPES)}.")
@@ -140,8 +194,8 @@ class Runs(WorkItems):
             return start_type, callback, []
         key = "work_item_ids" if start_type == "with_work_item_ids" else "payloads"
         values = body.get(key)
-        if not isinstance(values, list) or not values:
-            raise bad_request(f"'{key}' must be a non-empty list when 'type' is '{start_type}'.")
+        if not isinstance(values, list):
+            raise bad_request(f"'{key}' must be a list when 'type' is '{start_type}'.")
         if key == "work_item_ids" and not all(isinstance(v, str) and v for v in values):
             raise bad_request("'work_item_ids' must be a list of work item id strings.")
         return start_type, callback, values
@@ -164,7 +218,9 @@ class Runs(WorkItems):
     def run_json(self, run: Run, now: float) -> dict[str, Any]:
         line = self.timeline(run)
         state = self.run_state(run, now)
-        started = line.started if line.started is not None and now >= line.started else None
+        # A retried run keeps the start of its first attempt.
+        first = line.started if line.first_started is None else line.first_started
+        started = first if first is not None and now >= first else None
         ended = line.ended if state in ENDED_STATES else None
         duration = None
         if ended is not None:
@@ -211,13 +267,17 @@ class Runs(WorkItems):
         now = self.clock.now()
         if self.has_ended(run, now):
             return {"accepted": False}
-        if run.stop is None:
-            run.stop = StopRequest(
+        if self.latest_stop(run) is None:
+            stop = StopRequest(
                 at=now,
                 set_done=body["set_remaining_work_items_as_done"],
                 terminate=body["terminate_ongoing_activity_runs"],
                 reason=reason,
             )
+            if run.attempts:
+                run.attempts[-1].stop = stop
+            else:
+                run.stop = stop
         return {"accepted": True}
 
     def delete_run(self, run_id: str) -> dict[str, Any]:
