@@ -345,10 +345,31 @@ def test_an_ended_step_run_has_the_output_xml_and_log_html_of_a_real_robot_run()
     result = ExecutionResult(io.BytesIO(output))
     task = result.suite.tests[0]
     assert (task.name, task.status) == ("Process Work Items", "FAIL")
-    assert task.message == "A work item failed: see the console messages of the step run."
+    assert task.message == (
+        "Work item failed with unspecified exception UNSPECIFIED: The work item failed."
+    )
     log = content(workspace, step_run_id, listed[1]["id"])
     assert log.startswith(b"<!DOCTYPE html>")
     assert b"Process Work Items" in log
+
+
+def test_the_robot_files_of_a_failed_step_run_give_each_distinct_failure() -> None:
+    failures = [
+        {"type": "business", "code": "E1", "message": "No customer."},
+        {"type": "application", "code": "E2", "message": "*HTML* <b>ERP down</b>"},
+        {"type": "business", "code": "E1", "message": "No customer."},
+    ]
+    workspace, fake = make(outcome="unresolved", failures=failures)
+    run_id = start(workspace, payloads=4)
+    at(fake, 5)
+    step_run_id = step_runs(workspace, run_id)[0]["id"]
+    output = content(workspace, step_run_id, artifacts(workspace, step_run_id)[0]["id"])
+    task = ExecutionResult(io.BytesIO(output)).suite.tests[0]
+    assert task.message == (
+        "Several failures occurred:\n\n"
+        "1) Work item failed with business exception E1: No customer.\n\n"
+        "2) Work item failed with application exception E2: *HTML* <b>ERP down</b>"
+    )
 
 
 def test_a_completed_step_run_has_the_files_of_a_passing_robot_run() -> None:

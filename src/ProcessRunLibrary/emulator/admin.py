@@ -8,7 +8,6 @@ applies to them.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ..version import VERSION
-from . import robotfiles, signing
+from . import signing
 from .app import (
     CONTEXT,
     Handler,
@@ -27,6 +26,7 @@ from .app import (
     forbidden,
     json_response,
     read_json,
+    robot_files_ready,
     workspace_of,
 )
 from .common import ApiError, ConfigError, bad_request, not_found
@@ -94,10 +94,10 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
     """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
     if (answer := refused(request)) is not None:
         return answer
-    await asyncio.to_thread(robotfiles.ready)
     try:
         workspace = workspace_of(request)
         check_workspace(request.app[CONTEXT], request.match_info["ws"])
+        await robot_files_ready(request)
         name, size, chunks = workspace.artifact_content(
             request.match_info["step_run"], request.match_info["artifact"]
         )

@@ -28,7 +28,7 @@ from typing import Any
 
 from . import robotfiles
 from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
-from .model import Run, Timeline, WorkItem
+from .model import ItemView, Run, Timeline, WorkItem
 from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
 
@@ -255,31 +255,31 @@ class StepRuns(Runs):
         if view.error is None:
             messages.append((view.ended, f"{what} completed: {count} work item(s) processed."))
             return messages
-        line = self.timeline(run)
-        final = line.ended if line.ended is not None else view.ended
-        failed = 0
-        for index, item in enumerate(run.items):
-            item_view = self.item_view(run, index, final)
-            if item_view.state != "failed" or item_view.exception is None:
-                continue
-            failed += 1
-            exception = item_view.exception
+        failed = self._failed_items(view)
+        for item, item_view in failed:
             at = min(max(item_view.updated, view.started or view.ended), view.ended)
-            messages.append(
-                (
-                    at,
-                    f"Work item {item.id} failed with {exception['type']} exception "
-                    f"{exception['code']}: {exception['message']}",
-                )
-            )
+            messages.append((at, f"Work item {item.id} failed with {_exception(item_view)}"))
         code = view.error["code"]
         if view.started is None:
             summary = f"{what} failed ({code}): the process run was stopped before it started."
         else:
-            summary = f"{what} failed ({code}): {failed} of {count} work item(s) failed."
+            summary = f"{what} failed ({code}): {len(failed)} of {count} work item(s) failed."
         messages.append((view.ended, summary))
         messages.sort(key=lambda m: m[0])
         return messages
+
+    def _failed_items(self, view: StepRunView) -> list[tuple[WorkItem, ItemView]]:
+        """The run's work items that failed, for the step run that failed: as they end."""
+        if view.error is None:
+            return []
+        line = self.timeline(view.run)
+        final = line.ended if line.ended is not None else view.ended
+        assert final is not None
+        views = (
+            (item, self.item_view(view.run, index, final))
+            for index, item in enumerate(view.run.items)
+        )
+        return [(item, v) for item, v in views if v.state == "failed" and v.exception]
 
     def list_console_messages(
         self, step_run_id: str, limit: int, cursor: int | None
@@ -291,8 +291,11 @@ class StepRuns(Runs):
 
     # --- artifacts
 
-    def artifacts(self, view: StepRunView, now: float) -> list[tuple[str, Artifact, int]]:
-        """``(id, artifact, size)`` of a step run: none until it has ended."""
+    def artifacts(
+        self, view: StepRunView, now: float, sizes: bool = True
+    ) -> list[tuple[str, Artifact, int]]:
+        """``(id, artifact, size)`` of a step run: none until it has ended (sizes -1 when
+        not asked for)."""
         if view.ended is None or now < view.ended:
             return []
         configured = view.step.artifacts
@@ -303,12 +306,28 @@ class StepRuns(Runs):
         result = []
         for index, artifact in enumerate(configured):
             artifact_id = str(uuid.uuid5(ID_NAMESPACE, f"{view.id}/artifact/{index}"))
-            result.append((artifact_id, artifact, self._size(view, artifact)))
+            size = self._size(view, artifact) if sizes else -1
+            result.append((artifact_id, artifact, size))
         return result
+
+    def robot_variant(self, view: StepRunView) -> robotfiles.Variant:
+        """Which Robot Framework files an ended step run has: those of a run that failed
+        with the failures of its work items, or of one that passed."""
+        failures = (f"Work item failed with {_exception(v)}" for _, v in self._failed_items(view))
+        return robotfiles.variant(view.state, tuple(dict.fromkeys(failures)))
+
+    def robot_variants(self, step_run_id: str) -> set[robotfiles.Variant]:
+        """The Robot Framework files a step run's artifacts need (none until it ends)."""
+        now = self.clock.now()
+        view = self._step_run(step_run_id, now)
+        artifacts = self.artifacts(view, now, sizes=False)
+        if not any(artifact.robot for _, artifact, _ in artifacts):
+            return set()
+        return {self.robot_variant(view)}
 
     def _size(self, view: StepRunView, artifact: Artifact) -> int:
         if artifact.robot is not None:
-            return len(robotfiles.files(view.state)[artifact.robot])
+            return len(robotfiles.files(self.robot_variant(view))[artifact.robot])
         if artifact.size is not None:
             return artifact.size
         assert artifact.content is not None
@@ -346,11 +365,18 @@ class StepRuns(Runs):
         """The name, size and content (in chunks) of an artifact, for its download URL."""
         view, artifact, size = self._artifact(step_run_id, artifact_id)
         if artifact.robot is not None:
-            return artifact.name, size, iter([robotfiles.files(view.state)[artifact.robot]])
+            content = robotfiles.files(self.robot_variant(view))[artifact.robot]
+            return artifact.name, size, iter([content])
         if artifact.size is not None:
             return artifact.name, size, _generated(artifact.size)
         assert artifact.content is not None
         return artifact.name, size, iter([artifact.content])
+
+
+def _exception(view: ItemView) -> str:
+    assert view.exception is not None
+    exception = view.exception
+    return f"{exception['type']} exception {exception['code']}: {exception['message']}"
 
 
 def artifact_path(workspace_id: str, step_run_id: str, artifact_id: str) -> str:
