@@ -143,6 +143,26 @@ def test_steps_run_in_sequence_and_the_last_one_fails_by_default() -> None:
     assert len({s["id"] for s in runs}) == len({s["step"]["id"] for s in runs}) == 3
 
 
+def test_a_run_without_processing_time_still_has_every_step_run() -> None:
+    workspace, fake = make(run_seconds=0, steps=["A", "B", "C"])
+    run_id = start(workspace)
+    at(fake, 1)
+    runs = step_runs(workspace, run_id)
+    assert [(s["state"], s["duration"]) for s in runs] == [("completed", 0.0)] * 3
+    assert {s["ended_at"] for s in runs} == {workspace.get_run(run_id)["ended_at"]}
+
+
+def test_a_stop_as_a_step_ends_stops_the_next_one() -> None:
+    workspace, fake = make(run_seconds=4, steps=["A", "B", "C"])
+    run_id = start(workspace)
+    at(fake, 1 + 4 / 3)  # A ends, B starts
+    stop(workspace, run_id)
+    at(fake, 9)
+    assert states(workspace, run_id) == ["completed", "failed"]
+    items = workspace.list_work_items(None, run_id, None, 10, None)[0]
+    assert [i["state"] for i in items] == ["failed"]
+
+
 def test_the_failing_step_and_its_error_code_are_configurable() -> None:
     steps = [
         {"name": "A"},

@@ -73,16 +73,17 @@ class StepRuns(Runs):
         line = self.timeline(run)
         steps = self.steps(run)
         failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
-        cut = line.processing_end  # a stop request, or the natural end
         # The steps share the run's processing time: from its start to its natural end
-        # (the Timeline's, so that it follows the run's latest attempt), or to where a
-        # stop request cut it short the process's run_seconds after the start.
-        natural_end = line.processing_end
+        # (the Timeline's, so that it follows the run's latest attempt), which a stop
+        # request may cut short (`stopped`).
+        natural_end, stopped = line.processing_end, None
         if run.stop is not None or natural_end is None:
             seconds = run.process.run_seconds
-            natural_end = (
-                None if line.started is None or seconds is None else line.started + seconds
-            )
+            if line.started is None or seconds is None:
+                natural_end = None
+            else:
+                natural_end = line.started + seconds
+            stopped = line.processing_end
         views = []
         for index, step in enumerate(steps):
             begin: float | None = None
@@ -94,7 +95,7 @@ class StepRuns(Runs):
                 begin = line.started  # a run that never ends: its first step never does
             if index == 0:
                 created = run.created
-            elif begin is None or now < begin or (cut is not None and begin >= cut):
+            elif begin is None or now < begin or (stopped is not None and begin > stopped):
                 break  # not reached (yet, or ever)
             else:
                 created = begin
