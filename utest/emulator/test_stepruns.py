@@ -226,6 +226,20 @@ def test_a_stop_ends_the_step_run_in_progress_with_the_run_and_later_steps_never
     assert len(step_runs(workspace, run_id)) == 2
 
 
+def test_the_failing_step_fails_only_when_work_items_end_failed() -> None:
+    # A stop that sets the remaining items done after the failing step: no item fails.
+    workspace, fake = make(outcome="unresolved", steps=[{"name": "A", "fails": True}, "B"])
+    run_id = start(workspace)
+    at(fake, 4)  # A ended at 3, B runs, the item is still in progress
+    stop(workspace, run_id, set_done=True)
+    at(fake, 9)
+    assert workspace.get_run(run_id)["state"] == "completed"
+    assert [i["state"] for i in workspace.list_work_items(None, run_id, None, 10, None)[0]] == [
+        "done"
+    ]
+    assert states(workspace, run_id) == ["completed", "completed"]
+
+
 def test_a_stop_that_sets_the_items_done_completes_the_step_run() -> None:
     workspace, fake = make()
     run_id = start(workspace)

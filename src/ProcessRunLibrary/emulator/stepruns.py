@@ -10,8 +10,8 @@ step run exists from the moment its step is reached:
   ``in_progress`` when the run starts;
 - each later step run is created, and starts (a worker is at hand), when the one before it
   ends;
-- a step run ends ``completed``, or ``failed`` with an ``error`` when the run ends
-  ``unresolved``: the failing step is the one marked ``fails`` (the last one by default);
+- a step run ends ``completed``, or ``failed`` with an ``error`` when work items of the run
+  end failed: the failing step is the one marked ``fails`` (the last one by default);
 - a stop request cuts the run short: the step run in progress then ends with the run
   (``failed`` with ``PROCESS_RUN_STOPPED`` unless the run completes), and steps not reached
   get no step run.
@@ -123,7 +123,7 @@ class StepRuns(Runs):
         if ended is not None and now >= ended:
             if cut_short and line.outcome != "completed":
                 error = {"code": STOPPED_CODE}
-            elif not cut_short and index == failing and run.process.outcome == "unresolved":
+            elif not cut_short and index == failing and self._ends_with_failures(run, line):
                 error = {"code": step.error_code or DEFAULT_ERROR_CODE}
             state, updated, started = ("failed" if error else "completed"), ended, begin
         elif begin is not None and now >= begin:
@@ -152,6 +152,16 @@ class StepRuns(Runs):
             updated=updated,
             error=error,
             planned_end=end,
+        )
+
+    def _ends_with_failures(self, run: Run, line: Timeline) -> bool:
+        """Whether some work item of the run is failed when the run ends: then its failing
+        step fails (a completed run, also one whose items were retried, has none)."""
+        if line.ended is None:
+            return False
+        return any(
+            self.item_view(run, index, line.ended).state == "failed"
+            for index in range(len(run.items))
         )
 
     def step_run_json(self, view: StepRunView) -> dict[str, Any]:
