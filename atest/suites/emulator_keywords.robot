@@ -128,6 +128,9 @@ Define Process Rejects A Bad Step
     Run Keyword And Expect Error
     ...    Emulator admin request PUT /_emulator/processes/bad failed with status 400: Process 'bad': at most one step has 'fails': true.
     ...    Define Process    bad    steps=[{"name": "A", "fails": true}, {"name": "B", "fails": true}]
+    Run Keyword And Expect Error
+    ...    Argument 'console' is not valid JSON: 'Opening the portal'.
+    ...    Define Process    bad    console=Opening the portal
 
 
 *** Keywords ***

@@ -79,9 +79,10 @@ class Emulator:
 
     `Start Emulator` runs it as a separate process on a free port of 127.0.0.1 and returns
     its API base URL, to be given to ProcessRunLibrary as ``api_url``. The other keywords
-    talk to its admin API: define processes and how their runs behave, inject faults (error
-    statuses, latency, dropped connections), read the log of the API requests it received,
-    and look at the runs it created. The emulator is stopped by `Stop Emulator`, and at the
+    talk to its admin API: define processes and how their runs behave (durations, outcome,
+    failed work items, outputs, and the steps of each run with their console lines and
+    artifacts), inject faults (error statuses, latency, dropped connections), read the log
+    of the API requests it received, and look at the runs it created. The emulator is stopped by `Stop Emulator`, and at the
     latest when the library goes out of scope or Python exits.
 
     The library scope is GLOBAL: start the emulator once in a suite setup (for example in
