@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from robot.api import ExecutionResult
 
-from ProcessRunLibrary.emulator import signing
+from ProcessRunLibrary.emulator import robotfiles, signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, ConfigError
 from ProcessRunLibrary.emulator.processes import MAX_ARTIFACT_SIZE, load_config, parse_process
@@ -590,3 +590,16 @@ def test_work_items_name_their_step_and_step_run() -> None:
         ("failed", {"id": b["step"]["id"]}, {"id": b["id"]}),
         ("done", {"id": c["step"]["id"]}, {"id": c["id"]}),
     ]
+
+
+def test_robot_files_that_cannot_be_made_fail_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(robotfiles, "PYTHON", "/nonexistent/python")
+    variant = robotfiles.variant("failed", ("a variant only this test makes",))
+    with pytest.raises(RuntimeError) as error:
+        robotfiles.files(variant)
+    assert str(error.value) == (
+        "The emulator could not make the Robot Framework files: FileNotFoundError: "
+        "[Errno 2] No such file or directory: '/nonexistent/python'"
+    )

@@ -23,6 +23,7 @@ from pathlib import Path
 Variant = tuple[str, tuple[str, ...]]  # ("completed" | "failed", failure messages)
 NAMES = ("output.xml", "log.html")
 MAX_VARIANTS = 32
+PYTHON = sys.executable  # runs `python -m robot`
 SUITE = """\
 *** Settings ***
 Documentation     A step run of a process emulated by ProcessRunLibrary's Control Room \
@@ -70,7 +71,7 @@ def _make(wanted: Variant) -> None:
             )
             # --variablefile with JSON: Robot Framework 6.1 and newer.
             child = subprocess.run(
-                [sys.executable, "-m", "robot", "--variablefile", str(variables),
+                [PYTHON, "-m", "robot", "--variablefile", str(variables),
                  "--outputdir", str(folder), "--report", "NONE", "--console", "none",
                  str(suite)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
