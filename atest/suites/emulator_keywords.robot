@@ -139,6 +139,59 @@ Add Input Work Item Fails Before Sending When A File Is Missing
     ...    Emulator admin request POST /_emulator/work-items failed with status 404: Process 'nope' not found.
     ...    Add Input Work Item    nope
 
+Define Process Configures Steps, Console Lines And Artifacts
+    Define Process    pipeline    new_seconds=0    run_seconds=1 s    outcome=unresolved
+    ...    steps=["Fetch", {"name": "Enter", "fails": true, "error_code": "PORTAL_DOWN", "console": ["Opening the portal", "The portal did not answer"]}, "Report"]
+    ...    artifacts=[{"name": "../evil.txt", "content": "evil"}, {"name": "big.bin", "size": 1000000}]
+    ${started} =    Call API    POST    /processes/pipeline/process-runs
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    unresolved
+    ${page} =    Call API    GET    /step-runs?process_run_id=${started}[id]
+    ${names} =    Evaluate    [s['step']['name'] for s in $page['data']]
+    Should Be Equal    ${names}    ${{["Fetch", "Enter", "Report"]}}
+    ${states} =    Evaluate    [s['state'] for s in $page['data']]
+    Should Be Equal    ${states}    ${{["completed", "failed", "completed"]}}
+    ${failed} =    Set Variable    ${page}[data][1]
+    Should Be Equal    ${failed}[error]    ${{{"code": "PORTAL_DOWN"}}}
+    ${console} =    Call API    GET    /step-runs/${failed}[id]/console-messages
+    ${lines} =    Evaluate    [m['message'] for m in $console['data']]
+    Should Be Equal    ${lines}    ${{["Opening the portal", "The portal did not answer"]}}
+    ${artifacts} =    Call API    GET    /step-runs/${failed}[id]/artifacts
+    ${names} =    Evaluate    [(a['name'], a['size']) for a in $artifacts['data']]
+    Should Be Equal    ${names}    ${{[("../evil.txt", 4), ("big.bin", 1000000)]}}
+    ${download} =    Download Artifact    ${failed}[id]    ${artifacts}[data][0][id]
+    Should Be Equal    ${download.content}    ${{b"evil"}}
+    ${download} =    Download Artifact    ${failed}[id]    ${artifacts}[data][1][id]
+    Length Should Be    ${download.content}    1000000
+    ${forged} =    Download Artifact    ${failed}[id]    ${artifacts}[data][1][id]    forge=${True}
+    Should Be Equal As Integers    ${forged.status_code}    403
+    Should Be Equal    ${forged.json()}[error][message]    The URL's signature does not match.
+
+A Failed Step Run By Default Names The Failed Work Item And Has Robot Framework Files
+    Define Process    child    new_seconds=0    run_seconds=1 s    outcome=unresolved
+    ...    failures=[{"type": "business", "code": "E1", "message": "No customer."}]
+    ${started} =    Call API    POST    /processes/child/process-runs
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    unresolved
+    ${page} =    Call API    GET    /step-runs?process_run_id=${started}[id]
+    ${step_run} =    Set Variable    ${page}[data][0]
+    ${items} =    Call API    GET    /work-items?process_run_id=${started}[id]
+    ${console} =    Call API    GET    /step-runs/${step_run}[id]/console-messages
+    Should Be Equal    ${console}[data][-2][message]
+    ...    Work item ${items}[data][0][id] failed with business exception E1: No customer.
+    Should Be Equal    ${console}[data][-1][message]
+    ...    Step 'child' of process 'child' failed (ROBOT_FAILED): 1 of 1 work item(s) failed.
+    ${artifacts} =    Call API    GET    /step-runs/${step_run}[id]/artifacts
+    Should Be Equal    ${artifacts}[data][1][name]    log.html
+    ${download} =    Download Artifact    ${step_run}[id]    ${artifacts}[data][1][id]
+    Should Contain    ${download.text}    Work item failed with business exception E1: No customer.
+
+Define Process Rejects A Bad Step
+    Run Keyword And Expect Error
+    ...    Emulator admin request PUT /_emulator/processes/bad failed with status 400: Process 'bad': at most one step has 'fails': true.
+    ...    Define Process    bad    steps=[{"name": "A", "fails": true}, {"name": "B", "fails": true}]
+    Run Keyword And Expect Error
+    ...    Argument 'console' is not valid JSON: 'Opening the portal'.
+    ...    Define Process    bad    console=Opening the portal
+
 
 *** Keywords ***
 Start The Emulator
@@ -154,6 +207,20 @@ Call API
     ...    modules=requests
     Should Be Equal As Integers    ${response.status_code}    ${expected_status}    ${response.text}
     RETURN    ${response.json()}
+
+Download Artifact
+    [Documentation]    Gets an artifact's signed URL and downloads it without credentials;
+    ...    ``forge`` changes the signature's last digit. The URL is never logged: it is a
+    ...    credential (atest/run.py scans the outputs for signatures), so urllib3's debug
+    ...    log of request lines is off meanwhile.
+    [Arguments]    ${step_run_id}    ${artifact_id}    ${forge}=${False}
+    ${level} =    Evaluate    logging.getLogger('urllib3').level    modules=logging
+    Evaluate    logging.getLogger('urllib3').setLevel(logging.INFO)    modules=logging
+    ${response} =    Evaluate
+    ...    (lambda u, forge: requests.get(u[:-1] + '01'[u[-1] == '0'] if forge else u, timeout=10))(requests.get($URL + '/workspaces/' + $WS + '/step-runs/' + $step_run_id + '/artifacts/' + $artifact_id, headers={'Authorization': 'RC-WSKEY ' + $KEY}, timeout=10).json()['url'], $forge)
+    ...    modules=requests
+    RETURN    ${response}
+    [Teardown]    Evaluate    logging.getLogger('urllib3').setLevel($level)    modules=logging
 
 Run Should Be
     [Arguments]    ${run_id}    ${expected}

@@ -113,9 +113,10 @@ class Emulator:
 
     `Start Emulator` runs it as a separate process on a free port of 127.0.0.1 and returns
     its API base URL, to be given to ProcessRunLibrary as ``api_url``. The other keywords
-    talk to its admin API: define processes and how their runs behave, inject faults (error
-    statuses, latency, dropped connections), read the log of the API requests it received,
-    and look at the runs it created. The emulator is stopped by `Stop Emulator`, and at the
+    talk to its admin API: define processes and how their runs behave (durations, outcome,
+    failed work items, outputs, and the steps of each run with their console lines and
+    artifacts), inject faults (error statuses, latency, dropped connections), read the log
+    of the API requests it received, and look at the runs it created. The emulator is stopped by `Stop Emulator`, and at the
     latest when the library goes out of scope or Python exits.
 
     The library scope is GLOBAL: start the emulator once in a suite setup (for example in
@@ -455,6 +456,9 @@ class Emulator:
         default_work_item: Any = None,
         allow_parallel_runs: bool = True,
         failing_attempts: int | str | None = 1,
+        steps: list[Any] | str | None = None,
+        console: list[str] | str | None = None,
+        artifacts: list[dict[str, Any]] | str | None = None,
     ) -> DotDict:
         """Defines a process, or replaces the one with the same id, and returns its definition.
 
@@ -480,6 +484,24 @@ class Emulator:
           default): a retry of the failed items of an unresolved run succeeds and the run
           ends ``completed``; ``2``: the first retry fails again, the second succeeds;
           ``${None}`` or ``always``: every retry fails.
+        - ``steps``: the steps of each run, run one after another (``run_seconds`` is split
+          evenly among them); one step named as the process when not given. A list of step
+          names, or of ``{"name": ..., "fails": true, "error_code": ..., "console": [...],
+          "artifacts": [...]}``: ``fails`` marks the step whose run fails when the run ends
+          ``unresolved`` (the last step by default), ``error_code`` its step run's error code
+          (``ROBOT_FAILED`` by default), ``console`` and ``artifacts`` as below for this step
+          only.
+        - ``console``: the console lines of every step run (a list of strings), instead of
+          the default lines, which name the failed work items and their exceptions.
+        - ``artifacts``: the artifacts of every ended step run, instead of the default
+          ``output.xml`` and ``log.html`` of a small Robot Framework run: a list of
+          ``{"name": ..., "content": "text"}``, ``{"name": ..., "content_base64": ...}``,
+          ``{"name": ..., "size": bytes}`` (generated content, streamed) or ``{"name": ...,
+          "robot": "output.xml|log.html"}``. Any name is served as given, ``../evil.txt``
+          and duplicates included, to test what a client makes of it.
+
+        ``failures``, ``outputs``, ``input_queue``, ``steps``, ``console`` and ``artifacts``
+        are lists or JSON strings. See docs/emulator.md for the step run lifecycle.
 
         Fails when the emulator rejects the definition, with its reason.
 
@@ -488,6 +510,8 @@ class Emulator:
         | `Define Process` | orders | outcome=unresolved | failures=[{"type": "business", "code": "E1", "message": "No customer."}] |
         | `Define Process` | watcher | run_seconds=forever |
         | `Define Process` | flaky | outcome=unresolved | failing_attempts=2 |
+        | `Define Process` | pipeline | steps=["Fetch", "Enter", "Report"] | outcome=unresolved |
+        | `Define Process` | child | outcome=unresolved | console=["Opening the portal", "Login failed"] | artifacts=[{"name": "../evil.txt", "content": "x"}, {"name": "big.bin", "size": 100000000}] |
         """
         forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
         definition: dict[str, Any] = {
@@ -513,6 +537,9 @@ class Emulator:
         definition["failing_attempts"] = (
             None if always else _integer(failing_attempts, "failing_attempts")
         )
+        for key, value in (("steps", steps), ("console", console), ("artifacts", artifacts)):
+            if value is not None:
+                definition[key] = _json_argument(value, key)
         return self._admin("PUT", f"/processes/{process_id}", definition)
 
     def inject_fault(
@@ -590,8 +617,9 @@ class Emulator:
     def get_requests(self, method: str | None = None, path: str | None = None) -> list[DotDict]:
         """Returns the API requests the emulator received, oldest first, as a list of DotDicts.
 
-        Each has ``seq``, ``time``, ``method``, ``path`` (after ``/api/v1``), ``query`` (the
-        ``token`` parameter masked), ``headers`` (``Authorization`` masked as
+        Each has ``seq``, ``time``, ``method``, ``path`` (after ``/api/v1``; the full path
+        ``/_emulator/...`` for a request to a download URL), ``query`` (the ``token`` and
+        ``signature`` parameters masked), ``headers`` (``Authorization`` masked as
         ``RC-WSKEY ***``), ``body`` (parsed JSON, text, or ``None``), ``status`` (``None`` when
         the connection was dropped), ``fault`` (the rule id or ``None``) and ``duration``.
         ``method`` and ``path`` (a regular expression) select requests.

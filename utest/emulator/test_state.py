@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, ConfigError, parse_json
 from ProcessRunLibrary.emulator.processes import DEMO_PROCESSES, load_config, parse_process
@@ -311,7 +313,10 @@ def test_explicit_outputs_with_files() -> None:
     file = page[0]["files"][0]
     assert file["name"] == "a.txt"
     assert file["size"] == len("héllo".encode())
-    assert file["download"]["url"] == f"http://h:1/_emulator/files/{file['id']}"
+    path = f"/_emulator/files/{file['id']}"
+    url = urlsplit(file["download"]["url"])
+    assert (url.scheme, url.netloc, url.path) == ("http", "h:1", path)
+    assert signing.check(path, dict(parse_qsl(url.query))) is None
     assert workspace.files[file["id"]].content == "héllo".encode()
 
 
@@ -419,10 +424,14 @@ def test_the_shipped_example_configuration_is_valid() -> None:
         "orders",
         "reports",
         "mailbox",
+        "pipeline",
         "watcher",
     ]
     reports = settings["processes"][2]
     assert reports.outputs[0].files[1].content == b"\x89PNG\r\n\x1a\n"
+    pipeline = settings["processes"][4]
+    assert [s.name for s in pipeline.steps] == ["Fetch invoices", "Enter invoices", "Send report"]
+    assert pipeline.steps[1].artifacts[2].content == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("field", ["new_seconds", "run_seconds"])

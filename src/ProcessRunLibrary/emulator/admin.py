@@ -1,8 +1,10 @@
 """The admin API under /_emulator/: define processes, inject faults, read the request log.
 
-Every admin route except /_emulator/health and /_emulator/files/{id} needs the same
-Authorization header as the API (the work item file URLs of uploads.py are signed
-instead). Admin requests are not in the request log and no fault applies to them.
+Every admin route except /_emulator/health and the download URLs (/_emulator/files/{id}, the
+work item file URLs of uploads.py,
+/_emulator/workspaces/{ws}/step-runs/{sr}/artifacts/{id}: signed instead) needs the same
+Authorization header as the API. Admin requests are not in the request log (the download
+URLs are) and no fault applies to them.
 """
 
 from __future__ import annotations
@@ -11,13 +13,27 @@ import dataclasses
 import functools
 import math
 import re
+import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from ..version import VERSION
-from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
+from . import signing
+from .app import (
+    CONTEXT,
+    Handler,
+    check_authorization,
+    check_workspace,
+    error_response,
+    forbidden,
+    json_response,
+    read_json,
+    robot_files_ready,
+    workspace_of,
+)
 from .common import ApiError, ConfigError, bad_request, not_found
 from .model import Run
 from .processes import parse_file, parse_process
@@ -56,16 +72,70 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition for any file name: percent-encoded (RFC 6266), so that a
+    hostile name (quotes, CR LF, NUL) cannot break the header."""
+    return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def signed_download(handler: Handler) -> Handler:
+    """A download URL: no Authorization header, but a signature that has not expired
+    (signing.py), else 403. The request is in the request log with its full path (the
+    signature masked), so that a test can see what a client sent to it."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        log = request.app[CONTEXT].log
+        entry = log.record(request.method, request.path, request.query, request.headers, b"")
+        started = time.perf_counter()
+        reason = signing.check(request.path, request.query)
+        try:
+            if reason is not None:
+                raise forbidden(reason)
+            response = await handler(request)
+        except ApiError as error:
+            response = error_response(error)
+        entry["duration"] = round(time.perf_counter() - started, 6)
+        entry["status"] = response.status
+        return response
+
+    return wrapper
+
+
+@signed_download
 async def download_file(request: web.Request) -> web.Response:
     # Like Control Room's download links, these need no Authorization header.
-    file = request.app[CONTEXT].workspace.files.get(request.match_info["id"])
+    file = workspace_of(request).files.get(request.match_info["id"])
     if file is None:
-        return error_response(not_found(f"File '{request.match_info['id']}' not found."))
+        raise not_found(f"File '{request.match_info['id']}' not found.")
     return web.Response(
         body=file.content,
         content_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{file.name}"'},
+        headers={"Content-Disposition": attachment(file.name)},
     )
+
+
+@signed_download
+async def download_artifact(request: web.Request) -> web.StreamResponse:
+    """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
+    workspace = workspace_of(request)
+    check_workspace(request.app[CONTEXT], request.match_info["ws"])
+    await robot_files_ready(request)
+    name, size, chunks = workspace.artifact_content(
+        request.match_info["step_run"], request.match_info["artifact"]
+    )
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": attachment(name),
+        }
+    )
+    response.content_length = size
+    await response.prepare(request)
+    for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @admin
@@ -240,6 +310,7 @@ def add_admin_routes(app: web.Application) -> None:
     routes = [
         ("GET", "/health", health),
         ("GET", "/files/{id}", download_file),
+        ("GET", "/workspaces/{ws}/step-runs/{step_run}/artifacts/{artifact}", download_artifact),
         ("GET", "/processes", list_processes),
         ("PUT", "/processes/{id}", put_process),
         ("DELETE", "/processes/{id}", delete_process),

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from . import robotfiles
 from .callbacks import Callbacks
 from .common import MAX_PAGE_SIZE, ApiError, bad_request, not_found, parse_json
 from .faults import FaultRule, FaultSet
@@ -384,6 +385,55 @@ def preflight(allowed: set[str]) -> web.Response:
     )
 
 
+async def list_step_runs(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    workspace = workspace_of(request)
+    page, cursor = workspace.list_step_runs(
+        optional(request, "process_run_id"), limit, decode_cursor(request, "step-runs")
+    )
+    for step_run in page:  # starts making the files their artifacts will be asked for
+        workspace.robot_variants(step_run["id"])
+    return page_response(request, "step-runs", page, cursor, limit)
+
+
+async def get_step_run(request: web.Request) -> web.Response:
+    return json_response(workspace_of(request).get_step_run(request.match_info["step_run"]))
+
+
+async def robot_files_ready(request: web.Request) -> None:
+    """Make the Robot Framework files a step run's artifacts need, off the event loop."""
+    for variant in workspace_of(request).robot_variants(request.match_info["step_run"]):
+        await asyncio.to_thread(robotfiles.ready, variant)
+
+
+async def list_step_run_console_messages(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    page, cursor = workspace_of(request).list_console_messages(
+        request.match_info["step_run"], limit, decode_cursor(request, "console")
+    )
+    return page_response(request, "console", page, cursor, limit)
+
+
+async def list_step_run_artifacts(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    await robot_files_ready(request)  # for their sizes
+    page, cursor = workspace_of(request).list_artifacts(
+        request.match_info["step_run"], limit, decode_cursor(request, "artifacts")
+    )
+    return page_response(request, "artifacts", page, cursor, limit)
+
+
+async def get_step_run_artifact(request: web.Request) -> web.Response:
+    await robot_files_ready(request)
+    answer = workspace_of(request).get_artifact(
+        request.match_info["step_run"], request.match_info["artifact"], str(origin(request))
+    )
+    return json_response(answer)
+
+
 WS = "/workspaces/{ws}"
 API_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{WS}/process-runs", list_process_runs),
@@ -410,6 +460,11 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
         f"{WS}/processes/{{process}}/process-runs-integrations",
         start_process_run_for_integration,
     ),
+    ("GET", f"{WS}/step-runs", list_step_runs),
+    ("GET", f"{WS}/step-runs/{{step_run}}", get_step_run),
+    ("GET", f"{WS}/step-runs/{{step_run}}/console-messages", list_step_run_console_messages),
+    ("GET", f"{WS}/step-runs/{{step_run}}/artifacts", list_step_run_artifacts),
+    ("GET", f"{WS}/step-runs/{{step_run}}/artifacts/{{artifact}}", get_step_run_artifact),
 ]
 
 
