@@ -7,7 +7,7 @@ import pytest
 import requests
 from urllib3.exceptions import ProtocolError
 
-from ProcessRunLibrary.client import RETRY_STATUSES, USER_AGENT, ControlRoomClient, Credentials
+from ProcessRunLibrary.client import USER_AGENT, ControlRoomClient, Credentials
 from ProcessRunLibrary.errors import ControlRoomError, InvalidArgument
 from ProcessRunLibrary.version import VERSION
 
@@ -135,7 +135,9 @@ def test_retryable_status_says_it_was_retried(http):
     c.http.adapters.clear()
     c.http.mount("https://", http)
     for _ in range(4):
-        http.answer(503, {"error": {"code": "unavailable", "message": "Busy."}}, {"Retry-After": "0"})
+        http.answer(
+            503, {"error": {"code": "unavailable", "message": "Busy."}}, {"Retry-After": "0"}
+        )
     with pytest.raises(ControlRoomError) as error:
         c.get_process_run("r1")
     assert str(error.value).endswith(

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
-import requests
 
 from ProcessRunLibrary import masking
 from ProcessRunLibrary.client import ControlRoomClient, Credentials, transport
@@ -46,7 +46,9 @@ def fast(monkeypatch):
 
 
 def _retrying(http: FakeAdapter, retries: int = 3) -> ControlRoomClient:
-    c = ControlRoomClient(API, "ws1", Credentials("key-1234"), request_timeout=5, max_retries=retries)
+    c = ControlRoomClient(
+        API, "ws1", Credentials("key-1234"), request_timeout=5, max_retries=retries
+    )
     c.http.adapters.clear()
     c.http.mount("https://", http)
     return c
@@ -109,7 +111,9 @@ def test_a_start_is_repeated_after_connection_refused(fast, http):
     "error",
     [
         requests.ReadTimeout(ReadTimeoutError(None, "/p", "Read timed out.")),  # type: ignore[arg-type]
-        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
+        requests.ConnectionError(
+            ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+        ),
     ],
 )
 def test_a_start_that_may_have_arrived_is_never_repeated(fast, http, error):
@@ -124,7 +128,9 @@ def test_a_start_that_may_have_arrived_is_never_repeated(fast, http, error):
     "error",
     [
         requests.ReadTimeout(ReadTimeoutError(None, "/r", "Read timed out.")),  # type: ignore[arg-type]
-        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))),
+        requests.ConnectionError(
+            ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+        ),
         _refused(),
     ],
 )
@@ -145,7 +151,11 @@ def test_max_retries_zero_gives_up_at_once(http):
 def test_a_rejected_certificate_is_not_retried(fast, http):
     from ssl import SSLCertVerificationError
 
-    http.fail(requests.exceptions.SSLError(SSLError(SSLCertVerificationError(1, "certificate verify failed"))))
+    http.fail(
+        requests.exceptions.SSLError(
+            SSLError(SSLCertVerificationError(1, "certificate verify failed"))
+        )
+    )
     with pytest.raises(ControlRoomError) as raised:
         _retrying(http).get_process_run("r1")
     assert str(raised.value) == (
@@ -158,7 +168,10 @@ def test_a_rejected_certificate_is_not_retried(fast, http):
 def test_a_certificate_of_another_host_says_so(http):
     from ssl import SSLCertVerificationError
 
-    mismatch = SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'.")
+    mismatch = SSLCertVerificationError(
+        1,
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'.",
+    )
     http.fail(requests.exceptions.SSLError(SSLError(mismatch)))
     with pytest.raises(ControlRoomError) as raised:
         _retrying(http).get_process_run("r1")
@@ -266,8 +279,6 @@ def server() -> Iterator[Scripted]:
 
 def _client(server: Scripted, retries: int = 3) -> ControlRoomClient:
     return ControlRoomClient(server.api, "ws", Credentials("key-1234"), 5, retries)
-
-
 
 
 def test_a_503_on_a_get_is_retried_once_and_succeeds(server):

@@ -9,7 +9,6 @@ from .. import masking
 from ..types import path_segment
 from .transport import JSON, Transport, take
 
-
 # What the answers must hold (see Transport.request's expect).
 RUN = {"id": "string", "state": "string"}
 STARTED = {"started": "boolean", "id": "string or null"}
@@ -21,9 +20,7 @@ class ProcessRuns(Transport):
         self, process_run_id: str, timeout: float | None = None, quiet: bool = False
     ) -> JSON:
         run = path_segment("process_run_id", process_run_id)
-        return self.request(
-            "GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet, expect=RUN
-        )
+        return self.request("GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet, expect=RUN)
 
     def list_process_runs(
         self,

@@ -279,12 +279,16 @@ class Transport:
     # --- time limits -----------------------------------------------------------------
 
     @contextmanager
-    def time_limit(self, seconds: float) -> Iterator[None]:
+    def time_limit(self, seconds: float | None) -> Iterator[None]:
         """Every request made inside (in this thread), with its retries and pauses,
-        ends within ``seconds`` from now; a request with no time left is not sent."""
+        ends within ``seconds`` from now; a request with no time left is not sent.
+        ``None`` lifts an outer limit inside (a stop after a wait's timeout)."""
         outer = getattr(self._limits, "until", None)
-        until = time.monotonic() + seconds
-        self._limits.until = until if outer is None else min(until, outer)
+        if seconds is None:
+            self._limits.until = None
+        else:
+            until = time.monotonic() + seconds
+            self._limits.until = until if outer is None else min(until, outer)
         try:
             yield
         finally:
