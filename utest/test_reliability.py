@@ -252,6 +252,19 @@ class _Handler(BaseHTTPRequestHandler):
         if step == "drop":
             self.close_connection = True
             return
+        if step == "drip":  # headers at once, then one byte of the body every 0.4 s
+            data = json.dumps({"id": "r1", "state": "new", "pad": "x" * 20}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for byte in data:
+                self.wfile.flush()
+                time.sleep(0.4)
+                try:
+                    self.wfile.write(bytes([byte]))
+                except OSError:
+                    return
+            return
         status, headers, body = step
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -322,6 +335,17 @@ def test_a_start_whose_connection_dropped_is_sent_once_and_says_the_run_may_exis
         "the connection was closed before an answer came." + MAY_HAVE_STARTED
     )
     assert len(server.seen) == 1
+
+
+def test_a_dripping_body_is_cut_at_the_request_timeout_not_per_read(server):
+    """Each byte comes within the socket timeout; the whole body would take 20 s."""
+    server.script = ["drip"]
+    client = ControlRoomClient(server.api, "ws", Credentials("key-1234"), 1, 0)
+    with pytest.raises(ControlRoomError) as raised:
+        client.get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws/process-runs/r1 failed: no answer within 1 second."
+    )
 
 
 def test_a_stop_whose_connection_dropped_is_sent_again(server):

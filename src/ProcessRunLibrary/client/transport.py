@@ -94,14 +94,20 @@ class _Attempt:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.connection: HTTPConnection | None = None
+        self.sock: socket.socket | None = None
         self.expired = False
 
     def expire(self) -> None:
         self.expired = True
         connection = self.connection
-        sock = getattr(connection, "sock", None)
         # The connection may have moved on to another request: leave that one alone.
-        if sock is not None and getattr(connection, "attempt", None) is self:
+        if getattr(connection, "attempt", None) is not self:
+            return
+        # http.client lets go of the socket of an answer that closes the connection
+        # (HTTP/1.0, "Connection: close") while the body is read: keep our own hold.
+        for sock in {
+            id(s): s for s in (getattr(connection, "sock", None), self.sock) if s
+        }.values():
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -157,14 +163,21 @@ class _Claimed:
             if attempt.expired:
                 attempt.expire()
 
+    def _hold(self) -> None:
+        attempt = self.attempt
+        if attempt is not None:
+            attempt.sock = getattr(self, "sock", None) or attempt.sock
+            if attempt.expired:  # expired while connecting
+                attempt.expire()
+
     def connect(self) -> None:
         self._claim()
         super().connect()  # type: ignore[misc]
-        if self.attempt is not None and self.attempt.expired:  # expired while connecting
-            self.attempt.expire()
+        self._hold()
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         self._claim()
+        self._hold()
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
@@ -391,6 +404,7 @@ class Transport:
                     shown,
                     f"200 OK with an unexpected answer: expected 'data' to be a list of "
                     f"objects, got a list holding {kind}.",
+                    status=200,
                 )
             yield from items
             next_url = page.get("next")
@@ -404,6 +418,7 @@ class Transport:
                     shown,
                     f"its next page is one already read ({self._shown_path(next_url, None)}): "
                     "the listing would never end.",
+                    permanent=True,
                 )
             if count == self.max_pages:
                 break
@@ -415,6 +430,7 @@ class Transport:
             shown,
             f"the listing has more than {self.max_pages:,} pages, more than any listing of "
             "Control Room needs: it is not followed further.",
+            permanent=True,
         )
 
     def request(
@@ -560,7 +576,7 @@ class Transport:
             if stream:
                 if until is not None:  # the rest of the download gets what is left
                     rest = _Attempt(max(until - time.monotonic(), 0.0))
-                    rest.connection = attempt.connection
+                    rest.connection, rest.sock = attempt.connection, attempt.sock
                     if rest.connection is not None:
                         rest.connection.attempt = rest  # type: ignore[attr-defined]
                     _WATCHDOG.arm(rest)
@@ -680,6 +696,7 @@ class Transport:
                 shown,
                 f"{what} on another origin ({there}) than Control Room's ({self.origin}): "
                 "nothing is sent there, so that the credentials stay with Control Room.",
+                permanent=True,
             )
 
     def _answer(
@@ -902,7 +919,8 @@ def _describe(error: BaseException | None, timeout: float | None = None) -> str:
         "TimeoutError",
         "_Expired",
     }:
-        within = f" within {timeout:g} seconds" if timeout else ""
+        timeout = round(timeout, 1) if timeout else timeout
+        within = f" within {timeout:g} second{'' if timeout == 1 else 's'}" if timeout else ""
         return f"no answer{within}."
     if "ConnectionRefusedError" in names or "Connection refused" in texts:
         return "connection refused."
