@@ -268,3 +268,34 @@ def test_open_url_sends_no_credentials_and_refuses_nothing_by_origin(http):
     response = c.open_url("GET", "https://bucket.example/f?X-Amz-Signature=abc")
     assert response.content == b"file body"
     assert "Authorization" not in http.sent[0].headers
+
+
+def test_a_valid_certificate_for_another_host_name_says_so(tmp_path):
+    """A real TLS server whose certificate, signed by a trusted CA, names another host."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import trustme
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("control-room.example").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"https://127.0.0.1:{server.server_address[1]}/api/v1"
+        c = ControlRoomClient(api, "ws1", Credentials("key-1234"), 5, 3, verify=str(ca_file))
+        with pytest.raises(ControlRoomError) as raised:
+            c.get_process_run("r1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs/r1 failed: the TLS certificate is not valid for "
+        "this host name (it names another host)."
+    )
+    assert raised.value.permanent

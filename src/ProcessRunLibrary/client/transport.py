@@ -906,7 +906,9 @@ def _describe(error: BaseException | None, timeout: float | None = None) -> str:
     names = {type(e).__name__ for e in chain}
     texts = " ".join(str(e) for e in chain)
     if names & {"SSLError", "SSLCertVerificationError", "CertificateError"}:
-        mismatch = "Hostname mismatch" in texts or "doesn't match" in texts
+        mismatch = any(
+            m in texts for m in ("Hostname mismatch", "IP address mismatch", "doesn't match")
+        )
         if mismatch:
             return "the TLS certificate is not valid for this host name (it names another host)."
         if "certificate verify failed" in texts or "SSLCertVerificationError" in names:
