@@ -348,6 +348,16 @@ def test_a_dripping_body_is_cut_at_the_request_timeout_not_per_read(server):
     )
 
 
+def test_a_streamed_download_is_cut_at_its_total_bound(server):
+    """With stream=True, timeout bounds each read and total the whole download."""
+    server.script = ["drip"]
+    client = ControlRoomClient(server.api, "ws", Credentials("key-1234"), 5, 0)
+    response = client.open_url("GET", f"{server.api}/file?sig=abc", stream=True, total=1)
+    with pytest.raises(requests.RequestException):
+        b"".join(response.iter_content(1))
+    assert server.seen == ["GET /api/v1/file?sig=abc"]
+
+
 def test_a_stop_whose_connection_dropped_is_sent_again(server):
     server.script = ["drop", (200, {}, {"accepted": True})]
     assert _client(server).stop_process_run("r1") == {"accepted": True}
