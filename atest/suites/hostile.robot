@@ -64,12 +64,12 @@ A Wait Ends At Its Timeout Whatever The Server Does
     [Template]    Wait Times Out
     drip           no answer within 2 seconds.
     hang           no answer within 2 seconds.
-    retry-after    503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds; the wait had 0.5 seconds left)
+    retry-after    503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds, more than the wait had left)
 
 A Wait For Several Runs Ends At Its Timeout
     Use Scenario    retry-after    max_retries=3
     Run Keyword And Expect Error
-    ...    EQUALS:2 of 2 process runs did not complete:\n- Process run r1 did not complete in 2 seconds; its state could not be read (last error: ${RUNS}?limit=100 failed: 503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds; the wait had 0.5 seconds left)).\n- Process run r2 did not complete in 2 seconds; its state could not be read (last error: ${RUNS}?limit=100 failed: 503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds; the wait had 0.5 seconds left)).
+    ...    EQUALS:2 of 2 process runs did not complete:\n- Process run r1 did not complete in 2 seconds; its state could not be read (last error: ${RUNS}?limit=100 failed: 503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds, more than the wait had left)).\n- Process run r2 did not complete in 2 seconds; its state could not be read (last error: ${RUNS}?limit=100 failed: 503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds, more than the wait had left)).
     ...    Wait Until Process Runs Complete    ${{["r1", "r2"]}}    timeout=2 s
 
 Answers Of The Wrong Shape Fail With What Was Expected

@@ -624,7 +624,7 @@ class Transport:
             return self._fit(_backoff(made + 1))
         left = self._time_left()
         if left is not None and asked > left:
-            response.retry_after_refused = (asked, left)  # type: ignore[attr-defined]
+            response.retry_after_refused = asked  # type: ignore[attr-defined]
             return None
         return asked
 
@@ -884,10 +884,7 @@ def _error_from(
     retried = _retries_text(getattr(response, "retries_made", 0))
     refused = getattr(response, "retry_after_refused", None)
     if refused:
-        retried += (
-            f" (Retry-After asked for {refused[0]:g} seconds; the wait had "
-            f"{max(refused[1], 0):.1f} seconds left)"
-        )
+        retried += f" (Retry-After asked for {refused:g} seconds, more than the wait had left)"
     if starts_run and response.status_code >= 500:
         retried += MAY_HAVE_STARTED
     return ControlRoomError(
