@@ -28,8 +28,8 @@ A Next URL On Another Origin Is Not Followed By Any Listing
     ${thief} =    Thief Origin
     ${impostor} =    Impostor Origin
     ${elsewhere} =    Set Variable    its next page is on another origin (${thief}) than Control Room's (${impostor}): ${NOT SENT}
-    Run Keyword And Expect Error    EQUALS:${RUNS} failed: ${elsewhere}
-    ...    List Process Runs
+    Run Keyword And Expect Error    EQUALS:${RUNS}?limit=5 failed: ${elsewhere}
+    ...    List Process Runs    limit=5
     Run Keyword And Expect Error    EQUALS:GET /workspaces/ws/outputs?process_run_id=r1 failed: ${elsewhere}
     ...    List Process Run Outputs    r1
     Run Keyword And Expect Error
@@ -78,10 +78,10 @@ Answers Of The Wrong Shape Fail With What Was Expected
     null             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got null.
     list             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
     state-number     Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected 'state' to be a string, got a number (7).
-    list             List Process Runs    ${NONE}    ${RUNS} failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
-    data-string      List Process Runs    ${NONE}    ${RUNS} failed: 200 OK with an unexpected answer: expected 'data' to be a list, got a string ("abc").
-    next-number      List Process Runs    ${NONE}    ${RUNS} failed: 200 OK with an unexpected answer: expected 'next' to be a string or null, got a number (7).
-    items-strings    List Process Runs    ${NONE}    ${RUNS} failed: 200 OK with an unexpected answer: expected 'data' to be a list of objects, got a list holding a string ("a").
+    list             List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
+    data-string      List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'data' to be a list, got a string ("abc").
+    next-number      List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'next' to be a string or null, got a number (7).
+    items-strings    List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'data' to be a list of objects, got a list holding a string ("a").
     deep             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
     deep-object      Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
     huge             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body larger than 10 MB, the most an answer may have.
@@ -97,8 +97,8 @@ Only An Explicit Started False Says No Run Was Started
 
 Paging Ends
     [Template]    Answer Is Refused
-    loop-next    List Process Runs    ${NONE}    ${RUNS} failed: its next page is one already read (/workspaces/ws/process-runs): the listing would never end.
-    cycle        List Process Runs    ${NONE}    ${RUNS}?page=a failed: its next page is one already read (/workspaces/ws/process-runs?page=b): the listing would never end.
+    loop-next    List Process Runs    5    ${RUNS}?limit=5 failed: its next page is one already read (/workspaces/ws/process-runs?limit=5): the listing would never end.
+    cycle        List Process Runs    5    ${RUNS}?page=a failed: its next page is one already read (/workspaces/ws/process-runs?page=b): the listing would never end.
 
 A Many-Run Wait Names Every Run That Cannot Be Read
     Use Scenario    runs-gone
@@ -141,8 +141,11 @@ Wait Times Out
     ...    Wait Until Process Run Completes    r1    timeout=2 s
 
 Answer Is Refused
+    [Documentation]    ``argument``: the id, or the ``limit`` of `List Process Runs`.
     [Arguments]    ${scenario}    ${keyword}    ${argument}    ${message}
     Use Scenario    ${scenario}
-    @{args} =    Create List
-    IF    $argument is not None    Append To List    ${args}    ${argument}
-    Run Keyword And Expect Error    EQUALS:${message}    ${keyword}    @{args}
+    IF    $keyword == "List Process Runs"
+        Run Keyword And Expect Error    EQUALS:${message}    List Process Runs    limit=${argument}
+    ELSE
+        Run Keyword And Expect Error    EQUALS:${message}    ${keyword}    ${argument}
+    END
