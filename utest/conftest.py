@@ -3,14 +3,15 @@ what the client sends and answers with queued responses."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 from requests.adapters import BaseAdapter
+from urllib3 import HTTPResponse
 
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
 
@@ -28,21 +29,22 @@ class FakeAdapter(BaseAdapter):
         status: int = 200,
         body: Any = None,
         headers: dict[str, str] | None = None,
-        retries_made: int = 0,
     ) -> None:
         def make(request: requests.PreparedRequest) -> requests.Response:
             response = requests.Response()
             response.status_code = status
             response.request = request
             response.url = request.url or ""
-            response._content = (
+            content = (
                 b""
                 if body is None
                 else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
             )
             response.headers.update(headers or {})
-            # What urllib3 leaves on a response: the retries that came before it.
-            response.raw = SimpleNamespace(retries=SimpleNamespace(history=[None] * retries_made))
+            # A real urllib3 response over the bytes: the client reads it as from a socket.
+            response.raw = HTTPResponse(
+                body=io.BytesIO(content), status=status, preload_content=False
+            )
             return response
 
         self.answers.append(make)

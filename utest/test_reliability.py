@@ -1,4 +1,4 @@
-"""Reliability and security of the client: the retry policy (on urllib3's Retry objects
+"""Reliability and security of the client: the retry policy (through a fake HTTP layer
 and over real HTTP against a scripted local server), error messages, TLS settings and
 secret masking. The acceptance suites prove the same against the emulator."""
 
@@ -16,151 +16,210 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from urllib3.exceptions import (
-    MaxRetryError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util.retry import Retry
 
 from ProcessRunLibrary import masking
-from ProcessRunLibrary.client import ControlRoomClient, Credentials
-from ProcessRunLibrary.client.transport import (
-    MAY_HAVE_STARTED,
-    _LoggingRetry,
-    _OurRetriesAtDebug,
-    _retry_policy,
-)
+from ProcessRunLibrary.client import ControlRoomClient, Credentials, transport
+from ProcessRunLibrary.client.transport import MAY_HAVE_STARTED
 from ProcessRunLibrary.errors import ControlRoomError, InvalidArgument
 from ProcessRunLibrary.keywords.context import LibraryContext, Settings, _credentials
 
-from .conftest import API
+from .conftest import API, FakeAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# --- the policy, on urllib3's Retry objects ------------------------------------------
+# --- the policy, through a fake HTTP layer ------------------------------------------
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    """Backoff of a millisecond: the policy is the same, the tests take no time."""
+    monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.001)
+    monkeypatch.setattr(transport, "BACKOFF_JITTER", 0.0)
+
+
+def _retrying(http: FakeAdapter, retries: int = 3) -> ControlRoomClient:
+    c = ControlRoomClient(
+        API, "ws1", Credentials("key-1234"), request_timeout=5, max_retries=retries
+    )
+    c.http.adapters.clear()
+    c.http.mount("https://", http)
+    return c
+
+
+RUN = {"id": "r1", "state": "new"}
+STARTED = {"started": True, "id": "r1"}
+BUSY = {"error": {"code": "service_unavailable", "message": "Busy."}}
+START = "/processes/p/process-runs"
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_reads_are_retried_on_the_documented_statuses(status):
-    policy = _retry_policy(3, starts_runs=False)
-    for method in ("GET", "DELETE", "POST"):  # POST here: stop, the only other POST
-        assert policy.is_retry(method, status)
+def test_reads_stops_and_deletes_are_retried_on_the_documented_statuses(fast, http, status):
+    c = _retrying(http)
+    for _ in range(3):
+        http.answer(status, BUSY)
+        http.answer(200, RUN)
+    assert c.get_process_run("r1") == RUN
+    c.stop_process_run("r1")
+    c.delete_process_run("r1")
+    assert [s.method for s in http.sent] == ["GET", "GET", "POST", "POST", "DELETE", "DELETE"]
 
 
-@pytest.mark.parametrize("status", [400, 403, 404, 409, 500])
-def test_reads_are_not_retried_on_other_statuses(status):
-    assert not _retry_policy(3, starts_runs=False).is_retry("GET", status)
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 413, 500])
+def test_other_statuses_are_not_retried(fast, http, status):
+    http.answer(status, BUSY, headers={"Retry-After": "0"})
+    with pytest.raises(ControlRoomError):
+        _retrying(http).get_process_run("r1")
+    assert len(http.sent) == 1
 
 
-def test_a_start_is_retried_only_after_a_429():
-    policy = _retry_policy(3, starts_runs=True)
-    assert policy.is_retry("POST", 429, has_retry_after=True)
-    assert policy.is_retry("POST", 429)
-    for status in (500, 502, 503, 504):
-        assert not policy.is_retry("POST", status)
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 413])
+def test_a_start_is_retried_only_after_a_429_even_with_retry_after(fast, http, status):
+    """urllib3 repeats any 413 or 503 with Retry-After: that started a second run when
+    a start's answer was lost behind a proxy."""
+    c = _retrying(http)
+    http.answer(429, BUSY)
+    http.answer(200, STARTED)
+    assert c.start_process_run("p") == STARTED
+    http.answer(status, BUSY, headers={"Retry-After": "0"})
+    with pytest.raises(ControlRoomError):
+        c.start_process_run("p")
+    assert len(http.sent) == 3
 
 
-@pytest.mark.parametrize("status", [413, 503])
-def test_a_retry_after_header_does_not_make_a_start_retried(status):
-    """urllib3 repeats any 413 or 503 with Retry-After, outside status_forcelist: that
-    started a second run when a start's answer was lost behind a proxy."""
-    assert not _retry_policy(3, starts_runs=True).is_retry("POST", status, has_retry_after=True)
-    assert not _retry_policy(3, starts_runs=False).is_retry("GET", 413, has_retry_after=True)
+def _refused() -> requests.ConnectionError:
+    return requests.ConnectionError(
+        NewConnectionError(None, "Failed to establish a new connection: Connection refused")  # type: ignore[arg-type]
+    )
 
 
-def _refused() -> NewConnectionError:
-    return NewConnectionError(None, "Failed to establish a new connection: Connection refused")  # type: ignore[arg-type]
-
-
-def test_a_start_is_repeated_after_connection_refused():
-    policy = _retry_policy(2, starts_runs=True)
-    again = policy.increment("POST", "/p", error=_refused())
-    assert again.total == 1
+def test_a_start_is_repeated_after_connection_refused(fast, http):
+    http.fail(_refused())
+    http.answer(200, STARTED)
+    assert _retrying(http, 2).start_process_run("p") == STARTED
+    assert len(http.sent) == 2
 
 
 @pytest.mark.parametrize(
     "error",
     [
-        ReadTimeoutError(None, "/p", "Read timed out."),  # type: ignore[arg-type]
-        ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+        requests.ReadTimeout(ReadTimeoutError(None, "/p", "Read timed out.")),  # type: ignore[arg-type]
+        requests.ConnectionError(
+            ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+        ),
     ],
 )
-def test_a_start_that_may_have_arrived_is_never_repeated(error):
-    with pytest.raises(MaxRetryError):
-        _retry_policy(3, starts_runs=True).increment("POST", "/p", error=error)
+def test_a_start_that_may_have_arrived_is_never_repeated(fast, http, error):
+    http.fail(error)
+    with pytest.raises(ControlRoomError) as raised:
+        _retrying(http).start_process_run("p")
+    assert str(raised.value).endswith(MAY_HAVE_STARTED)
+    assert len(http.sent) == 1
 
 
 @pytest.mark.parametrize(
     "error",
     [
-        ReadTimeoutError(None, "/r", "Read timed out."),  # type: ignore[arg-type]
-        ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
+        requests.ReadTimeout(ReadTimeoutError(None, "/r", "Read timed out.")),  # type: ignore[arg-type]
+        requests.ConnectionError(
+            ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+        ),
         _refused(),
     ],
 )
-def test_reads_are_repeated_after_timeouts_and_connection_errors(error):
-    again = _retry_policy(3, starts_runs=False).increment("GET", "/r", error=error)
-    assert again.total == 2
+def test_reads_are_repeated_after_timeouts_and_connection_errors(fast, http, error):
+    http.fail(error)
+    http.answer(200, RUN)
+    assert _retrying(http).get_process_run("r1") == RUN
+    assert len(http.sent) == 2
 
 
-def test_max_retries_zero_gives_up_at_once():
-    with pytest.raises(MaxRetryError):
-        _retry_policy(0, starts_runs=False).increment("GET", "/r", error=_refused())
+def test_max_retries_zero_gives_up_at_once(http):
+    http.fail(_refused())
+    with pytest.raises(ControlRoomError, match=r"failed: connection refused\.$"):
+        _retrying(http, 0).get_process_run("r1")
+    assert len(http.sent) == 1
 
 
-def test_a_rejected_certificate_is_not_retried():
+def test_a_rejected_certificate_is_not_retried(fast, http):
     from ssl import SSLCertVerificationError
 
-    error = SSLError(SSLCertVerificationError(1, "certificate verify failed"))
-    with pytest.raises(MaxRetryError):
-        _retry_policy(3, starts_runs=False).increment("GET", "/r", error=error)
+    http.fail(
+        requests.exceptions.SSLError(
+            SSLError(SSLCertVerificationError(1, "certificate verify failed"))
+        )
+    )
+    with pytest.raises(ControlRoomError) as raised:
+        _retrying(http).get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs/r1 failed: TLS certificate verification failed "
+        "(give verify a CA bundle path)."
+    )
+    assert raised.value.permanent and len(http.sent) == 1
+
+
+def test_a_certificate_of_another_host_says_so(http):
+    from ssl import SSLCertVerificationError
+
+    mismatch = SSLCertVerificationError(
+        1,
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'.",
+    )
+    http.fail(requests.exceptions.SSLError(SSLError(mismatch)))
+    with pytest.raises(ControlRoomError) as raised:
+        _retrying(http).get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs/r1 failed: the TLS certificate is not valid for "
+        "this host name (it names another host)."
+    )
 
 
 def test_backoff_starts_at_half_a_second_and_doubles_with_jitter_up_to_30_s():
-    policy: Retry = _retry_policy(10, starts_runs=False)
-    assert policy.get_backoff_time() == 0  # nothing failed yet
-    waits = []
-    for _ in range(8):
-        policy = policy.increment("GET", "/r", error=_refused())
-        waits.append(policy.get_backoff_time())
-    for wait, base in zip(waits, [0.5, 1, 2, 4, 8, 16, 30, 30], strict=True):
-        assert base <= wait <= min(base + 0.25, 30)
+    for retry, base in enumerate([0.5, 1, 2, 4, 8, 16, 30, 30], start=1):
+        assert base <= transport._backoff(retry) <= min(base + 0.25, 30)
 
 
-def test_retry_after_in_seconds_and_as_an_http_date():
-    policy = _retry_policy(3, starts_runs=False)
-    assert policy.parse_retry_after("7") == 7
+def test_retry_after_in_seconds_and_as_an_http_date_and_at_most_a_minute():
+    assert transport._retry_after("7") == 7
     in_five = email.utils.formatdate(time.time() + 5, usegmt=True)
-    assert 3 <= policy.parse_retry_after(in_five) <= 5
+    assert 3 <= (transport._retry_after(in_five) or 0) <= 5
     past = email.utils.formatdate(time.time() - 60, usegmt=True)
-    assert policy.parse_retry_after(past) == 0
+    assert transport._retry_after(past) == 0
+    assert transport._retry_after("86400") == 60
+    assert transport._retry_after("soon") is None
+    assert transport._retry_after(None) is None
 
 
-def test_an_exhausted_retry_tells_how_many_retries_were_made():
-    policy = _retry_policy(2, starts_runs=False)
-    policy = policy.increment("GET", "/r", error=_refused())
-    policy = policy.increment("GET", "/r", error=_refused())
-    with pytest.raises(MaxRetryError) as raised:
-        policy.increment("GET", "/r", error=_refused())
-    assert raised.value.retries_made == 2  # type: ignore[attr-defined]
+def test_a_failure_after_retries_tells_how_many(fast, http):
+    for _ in range(3):
+        http.fail(_refused())
+    with pytest.raises(ControlRoomError) as raised:
+        _retrying(http, 2).get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs/r1 failed: connection refused (after 2 retries)."
+    )
 
 
-def test_each_retry_is_logged_once_at_info_and_urllib3_warnings_go_to_debug(caplog):
-    policy = _retry_policy(3, starts_runs=False)
-    with caplog.at_level(logging.DEBUG):
-        again = policy.increment("GET", "/api/v1/workspaces/w/process-runs/r", error=_refused())
+def test_each_retry_is_logged_once_at_info(fast, http, caplog):
+    http.fail(_refused())
+    http.answer(503, BUSY, headers={"Retry-After": "0"})
+    http.answer(200, RUN)
+    with caplog.at_level(logging.DEBUG, logger="ProcessRunLibrary"):
+        _retrying(http).get_process_run("r1")
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert info == [
-        "Retrying GET /api/v1/workspaces/w/process-runs/r after connection refused (retry 1 of 3)."
+        "Retrying GET /workspaces/ws1/process-runs/r1 after connection refused (retry 1 of 3).",
+        "GET /workspaces/ws1/process-runs/r1 -> 503 in " + info[1].rsplit(" in ", 1)[1],
+        "Retrying GET /workspaces/ws1/process-runs/r1 after HTTP 503 (retry 2 of 3).",
+        "GET /workspaces/ws1/process-runs/r1 -> 200 in " + info[3].rsplit(" in ", 1)[1],
     ]
-    ours = logging.LogRecord("urllib3.connectionpool", logging.WARNING, "", 0, "Retrying (%r)", (again, "e", "/u"), None)  # fmt: skip
-    theirs = logging.LogRecord("urllib3.connectionpool", logging.WARNING, "", 0, "Retrying (%r)", (Retry(3), "e", "/u"), None)  # fmt: skip
-    assert _OurRetriesAtDebug().filter(ours) and ours.levelno == logging.DEBUG
-    assert _OurRetriesAtDebug().filter(theirs) and theirs.levelno == logging.WARNING
 
 
 # --- over real HTTP: a scripted server --------------------------------------------------
@@ -193,6 +252,19 @@ class _Handler(BaseHTTPRequestHandler):
         if step == "drop":
             self.close_connection = True
             return
+        if step == "drip":  # headers at once, then one byte of the body every 0.4 s
+            data = json.dumps({"id": "r1", "state": "new", "pad": "x" * 20}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for byte in data:
+                self.wfile.flush()
+                time.sleep(0.4)
+                try:
+                    self.wfile.write(bytes([byte]))
+                except OSError:
+                    return
+            return
         status, headers, body = step
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -222,10 +294,6 @@ def _client(server: Scripted, retries: int = 3) -> ControlRoomClient:
     return ControlRoomClient(server.api, "ws", Credentials("key-1234"), 5, retries)
 
 
-BUSY = {"error": {"code": "service_unavailable", "message": "Busy."}}
-STARTED = {"started": True, "id": "r1"}
-
-
 def test_a_503_on_a_get_is_retried_once_and_succeeds(server):
     server.script = [(503, {}, BUSY), (200, {}, {"id": "r1", "state": "new"})]
     assert _client(server).get_process_run("r1")["id"] == "r1"
@@ -234,7 +302,7 @@ def test_a_503_on_a_get_is_retried_once_and_succeeds(server):
 
 def test_retry_after_as_an_http_date_is_honoured(server):
     in_two = email.utils.formatdate(time.time() + 2, usegmt=True)
-    server.script = [(503, {"Retry-After": in_two}, BUSY), (200, {}, {"id": "r1"})]
+    server.script = [(503, {"Retry-After": in_two}, BUSY), (200, {}, RUN)]
     started = time.monotonic()
     _client(server).get_process_run("r1")
     assert 0.9 <= time.monotonic() - started < 2.5
@@ -267,6 +335,27 @@ def test_a_start_whose_connection_dropped_is_sent_once_and_says_the_run_may_exis
         "the connection was closed before an answer came." + MAY_HAVE_STARTED
     )
     assert len(server.seen) == 1
+
+
+def test_a_dripping_body_is_cut_at_the_request_timeout_not_per_read(server):
+    """Each byte comes within the socket timeout; the whole body would take 20 s."""
+    server.script = ["drip"]
+    client = ControlRoomClient(server.api, "ws", Credentials("key-1234"), 1, 0)
+    with pytest.raises(ControlRoomError) as raised:
+        client.get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws/process-runs/r1 failed: no answer within 1 second."
+    )
+
+
+def test_a_streamed_download_is_cut_at_its_total_bound(server):
+    """With stream=True, timeout bounds each read and total the whole download."""
+    server.script = ["drip"]
+    client = ControlRoomClient(server.api, "ws", Credentials("key-1234"), 5, 0)
+    response = client.open_url("GET", f"{server.api}/file?sig=abc", stream=True, total=1)
+    with pytest.raises(requests.RequestException):
+        b"".join(response.iter_content(1))
+    assert server.seen == ["GET /api/v1/file?sig=abc"]
 
 
 def test_a_stop_whose_connection_dropped_is_sent_again(server):
@@ -324,7 +413,7 @@ def test_verify_is_given_with_every_request_so_that_ca_bundle_variables_cannot_o
         return original(request, **kwargs)
 
     http.send = send  # type: ignore[method-assign]
-    http.answer(body={"id": "r1"})
+    http.answer(body=RUN)
     client.get_process_run("r1")
     assert seen["verify"] == verify
 
@@ -394,10 +483,6 @@ def test_a_blank_key_falls_back_and_a_key_with_white_space_is_refused(monkeypatc
         "in the Authorization header."
     )
     assert "key-12" not in str(raised.value)
-
-
-def test_the_retry_policy_class_is_ours():
-    assert isinstance(_retry_policy(1, starts_runs=True), _LoggingRetry)
 
 
 # --- the chaos suite's bookkeeping ----------------------------------------------------

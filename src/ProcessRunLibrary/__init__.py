@@ -73,9 +73,22 @@ class ProcessRunLibrary(DynamicCore):
     seconds``, ``1h 10min`` (see `Time`).
 
     | = Setting =         | = Default =  | = What it limits =                                  |
-    | ``request_timeout`` | 30 seconds   | one HTTP request (a session setting)                |
-    | ``timeout``         | 30 minutes   | a ``Wait ...`` keyword (`Set Process Run Timeout`)  |
+    | ``request_timeout`` | 30 seconds   | one HTTP request, from connect to the last byte of the answer (a session setting) |
+    | ``timeout``         | 30 minutes   | a ``Wait ...`` keyword, every request, retry and pause in it included (`Set Process Run Timeout`) |
     | ``poll_interval``   | 10 seconds   | the longest pause between two polls (`Set Process Run Poll Interval`) |
+
+    Every bound is a bound, whatever the server does:
+
+    - ``request_timeout`` limits a request as a whole: a server that sends one byte
+      a second, or never answers, is cut off when it is up.
+    - A keyword that is not a wait ends within ``(max_retries + 1) * request_timeout``
+      plus the pauses between its retries (see `Retries`).
+    - A wait ends within its ``timeout`` plus half a second: retries, backoff and
+      ``Retry-After`` pauses all fit inside it, a ``Retry-After`` beyond the time left
+      is not waited for, and after the deadline comes at most one last read of the
+      state, of at most half a second. With ``on_timeout=stop`` the stop request
+      comes after that, as one more request of its own.
+    - `Start Process Run And Wait` is a start (bounded as above) and then a wait.
 
     A Robot Framework test or keyword ``[Timeout]`` interrupts any keyword of this
     library, waits included, within about a second.
@@ -139,14 +152,17 @@ class ProcessRunLibrary(DynamicCore):
     | POST start (both start keywords)    | only when Control Room certainly did not get it: the connection could not be made (refused, timed out, unknown host), or 429 |
 
     A start request that may have reached Control Room (no answer in time, a dropped
-    connection, a 5xx from a proxy) is never repeated, since that could start two
+    connection, a 5xx from a proxy, a redirect, an answer that is empty, cut short or
+    not what Control Room answers) is never repeated, since that could start two
     runs: the keyword fails with a message that says the run may have been started,
-    and `List Process Runs` tells whether it exists. Retries back off exponentially
+    and `List Process Runs` tells whether it exists. Only ``{"started": false}`` says
+    that no run was started. Retries back off exponentially
     (0.5 s, 1 s, 2 s, ... plus up to 0.25 s of jitter, at most 30 s) and honour
-    ``Retry-After`` (seconds or an HTTP date), waiting at most 60 seconds for it.
-    ``max_retries`` (default 3) is a session setting; ``0`` turns retries off. A
-    rejected TLS certificate is not retried. Each retry is logged at INFO
-    (``Retrying GET ... after HTTP 503 (retry 1 of 3).``).
+    ``Retry-After`` (seconds or an HTTP date), waiting at most 60 seconds for it, and
+    inside a wait never past its timeout. ``max_retries`` (default 3) is a session
+    setting; ``0`` turns retries off. A rejected TLS certificate and an answer above
+    the size limit are not retried. Each retry is logged at INFO
+    (``Retrying GET /workspaces/ws1/process-runs/42 after HTTP 503 (retry 1 of 3).``).
 
     = Errors =
 
@@ -156,6 +172,21 @@ class ProcessRunLibrary(DynamicCore):
     | GET /workspaces/ws1/process-runs/42 failed: 404 Not Found: not_found: Process run 42 was not found.
 
     When the request was retried, the message ends with ``(after N retries)``.
+
+    The library trusts nothing it receives. An answer that is not what Control Room
+    sends fails the keyword with one line saying what was expected and what came
+    (``200 OK with an unexpected answer: expected 'data' to be a list, got a string
+    ("abc").``): an empty or non-JSON body, JSON that is not an object, a field of
+    the wrong kind, JSON nested deeper than 64 levels, or a body larger than 10 MB.
+    A listing fails when a ``next`` URL leads to a page already read, or after
+    10,000 pages.
+
+    The API key and the token go only to the origin (scheme, host and port) of
+    ``api_url``. A ``next`` URL on another origin (also ``http`` when ``api_url`` is
+    ``https``) is not followed: the keyword fails naming that origin, and nothing is
+    sent there. Redirects are followed only to the same origin and only for GET and
+    DELETE; any other redirect fails with its status and the origin it points to.
+    Presigned upload and download URLs get no credentials at all.
 
     Wrong arguments (an empty id, an id holding ``/``, ``?``, ``#`` or a control or
     invisible character, a payload that is not JSON or holds ``NaN`` or infinity, a

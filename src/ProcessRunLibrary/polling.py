@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import ControlRoomError
+from .errors import ControlRoomError, ProcessRunLibraryError
 from .types import ENDED_STATES
 
 if TYPE_CHECKING:
@@ -83,19 +83,34 @@ class RunWatcher:
     history: History | None = None
 
     def poll(self, watched: Iterable[Watched], timeout: float | None = None) -> None:
+        """Read the runs that have not ended. A run that cannot be read for good (404,
+        403) fails the poll; with several such runs the error names every one."""
+        watched = list(watched)
         pending = [w for w in watched if not w.has_ended]
         if len(pending) == 1:
             process_id = pending[0].process_id
             if process_id is not None and self._learns(process_id):
-                self._list(process_id, pending, timeout)
-            else:
-                self._get(pending[0], timeout)
+                lost = self._list(process_id, pending, timeout)
+                if lost:
+                    raise lost[0]
+                return
+            error = self._get(pending[0], timeout)
+            if error is not None:
+                raise error
             return
         groups: dict[str | None, list[Watched]] = {}
         for w in pending:
             groups.setdefault(w.process_id, []).append(w)
+        unreadable: list[ControlRoomError] = []
         for process_id, runs in groups.items():
-            self._list(process_id, runs, timeout)
+            unreadable += self._list(process_id, runs, timeout)
+        if len(unreadable) == 1:
+            raise unreadable[0]
+        if unreadable:
+            raise ProcessRunLibraryError(
+                f"{len(unreadable)} of {len(watched)} process runs could not be read:\n"
+                + "\n".join(f"- {error}" for error in unreadable)
+            )
 
     def _learns(self, process_id: str | None) -> bool:
         return (
@@ -104,18 +119,22 @@ class RunWatcher:
             and not self.history.known(process_id)
         )
 
-    def _get(self, w: Watched, timeout: float | None) -> None:
+    def _get(self, w: Watched, timeout: float | None) -> ControlRoomError | None:
+        """Read one run; return the error if it cannot be read for good."""
         try:
             w.run, w.error = self.client.get_process_run(w.id, timeout=timeout, quiet=True), None
         except ControlRoomError as error:
-            if not error.is_transient:
-                raise
             w.error = error
-            return
+            if not error.is_transient:
+                return error
+            return None
         if self.history is not None:
             self.history.note([w.run])
+        return None
 
-    def _list(self, process_id: str | None, runs: list[Watched], timeout: float | None) -> None:
+    def _list(
+        self, process_id: str | None, runs: list[Watched], timeout: float | None
+    ) -> list[ControlRoomError]:
         """Find ``runs`` in the newest runs of their process; GET the ones not found.
 
         Runs are listed newest first. Paging stops when every run is found, at a run
@@ -145,14 +164,15 @@ class RunWatcher:
                 raise
             for w in wanted.values():
                 w.error = error
-            return
+            return []
         finally:
             if self.history is not None:
                 self.history.note(seen)
         if learns and process_id is not None and self.history is not None:
             self.history.read(process_id)
-        for w in wanted.values():  # not among the newest runs: ask for each one
-            self._get(w, timeout)
+        # Not among the newest runs: ask for each one.
+        errors = [self._get(w, timeout) for w in wanted.values()]
+        return [e for e in errors if e is not None]
 
 
 # --- Predictive polling ------------------------------------------------------------------

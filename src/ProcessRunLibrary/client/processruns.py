@@ -13,13 +13,18 @@ from .transport import JSON, Transport, take
 # lists have always asked for 100, so full listings do too (the emulator's default is 20).
 LIST_PAGE_SIZE = 100
 
+# What the answers must hold (see Transport.request's expect).
+RUN = {"id": "string", "state": "string"}
+STARTED = {"started": "boolean", "id": "string or null"}
+STOPPED = {"accepted": "boolean or null"}
+
 
 class ProcessRuns(Transport):
     def get_process_run(
         self, process_run_id: str, timeout: float | None = None, quiet: bool = False
     ) -> JSON:
         run = path_segment("process_run_id", process_run_id)
-        return self.request("GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet)
+        return self.request("GET", f"/process-runs/{run}", timeout=timeout, quiet=quiet, expect=RUN)
 
     def list_process_runs(
         self,
@@ -48,7 +53,11 @@ class ProcessRuns(Transport):
     def start_process_run(self, process_id: str, body: JSON | None = None) -> JSON:
         process = path_segment("process_id", process_id)
         return self.request(
-            "POST", f"/processes/{process}/process-runs", json=body, starts_run=True
+            "POST",
+            f"/processes/{process}/process-runs",
+            json=body,
+            starts_run=True,
+            expect=STARTED,
         )
 
     def start_process_run_for_integration(
@@ -64,6 +73,7 @@ class ProcessRuns(Transport):
             json=payload,
             authorize=False,
             starts_run=True,
+            expect=STARTED,
         )
 
     def stop_process_run(
@@ -80,7 +90,7 @@ class ProcessRuns(Transport):
         }
         if reason is not None:
             body["reason"] = reason
-        return self.request("POST", f"/process-runs/{run}/stop", json=body)
+        return self.request("POST", f"/process-runs/{run}/stop", json=body, expect=STOPPED)
 
     def delete_process_run(self, process_run_id: str) -> JSON:
         run = path_segment("process_run_id", process_run_id)

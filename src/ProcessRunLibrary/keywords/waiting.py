@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..client import ControlRoomClient
 from .processruns import ProcessRunKeywords
 
+LAST_READ = 0.5  # seconds that the last read of the state may take after the deadline
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
 FAILED_ITEMS_SHOWN = 5
 
@@ -292,9 +293,12 @@ class WaitingKeywords(LibraryComponent):
             f"(polling at most every {_timestr(interval)})."
         )
         requests_before = client.request_count
-        elapsed = _poll_until_ended(client, watched, timeout, interval, expected)
-        self._report(watched, elapsed, client.request_count - requests_before)
-        failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
+        # The timeout bounds the whole wait: every request, retry and pause in it, and
+        # the last read of the state and the failed-work-items lookup after it.
+        with client.time_limit(timeout + LAST_READ):
+            elapsed = _poll_until_ended(client, watched, timeout, interval, expected)
+            self._report(watched, elapsed, client.request_count - requests_before)
+            failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
         if failures:
             text = failures[0] if len(watched) == 1 else (
                 f"{len(failures)} of {len(watched)} process runs did not complete:\n"
@@ -355,9 +359,9 @@ class WaitingKeywords(LibraryComponent):
         text += "."
         if on_timeout is OnTimeout.STOP:
             try:
-                accepted = client.stop_process_run(w.id, reason="Timed out in Robot Framework").get(
-                    "accepted"
-                )
+                with client.time_limit(None):  # the stop comes after the timeout: its own time
+                    answer = client.stop_process_run(w.id, reason="Timed out in Robot Framework")
+                accepted = answer.get("accepted")
             except ControlRoomError as error:
                 return f"{text} Asking Control Room to stop it failed: {error}"
             outcome = "accepted" if accepted else "not accepted"
@@ -384,9 +388,9 @@ def _poll_until_ended(
     schedule = PredictiveSchedule(interval, watched, history, expected)
     while True:
         before = {w.id: w.state for w in watched}
-        remaining = deadline - time.monotonic()
-        # A request never outlasts the wait, but gets at least half a second.
-        watcher.poll(watched, timeout=max(min(client.request_timeout, remaining), 0.5))
+        # The wait's time limit bounds each poll; the last one, at the deadline, gets
+        # LAST_READ seconds.
+        watcher.poll(watched)
         elapsed = time.monotonic() - started
         for w in watched:
             if w.state != before[w.id]:
