@@ -17,11 +17,28 @@ from .keywords import (
     WorkItemKeywords,
 )
 from .keywords.context import LibraryContext, Settings
-from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
+from .types import (
+    CallbackEvent,
+    Id,
+    OnTimeout,
+    ProcessRunState,
+    Secret,
+    Time,
+    WorkItemState,
+    reveal,
+)
 from .version import VERSION
 
 __version__ = VERSION
-__all__ = ["CallbackEvent", "Id", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
+__all__ = [
+    "CallbackEvent",
+    "Id",
+    "OnTimeout",
+    "ProcessRunLibrary",
+    "ProcessRunState",
+    "Time",
+    "WorkItemState",
+]
 
 SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
 

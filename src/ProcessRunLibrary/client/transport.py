@@ -304,6 +304,8 @@ class Transport:
             response.status_code,
             elapsed,
         )
+        if b'"url"' in response.content:  # presigned download or upload URLs
+            masking.register_urls(_json_or_none(response))
         if response.content and log.isEnabledFor(logging.DEBUG):
             log.debug("Response body: %s", _truncate(response.text))
         if response.status_code >= 400:
@@ -320,8 +322,6 @@ class Transport:
                 + (MAY_HAVE_STARTED if starts_run else ""),
                 status=response.status_code,
             ) from None
-        if b'"url"' in response.content:  # presigned download or upload URLs
-            masking.register_urls(data)
         return data
 
     def _shown_path(self, url: str, params: Mapping[str, Any] | None) -> str:
@@ -332,6 +332,13 @@ class Transport:
         if url.startswith(self.api_url):
             url = url[len(self.api_url) :]
         return masking.mask(url)
+
+
+def _json_or_none(response: requests.Response) -> JSON:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:
