@@ -4,6 +4,7 @@ Documentation       The Emulator keywords drive a real emulator process. Only
 ...                 with `requests` through ``Evaluate``, not with ProcessRunLibrary.
 Library             ProcessRunLibrary.Emulator
 Library             Collections
+Library             OperatingSystem
 Suite Setup         Start The Emulator
 Suite Teardown      Stop Emulator
 Test Setup          Reset Emulator
@@ -78,6 +79,65 @@ An Added Token Is Accepted
     ${page} =    Call API    GET    /process-runs    authorization=Bearer run-token
     Should Be Equal    ${page}[has_more]    ${False}
     Call API    GET    /process-runs    authorization=Bearer other    expected_status=403
+
+Seeded Work Items Wait In The Input Queue With Their Files
+    Define Process    inbox    new_seconds=0    run_seconds=1 s
+    ${path} =    Set Variable    ${OUTPUT DIR}${/}seeded-invoice.txt
+    Create File    ${path}    Invoice 1
+    ${item} =    Add Input Work Item    inbox    {"invoice": 1}    files=${path}
+    Should Be Equal    ${item}[state]    new
+    Should Be Equal    ${item}[payload]    ${{{"invoice": 1}}}
+    Should Be Equal    ${item}[files][0][name]    seeded-invoice.txt
+    Should Be Equal    ${item}[files][0][content]    Invoice 1
+    ${second} =    Add Input Work Item    inbox    files=${{{"notes.bin": b"\xff\x00"}}}
+    Should Be Equal    ${second}[payload]    ${{{}}}
+    Should Be Equal    ${second}[files]    ${{[{"name": "notes.bin", "size": 2, "uploaded": True, "content_base64": "/wA="}]}}
+    ${api} =    Call API    GET    /work-items/${item}[id]
+    Should Be Equal    ${api}[files][0][name]    seeded-invoice.txt
+    ${download} =    Evaluate    requests.get($api['files'][0]['download']['url'], timeout=10).content
+    ...    modules=requests
+    Should Be Equal    ${download}    ${{b"Invoice 1"}}
+    ${started} =    Call API    POST    /processes/inbox/process-runs    {"type": "with_inputs"}
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    completed
+    ${items} =    Get Emulator Work Items    process_run_id=${started}[id]
+    Should Be Equal    ${{[i["state"] for i in $items]}}    ${{["done", "done"]}}
+    ${queued} =    Get Emulator Work Items    process_id=inbox
+    Length Should Be    ${queued}    2
+
+A Retried Item Of A Process That Fails Once Completes Its Run
+    Define Process    flaky    new_seconds=0    run_seconds=1 s    outcome=unresolved
+    ...    failing_attempts=1
+    ${item} =    Add Input Work Item    flaky    {"order": 7}
+    ${started} =    Call API    POST    /processes/flaky/process-runs    {"type": "with_inputs"}
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    unresolved
+    ${items} =    Get Emulator Work Items    process_run_id=${started}[id]
+    Should Be Equal    ${items}[0][exception][code]    UNSPECIFIED
+    Call API    POST    /work-items/batch
+    ...    {"batch_operation": "retry", "work_item_ids": ["${item}[id]"]}
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    completed
+    ${items} =    Get Emulator Work Items    process_run_id=${started}[id]
+    Should Be Equal As Integers    ${items}[0][attempt]    2
+    Should Be Equal    ${items}[0][state]    done
+
+Failing Attempts Always Or A Number
+    ${always} =    Define Process    stubborn    outcome=unresolved    failing_attempts=always
+    Should Be Equal    ${always}[failing_attempts]    ${None}
+    ${twice} =    Define Process    twice    outcome=unresolved    failing_attempts=2
+    Should Be Equal As Integers    ${twice}[failing_attempts]    2
+    Run Keyword And Expect Error
+    ...    Argument 'failing_attempts' is not an integer: 'often'.
+    ...    Define Process    bad    failing_attempts=often
+
+Add Input Work Item Fails Before Sending When A File Is Missing
+    Define Process    inbox
+    Run Keyword And Expect Error
+    ...    Argument 'files': cannot read '${OUTPUT DIR}${/}missing.txt': No such file or directory.
+    ...    Add Input Work Item    inbox    files=${OUTPUT DIR}${/}missing.txt
+    ${items} =    Get Emulator Work Items    process_id=inbox
+    Should Be Empty    ${items}
+    Run Keyword And Expect Error
+    ...    Emulator admin request POST /_emulator/work-items failed with status 404: Process 'nope' not found.
+    ...    Add Input Work Item    nope
 
 
 *** Keywords ***

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import json
 import os
@@ -45,6 +46,39 @@ def _seconds(value: Any, argument: str) -> float:
     if seconds < 0:
         raise EmulatorError(f"Argument '{argument}' must not be negative: '{value}'.")
     return seconds
+
+
+def _integer(value: Any, argument: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return int(str(value).strip())
+    except ValueError:
+        raise EmulatorError(f"Argument '{argument}' is not an integer: '{value}'.") from None
+
+
+def _files(files: Any) -> list[dict[str, str]]:
+    """A path, a list of paths or a dictionary of names and contents, as the admin API
+    takes files: `{"name", "content_base64"}`."""
+    if files is None:
+        return []
+    if isinstance(files, dict):
+        named = [(str(name), content) for name, content in files.items()]
+    else:
+        paths = [files] if isinstance(files, str | os.PathLike) else list(files)
+        named = []
+        for path in paths:
+            try:
+                named.append((Path(path).name, Path(path).read_bytes()))
+            except OSError as error:
+                raise EmulatorError(
+                    f"Argument 'files': cannot read '{path}': {error.strerror}."
+                ) from None
+    result = []
+    for name, content in named:
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        result.append({"name": name, "content_base64": base64.b64encode(data).decode()})
+    return result
 
 
 def _json_argument(value: Any, argument: str) -> Any:
@@ -414,6 +448,7 @@ class Emulator:
         input_queue: list[Any] | str | None = None,
         default_work_item: Any = None,
         allow_parallel_runs: bool = True,
+        failing_attempts: int | str | None = 1,
     ) -> DotDict:
         """Defines a process, or replaces the one with the same id, and returns its definition.
 
@@ -435,6 +470,10 @@ class Emulator:
         - ``default_work_item``: the payload of the work item of a start without a body;
           ``{}`` when not given.
         - ``allow_parallel_runs``: when false, a start while a run has not ended answers 409.
+        - ``failing_attempts``: how many attempts of a failing work item fail. ``1`` (the
+          default): a retry of the failed items of an unresolved run succeeds and the run
+          ends ``completed``; ``2``: the first retry fails again, the second succeeds;
+          ``${None}`` or ``always``: every retry fails.
 
         Fails when the emulator rejects the definition, with its reason.
 
@@ -442,6 +481,7 @@ class Emulator:
         | `Define Process` | invoices | run_seconds=10 s | outputs=echo |
         | `Define Process` | orders | outcome=unresolved | failures=[{"type": "business", "code": "E1", "message": "No customer."}] |
         | `Define Process` | watcher | run_seconds=forever |
+        | `Define Process` | flaky | outcome=unresolved | failing_attempts=2 |
         """
         forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
         definition: dict[str, Any] = {
@@ -463,6 +503,10 @@ class Emulator:
             definition["input_queue"] = _json_argument(input_queue, "input_queue")
         if default_work_item is not None:
             definition["default_work_item"] = _json_argument(default_work_item, "default_work_item")
+        always = failing_attempts is None or str(failing_attempts).strip().lower() == "always"
+        definition["failing_attempts"] = (
+            None if always else _integer(failing_attempts, "failing_attempts")
+        )
         return self._admin("PUT", f"/processes/{process_id}", definition)
 
     def inject_fault(
@@ -571,7 +615,8 @@ class Emulator:
 
         Each has ``id``, ``process_id``, ``state``, ``created_at``, ``start_type``,
         ``payloads`` (the payloads of its work items), ``work_items``, ``callback`` (its
-        ``secret`` shown as ``***``), ``stop``, ``callback_deliveries`` and ``deleted``.
+        ``secret`` shown as ``***``), ``stop``, ``callback_deliveries``, ``retries`` (for
+        each retry of failed items: ``at`` and ``work_item_ids``) and ``deleted``.
         The emulator POSTs the events a run's callback asks for to its URL;
         ``callback_deliveries`` lists each try: ``event``, ``at``, ``status`` (``None``
         when nothing answered) and ``error`` (``None`` when delivered).
@@ -583,6 +628,62 @@ class Emulator:
         | Should Be Equal | ${runs}[0][callback_deliveries][0][event] | completed |
         """
         return list(self._admin("GET", "/runs", params={"process_id": process_id}).data)
+
+    def add_input_work_item(
+        self, process_id: str, payload: Any = None, files: Any = None
+    ) -> DotDict:
+        """Puts a work item with ``payload`` and ``files`` into the input queue of
+        ``process_id`` and returns it as `Get Emulator Work Items` shows it.
+
+        The item waits there as one created through the API does (``createWorkItem``, then
+        uploaded files): a run started with the input queue (``with_inputs``) takes it,
+        ``GET .../work-items`` lists it as ``new`` and ``GET .../work-items/{id}`` shows its
+        files with download URLs.
+
+        - ``payload``: any JSON value (a dictionary, a list, or a string holding JSON);
+          ``{}`` when not given.
+        - ``files``: a path or a list of paths (each file is stored under its base name), or
+          a dictionary of file names and contents (a string is stored as UTF-8, bytes as
+          they are).
+
+        Fails when a file cannot be read (before anything is sent) or the process is not
+        defined.
+
+        Examples:
+        | ${item} = | `Add Input Work Item` | invoices | {"invoice": 1} | |
+        | ${item} = | `Add Input Work Item` | invoices | ${payload} | files=${CURDIR}/invoice.pdf |
+        | ${item} = | `Add Input Work Item` | invoices | files=${{{"notes.txt": "Pay soon."}}} | |
+        | Should Be Equal | ${item}[state] | new | | |
+        """
+        body = {
+            "process_id": process_id,
+            "payload": {} if payload is None else _json_argument(payload, "payload"),
+            "files": _files(files),
+        }
+        item = self._admin("POST", "/work-items", body)
+        logger.info(f"Work item {item.id} added to the input queue of process '{process_id}'.")
+        return item
+
+    def get_emulator_work_items(
+        self, process_id: str | None = None, process_run_id: str | None = None
+    ) -> list[DotDict]:
+        """Returns the work items the emulator holds, oldest first, deleted ones left out.
+
+        Each has ``id``, ``process_id``, ``process_run_id`` (``None`` while it waits in the
+        input queue), ``state``, ``exception``, ``attempt`` (1, then 2 after the first
+        retry, ...), ``payload`` (as updated through the API) and ``files``: for each file
+        its ``name``, ``size``, ``uploaded`` (false while it is announced but not uploaded)
+        and its ``content`` (text) or ``content_base64`` (other bytes). ``process_id`` and
+        ``process_run_id`` select items.
+
+        Examples:
+        | ${items} = | `Get Emulator Work Items` | process_id=invoices |
+        | Should Be Equal | ${items}[0][files][0][content] | Pay soon. |
+        | ${items} = | `Get Emulator Work Items` | process_run_id=${run_id} |
+        | Should Be Equal As Integers | ${items}[0][attempt] | 2 |
+        """
+        params = {"process_id": process_id, "process_run_id": process_run_id}
+        return list(self._admin("GET", "/work-items", params=params).data)
 
     def add_emulator_token(self, token: Any) -> None:
         """Makes the emulator accept ``Authorization: Bearer <token>`` too. ``token`` may be a

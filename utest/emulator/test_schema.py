@@ -44,7 +44,48 @@ def to_json_schema(node: Any) -> Any:
     return converted
 
 
-SPEC = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+def generated_adjustments(spec: dict[str, Any]) -> dict[str, Any]:
+    """GENERATED: where the generated docs (shared/spec/generated/, newer than the
+    2023-10-19 document) differ for processes and work items, they win."""
+    spec = copy.deepcopy(spec)
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    # ListProcesses200Response is paginated: next, has_more, data.
+    processes = paths[WS_PATH + "/processes"]["get"]["responses"]["200"]
+    listed = processes["content"]["application/json"]["schema"]
+    listed["required"] = ["next", "has_more", "data"]
+    listed["properties"]["next"] = {
+        "$ref": "#/components/schemas/paginationDetails/properties/next"
+    }
+    listed["properties"]["has_more"] = {
+        "$ref": "#/components/schemas/paginationDetails/properties/has_more"
+    }
+    # WorkItemFile has download: {url} (WorkItemFileDownload).
+    file = schemas["WorkItemFile"]
+    file["required"] = [*file["required"], "download"]
+    file["properties"]["download"] = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {"url": {"type": "string"}},
+    }
+    # createWorkItemFile at POST .../files answers {upload: {url, form_data}}
+    # (CreateWorkItemFile200Response); the document had POST .../files/upload and {url,
+    # form_data}, which the emulator serves too.
+    old = paths[WS_PATH + "/work-items/{work_item_id}/files/upload"]["post"]
+    new = copy.deepcopy(old)
+    upload = old["responses"]["200"]["content"]["application/json"]["schema"]
+    new["responses"]["200"]["content"]["application/json"]["schema"] = {
+        "type": "object",
+        "required": ["upload"],
+        "properties": {"upload": upload},
+    }
+    paths[WS_PATH + "/work-items/{work_item_id}/files"] = {"post": new}
+    # updateWorkItemPayload is a POST (the document: PUT, which the emulator serves too).
+    payload = paths[WS_PATH + "/work-items/{work_item_id}/payload"]
+    payload["post"] = copy.deepcopy(payload["put"])
+    return spec
+
+
+SPEC = generated_adjustments(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
 CONVERTED = to_json_schema(copy.deepcopy(SPEC))
 REGISTRY = Registry().with_resource(BASE, Resource(CONVERTED, specification=DRAFT202012))
 GENERIC_ERROR = {"$ref": f"{BASE}#/components/schemas/genericErrorResponse"}
@@ -71,6 +112,14 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "start_process_run": ("/processes/{process_id}/process-runs", "post"),
     "start_process_run_qs_auth": ("/processes/{process_id}/process-runs-integrations", "post"),
     "list_work_items": ("/work-items", "get"),
+    "list_processes": ("/processes", "get"),
+    "create_work_item": ("/work-items", "post"),
+    "create_work_item_file": ("/work-items/{work_item_id}/files", "post"),
+    "create_work_item_file_old_path": ("/work-items/{work_item_id}/files/upload", "post"),
+    "get_work_item": ("/work-items/{work_item_id}", "get"),
+    "update_work_item_payload": ("/work-items/{work_item_id}/payload", "post"),
+    "update_work_item_payload_put": ("/work-items/{work_item_id}/payload", "put"),
+    "run_work_item_batch_operation": ("/work-items/batch", "post"),
 }
 
 # Statuses the emulator answers that the document does not list for the operation.
@@ -81,6 +130,13 @@ UNDOCUMENTED = {
     ("start_process_run", 404),  # unknown process
     ("start_process_run_qs_auth", 403),  # missing or wrong token
     ("start_process_run_qs_auth", 404),  # unknown process
+    ("list_processes", 400),  # a `limit` that is not a positive integer
+    ("create_work_item_file", 404),  # unknown work item
+    ("update_work_item_payload", 404),  # unknown work item
+    ("run_work_item_batch_operation", 400),  # a bad body
+    ("run_work_item_batch_operation", 403),  # no valid key
+    ("run_work_item_batch_operation", 404),  # unknown work item
+    ("run_work_item_batch_operation", 409),  # a work item in a state the operation refuses
     ("unknown_route", 404),
     ("fault", 429),
     ("fault", 500),
@@ -266,5 +322,94 @@ def test_every_operation_and_status_matches_the_schemas(emu: Emulator, check: Ch
         | {("delete_process_run", s) for s in (200, 403, 404, 409)}
         | {("unknown_route", 404)}
         | {("fault", s) for s in (429, 500, 502, 503, 504)}
+    )
+    assert check.seen == expected
+
+
+def test_process_and_work_item_operations_match_the_schemas(emu: Emulator, check: Checker) -> None:
+    api = emu.api
+    noauth: Callable[..., requests.Response] = lambda method, path, **kw: requests.request(  # noqa: E731
+        method, emu.ws_url + path, timeout=5, **kw
+    )
+
+    # list processes: 200 (with next and without), 400, 403
+    check("list_processes", api("GET", "/processes", params={"limit": 1}))
+    every = check("list_processes", api("GET", "/processes", params={"limit": 100}))
+    assert every["next"] is None and len(every["data"]) == 7
+    check("list_processes", api("GET", "/processes", params={"limit": "0"}))
+    check("list_processes", noauth("GET", "/processes"))
+
+    # create: 200 (payloads of every JSON type), 400, 403
+    emu.define("fix", new_seconds=0, run_seconds=0.5, outcome="unresolved")
+    ids = [
+        check(
+            "create_work_item",
+            api("POST", "/work-items", json={"process": {"id": "fix"}, "payload": payload}),
+        )["id"]
+        for payload in ({"a": 1}, None, "text", 3, [1], True)
+    ]
+    check("create_work_item", api("POST", "/work-items", json={"payload": {}}))
+    check("create_work_item", noauth("POST", "/work-items", json={"process": {"id": "fix"}}))
+
+    # files: 200 on both paths, 400, 403, 404; get shows the uploaded one
+    announce = {"file_name": "a.txt", "file_size": 2}
+    upload = check(
+        "create_work_item_file", api("POST", f"/work-items/{ids[0]}/files", json=announce)
+    )
+    sent = requests.post(
+        upload["upload"]["url"],
+        data=upload["upload"]["form_data"],
+        files={"file": ("a.txt", b"hi")},
+        timeout=5,
+    )
+    assert sent.status_code == 204, sent.text
+    old = "create_work_item_file_old_path"
+    check(old, api("POST", f"/work-items/{ids[0]}/files/upload", json=announce))
+    check("create_work_item_file", api("POST", f"/work-items/{ids[0]}/files", json={}))
+    check("create_work_item_file", noauth("POST", f"/work-items/{ids[0]}/files", json=announce))
+    check("create_work_item_file", api("POST", "/work-items/nope/files", json=announce))
+
+    # get: 200 (new with a file), 403, 404
+    item = check("get_work_item", api("GET", f"/work-items/{ids[0]}"))
+    assert [f["name"] for f in item["files"]] == ["a.txt"]
+    check("get_work_item", noauth("GET", f"/work-items/{ids[0]}"))
+    check("get_work_item", api("GET", "/work-items/nope"))
+
+    # run them: failed and done, then retry, mark as done and delete
+    run_id = emu.start("fix", {"type": "with_inputs"})
+    wait_until_ended(emu, run_id)
+    check("get_work_item", api("GET", f"/work-items/{ids[0]}"))  # failed
+    check("get_work_item", api("GET", f"/work-items/{ids[1]}"))  # done, null payload
+
+    # update payload: 200 by POST and PUT, 400, 403, 404
+    update = "update_work_item_payload"
+    check(update, api("POST", f"/work-items/{ids[0]}/payload", json={"payload": {"a": 2}}))
+    check(f"{update}_put", api("PUT", f"/work-items/{ids[0]}/payload", json={"payload": [2]}))
+    check(update, api("POST", f"/work-items/{ids[0]}/payload", json=[]))
+    check(update, noauth("POST", f"/work-items/{ids[0]}/payload", json={"payload": 1}))
+    check(update, api("POST", "/work-items/nope/payload", json={"payload": 1}))
+
+    # batch: 200, and the statuses the emulator adds: 400, 403, 404, 409
+    batch = "run_work_item_batch_operation"
+    retry = {"batch_operation": "retry", "work_item_ids": [ids[0]]}
+    check(batch, api("POST", "/work-items/batch", json={**retry, "batch_operation": "x"}))
+    check(batch, noauth("POST", "/work-items/batch", json=retry))
+    check(batch, api("POST", "/work-items/batch", json={**retry, "work_item_ids": ["nope"]}))
+    check(batch, api("POST", "/work-items/batch", json={**retry, "work_item_ids": [ids[1]]}))
+    check(batch, api("POST", "/work-items/batch", json=retry))
+    check("list_work_items", api("GET", "/work-items", params={"process_run_id": run_id}))
+    wait_until_ended(emu, run_id)
+    check(batch, api("POST", "/work-items/batch", json={**retry, "batch_operation": "delete"}))
+
+    expected = (
+        {("list_processes", s) for s in (200, 400, 403)}
+        | {("create_work_item", s) for s in (200, 400, 403)}
+        | {("create_work_item_file", s) for s in (200, 400, 403, 404)}
+        | {(old, 200)}
+        | {("get_work_item", s) for s in (200, 403, 404)}
+        | {(update, s) for s in (200, 400, 403, 404)}
+        | {(f"{update}_put", 200)}
+        | {(batch, s) for s in (200, 400, 403, 404, 409)}
+        | {("list_work_items", 200)}
     )
     assert check.seen == expected

@@ -16,7 +16,7 @@ from aiohttp import web
 from ..version import VERSION
 from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
 from .common import ApiError, ConfigError, bad_request, not_found
-from .processes import parse_process
+from .processes import parse_file, parse_process
 
 ADMIN_PREFIX = "/_emulator"
 
@@ -149,6 +149,31 @@ async def add_token(request: web.Request) -> web.Response:
     return json_response({"accepted": True})
 
 
+@admin
+async def add_work_item(request: web.Request) -> web.Response:
+    body: Any = await read_json(request, required=True)
+    if not isinstance(body, dict) or not isinstance(body.get("process_id"), str):
+        raise bad_request(
+            'The body must be {"process_id": "...", "payload": ..., "files": [{"name": ..., '
+            '"content" or "content_base64": ...}]}.'
+        )
+    given = body.get("files") or []
+    if not isinstance(given, list):
+        raise bad_request("'files' must be a list.")
+    files = [(f.name, f.content) for f in (parse_file(f, "A work item file") for f in given)]
+    workspace = request.app[CONTEXT].workspace
+    item = workspace.add_input_work_item(body["process_id"], body.get("payload", {}), files)
+    return json_response(next(i for i in workspace.work_items_json() if i["id"] == item.id))
+
+
+@admin
+async def list_work_items(request: web.Request) -> web.Response:
+    workspace = request.app[CONTEXT].workspace
+    process_id = request.query.get("process_id") or None
+    run_id = request.query.get("process_run_id") or None
+    return json_response({"data": workspace.work_items_json(process_id, run_id)})
+
+
 @web.middleware
 async def admin_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(ADMIN_PREFIX) and request.match_info.http_exception is not None:
@@ -175,6 +200,8 @@ def add_admin_routes(app: web.Application) -> None:
         ("DELETE", "/requests", clear_requests),
         ("GET", "/runs", list_runs),
         ("POST", "/tokens", add_token),
+        ("POST", "/work-items", add_work_item),
+        ("GET", "/work-items", list_work_items),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, ADMIN_PREFIX + path, handler)

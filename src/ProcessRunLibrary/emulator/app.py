@@ -291,6 +291,48 @@ async def start_process_run_for_integration(request: web.Request) -> web.StreamR
     return json_response(workspace_of(request).start_for_integration(process_id, payload))
 
 
+async def list_processes(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    page, cursor = workspace_of(request).list_processes(limit, decode_cursor(request, "processes"))
+    return page_response(request, "processes", page, cursor, limit)
+
+
+async def create_work_item(request: web.Request) -> web.Response:
+    body = await read_json(request, required=True)
+    return json_response(workspace_of(request).create_work_item(body, str(origin(request))))
+
+
+async def get_work_item(request: web.Request) -> web.Response:
+    item_id = request.match_info["item"]
+    return json_response(workspace_of(request).get_work_item(item_id, str(origin(request))))
+
+
+async def create_work_item_file(request: web.Request) -> web.Response:
+    """`POST .../files` answers `{"upload": {url, form_data}}` (the generated docs);
+    `POST .../files/upload` answers `{url, form_data}` (the 2023-10-19 document)."""
+    body = await read_json(request, required=True)
+    upload = workspace_of(request).create_work_item_file(
+        request.match_info["item"], body, str(origin(request))
+    )
+    return json_response(upload if request.path.endswith("/upload") else {"upload": upload})
+
+
+async def update_work_item_payload(request: web.Request) -> web.Response:
+    body = await read_json(request, required=True)
+    item_id = request.match_info["item"]
+    return json_response(workspace_of(request).update_work_item_payload(item_id, body))
+
+
+async def run_work_item_batch_operation(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    body = await read_json(request, required=True)
+    answer, changed_runs = workspace_of(request).run_batch_operation(body)
+    for run_id in changed_runs:
+        ctx.callbacks.wake(run_id)  # their end moved
+    return json_response(answer)
+
+
 WS = "/workspaces/{ws}"
 API_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{WS}/process-runs", list_process_runs),
@@ -301,6 +343,16 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{WS}/process-runs/{{run}}/outputs", list_outputs_old_path),
     ("GET", f"{WS}/outputs", list_outputs),
     ("GET", f"{WS}/work-items", list_work_items),
+    ("GET", f"{WS}/processes", list_processes),
+    ("POST", f"{WS}/work-items", create_work_item),
+    ("POST", f"{WS}/work-items/batch", run_work_item_batch_operation),
+    ("GET", f"{WS}/work-items/{{item}}", get_work_item),
+    ("POST", f"{WS}/work-items/{{item}}/files", create_work_item_file),
+    # The path of the 2023-10-19 OpenAPI document; the generated docs have .../files.
+    ("POST", f"{WS}/work-items/{{item}}/files/upload", create_work_item_file),
+    ("POST", f"{WS}/work-items/{{item}}/payload", update_work_item_payload),
+    # PUT in the 2023-10-19 OpenAPI document; POST in the generated docs.
+    ("PUT", f"{WS}/work-items/{{item}}/payload", update_work_item_payload),
     ("POST", f"{WS}/processes/{{process}}/process-runs", start_process_run),
     (
         "POST",
@@ -451,6 +503,7 @@ def add_api_routes(app: web.Application) -> None:
 
 def create_app(ctx: Context) -> web.Application:
     from .admin import add_admin_routes
+    from .uploads import add_file_routes
 
     app = web.Application(
         middlewares=[catch_all_middleware, api_middleware], client_max_size=16 * 1024 * 1024
@@ -463,6 +516,7 @@ def create_app(ctx: Context) -> web.Application:
     app.on_cleanup.append(close_callbacks)
     add_api_routes(app)
     add_admin_routes(app)
+    add_file_routes(app)
     return app
 
 

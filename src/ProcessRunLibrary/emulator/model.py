@@ -13,12 +13,27 @@ from .processes import OutputFile, Process
 
 
 @dataclass
+class WorkItemFile:
+    """A file announced with createWorkItemFile; `content` is None until it is uploaded."""
+
+    id: str
+    name: str
+    size: int  # as announced; the upload must have exactly this many bytes
+    key: str  # the `key` form field of its upload
+    created: float
+    content: bytes | None = None
+
+
+@dataclass
 class WorkItem:
     id: str
     seq: int
     process_id: str
     payload: Any
     created: float
+    files: list[WorkItemFile] = field(default_factory=list)
+    done_at: float | None = None  # marked as done (batch operation mark_as_done)
+    payload_updated: float | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,15 @@ class StopRequest:
     set_done: bool
     terminate: bool
     reason: str | None
+
+
+@dataclass
+class Attempt:
+    """A retry: the items at `indexes` (of Run.items) are processed again from `at`."""
+
+    at: float
+    indexes: tuple[int, ...]
+    stop: StopRequest | None = None  # a stop request made during this attempt
 
 
 @dataclass
@@ -43,6 +67,9 @@ class Run:
     file_ids: list[list[str]] = field(default_factory=list)
     # Filled by callbacks.py: {event, at, status, error} per callback POST attempted.
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # Retries, oldest first; the run's Timeline follows the last one.
+    attempts: list[Attempt] = field(default_factory=list)
+    deleted_items: set[int] = field(default_factory=set)  # indexes of deleted work items
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,9 @@ class Timeline:
     ended: float | None
     outcome: str
     processing_end: float | None  # when items stop moving: natural end or the stop request
+    # Added for retries; `started`, `ended` and `outcome` are those of the latest attempt.
+    attempt: int = 1  # 1: the run's first processing, 2: after the first retry, ...
+    first_started: float | None = None  # when the first attempt started (None: as `started`)
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,8 @@ class WorkspaceData:
         self.runs: dict[str, Run] = {}
         self.items: dict[str, WorkItem] = {}
         self.files: dict[str, OutputFile] = {}
+        self.item_files: dict[str, tuple[WorkItem, WorkItemFile]] = {}
+        self.process_created: dict[str, float] = {}
         self._seq = 0
         for process in self._initial_processes:
             self.define_process(process)
@@ -94,25 +126,33 @@ class WorkspaceData:
         self.items[item.id] = item
         return item
 
+    def _forget_item(self, item: WorkItem) -> None:
+        self.items.pop(item.id, None)
+        for file in item.files:
+            self.item_files.pop(file.id, None)
+
     def define_process(self, process: Process) -> None:
         """Add or replace a process; its input queue is replaced by the new definition's."""
         now = self.clock.now()
         for old in self.queues.get(process.id, []):
-            self.items.pop(old.id, None)
+            self._forget_item(old)
         self.processes[process.id] = process
+        self.process_created.setdefault(process.id, now)
         self.queues[process.id] = [self._new_item(process.id, p, now) for p in process.input_queue]
 
     def delete_process(self, process_id: str) -> None:
         if process_id not in self.processes:
             raise not_found(f"Process '{process_id}' not found.")
         for old in self.queues.pop(process_id, []):
-            self.items.pop(old.id, None)
+            self._forget_item(old)
         del self.processes[process_id]
+        self.process_created.pop(process_id, None)
 
     def reset(self, reset_processes: bool = False) -> None:
         """Forget every run, work item and file; optionally restore the initial processes."""
         processes = self._initial_processes if reset_processes else list(self.processes.values())
         self.processes, self.queues, self.runs, self.items, self.files = {}, {}, {}, {}, {}
+        self.item_files, self.process_created = {}, {}
         for process in processes:
             self.define_process(process)
 

@@ -44,6 +44,9 @@ class Process:
     input_queue: tuple[Any, ...] = ()
     default_work_item: Any = None
     allow_parallel_runs: bool = True
+    # How many attempts of a failing work item fail: 1 fails the first attempt and lets a
+    # retry succeed; None fails every attempt.
+    failing_attempts: int | None = 1
 
     def exceptions(self) -> tuple[dict[str, str], ...]:
         """What the first work items of an unresolved run fail with."""
@@ -74,6 +77,7 @@ class Process:
             "input_queue": list(self.input_queue),
             "default_work_item": self.default_work_item,
             "allow_parallel_runs": self.allow_parallel_runs,
+            "failing_attempts": self.failing_attempts,
         }
 
 
@@ -113,6 +117,13 @@ def parse_process(data: Any, process_id: str | None = None) -> Process:
     parallel = data.get("allow_parallel_runs", True)
     if not isinstance(parallel, bool):
         raise ConfigError(f"Process '{pid}': 'allow_parallel_runs' must be true or false.")
+    failing_attempts = data.get("failing_attempts", 1)
+    if failing_attempts is not None and (
+        not isinstance(failing_attempts, int)
+        or isinstance(failing_attempts, bool)
+        or failing_attempts < 1
+    ):
+        raise ConfigError(f"Process '{pid}': 'failing_attempts' must be an integer >= 1 or null.")
     return Process(
         id=pid,
         name=name,
@@ -124,6 +135,7 @@ def parse_process(data: Any, process_id: str | None = None) -> Process:
         input_queue=queue,
         default_work_item=data.get("default_work_item"),
         allow_parallel_runs=parallel,
+        failing_attempts=failing_attempts,
     )
 
 
@@ -171,17 +183,23 @@ def _outputs(value: Any, pid: str) -> str | tuple[OutputSpec, ...]:
 
 
 def _output_file(value: Any, pid: str) -> OutputFile:
+    return parse_file(value, f"Process '{pid}': an output file")
+
+
+def parse_file(value: Any, what: str) -> OutputFile:
+    """A file given as `{"name", "content"}` (text) or `{"name", "content_base64"}`;
+    `what` names it in the messages (e.g. "Process 'p': an output file")."""
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise ConfigError(f"Process '{pid}': an output file needs a 'name'.")
+        raise ConfigError(f"{what} needs a 'name'.")
     if "content_base64" in value:
         try:
             content = base64.b64decode(value["content_base64"], validate=True)
         except (binascii.Error, TypeError, ValueError) as err:
-            raise ConfigError(f"Process '{pid}': 'content_base64' is not valid base64.") from err
+            raise ConfigError(f"{what}: 'content_base64' is not valid base64.") from err
     else:
         text = value.get("content", "")
         if not isinstance(text, str):
-            raise ConfigError(f"Process '{pid}': an output file's 'content' must be a string.")
+            raise ConfigError(f"{what}: 'content' must be a string.")
         content = text.encode("utf-8")
     return OutputFile(name=value["name"], content=content)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from .common import (
@@ -23,21 +24,69 @@ from .workitems import WorkItems
 
 class Runs(WorkItems):
     def timeline(self, run: Run) -> Timeline:
+        """When the run's latest attempt started and ended and how: its first processing,
+        or the latest retry of its failed items."""
+        if run.attempts:
+            return self._retry_timeline(run)
         process = run.process
         natural_start = run.created + process.new_seconds
         natural_end = None if process.run_seconds is None else natural_start + process.run_seconds
         stop = run.stop
         if stop is None:
-            return Timeline(natural_start, natural_end, process.outcome, natural_end)
-        started = natural_start if natural_start <= stop.at else None
-        outcome = "completed" if stop.set_done else "unresolved"
-        return Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
+            line = Timeline(natural_start, natural_end, process.outcome, natural_end)
+        else:
+            started = natural_start if natural_start <= stop.at else None
+            outcome = "completed" if stop.set_done else "unresolved"
+            line = Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
+        if line.outcome == "unresolved" and line.ended is not None and self._resolved(run):
+            line = replace(line, outcome=self._outcome(run, line.ended))
+        return replace(line, first_started=line.started)
+
+    def _retry_timeline(self, run: Run) -> Timeline:
+        attempt = run.attempts[-1]
+        first = self.timeline(replace(run, attempts=[]))
+        run_seconds = run.process.run_seconds
+        end = None
+        if run_seconds is not None:
+            end = attempt.at + run_seconds * len(attempt.indexes) / len(run.items)
+        ended, processing_end = end, end
+        if attempt.stop is not None:
+            ended, processing_end = attempt.stop.at + self.stopping_seconds, attempt.stop.at
+        outcome = "unresolved" if ended is None else self._outcome(run, ended)
+        return Timeline(
+            attempt.at,
+            ended,
+            outcome,
+            processing_end,
+            attempt=len(run.attempts) + 1,
+            first_started=first.started,
+        )
+
+    @staticmethod
+    def _resolved(run: Run) -> bool:
+        """Whether some item was marked as done or deleted."""
+        return bool(run.deleted_items) or any(item.done_at is not None for item in run.items)
+
+    def _outcome(self, run: Run, ended: float) -> str:
+        """`unresolved` while an item that is not deleted ends failed, else `completed`."""
+        for index, item in enumerate(run.items):
+            if index in run.deleted_items or item.done_at is not None:
+                continue
+            if self.item_view(run, index, ended).state == "failed":
+                return "unresolved"
+        return "completed"
+
+    @staticmethod
+    def latest_stop(run: Run) -> StopRequest | None:
+        """The stop request of the run's latest attempt."""
+        return run.attempts[-1].stop if run.attempts else run.stop
 
     def run_state(self, run: Run, now: float) -> str:
         line = self.timeline(run)
         if line.ended is not None and now >= line.ended:
             return line.outcome
-        if run.stop is not None and now >= run.stop.at:
+        stop = self.latest_stop(run)
+        if stop is not None and now >= stop.at:
             return "stopping"
         if line.started is None or now < line.started:
             return "new"
@@ -164,7 +213,9 @@ class Runs(WorkItems):
     def run_json(self, run: Run, now: float) -> dict[str, Any]:
         line = self.timeline(run)
         state = self.run_state(run, now)
-        started = line.started if line.started is not None and now >= line.started else None
+        # A retried run keeps the start of its first attempt.
+        first = line.started if line.first_started is None else line.first_started
+        started = first if first is not None and now >= first else None
         ended = line.ended if state in ENDED_STATES else None
         duration = None
         if ended is not None:
@@ -211,13 +262,17 @@ class Runs(WorkItems):
         now = self.clock.now()
         if self.has_ended(run, now):
             return {"accepted": False}
-        if run.stop is None:
-            run.stop = StopRequest(
+        if self.latest_stop(run) is None:
+            stop = StopRequest(
                 at=now,
                 set_done=body["set_remaining_work_items_as_done"],
                 terminate=body["terminate_ongoing_activity_runs"],
                 reason=reason,
             )
+            if run.attempts:
+                run.attempts[-1].stop = stop
+            else:
+                run.stop = stop
         return {"accepted": True}
 
     def delete_run(self, run_id: str) -> dict[str, Any]:

@@ -8,14 +8,15 @@ background task is needed and a high clock factor makes everything happen sooner
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+from .batch import WorkItemBatch
 from .common import iso
-from .runs import Runs
 from .stepruns import StepRuns
 
 
-class Workspace(StepRuns, Runs):
+class Workspace(StepRuns, WorkItemBatch):
     """All state of one emulated workspace: one class per resource (runs.py, workitems.py,
     stepruns.py) over the records of model.py."""
 
@@ -39,6 +40,7 @@ class Workspace(StepRuns, Runs):
                             "id": item.id,
                             "state": self.item_view(run, i, now).state,
                             "payload": item.payload,
+                            "deleted": i in run.deleted_items,
                         }
                         for i, item in enumerate(run.items)
                     ],
@@ -53,6 +55,13 @@ class Workspace(StepRuns, Runs):
                         "reason": stop.reason,
                     },
                     "callback_deliveries": [dict(d) for d in run.deliveries],
+                    "retries": [
+                        {
+                            "at": iso(attempt.at),
+                            "work_item_ids": [run.items[i].id for i in attempt.indexes],
+                        }
+                        for attempt in run.attempts
+                    ],
                     "deleted": run.deleted_at is not None,
                     "deleted_at": iso(run.deleted_at),
                 }
@@ -68,3 +77,40 @@ class Workspace(StepRuns, Runs):
             ]
             result.append(data)
         return result
+
+    def work_items_json(
+        self, process_id: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The admin view of the work items (not deleted ones), oldest first: with their
+        payloads, the number of their latest attempt and the content of their files."""
+        now = self.clock.now()
+        result = []
+        for item, run, index in self._all_items():
+            if process_id is not None and item.process_id != process_id:
+                continue
+            if run_id is not None and (run is None or run.id != run_id):
+                continue
+            data = self.work_item_json(item, run, index, now)
+            result.append(
+                {
+                    "id": item.id,
+                    "process_id": item.process_id,
+                    "process_run_id": None if run is None else run.id,
+                    "state": data["state"],
+                    "exception": data["exception"],
+                    "attempt": 1 if run is None else self.latest_attempt(run, index, now)[0],
+                    "payload": item.payload,
+                    "files": [_file_json(f.name, f.size, f.content) for f in item.files],
+                }
+            )
+        return result
+
+
+def _file_json(name: str, size: int, content: bytes | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": name, "size": size, "uploaded": content is not None}
+    if content is not None:
+        try:
+            data["content"] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            data["content_base64"] = base64.b64encode(content).decode()
+    return data

@@ -1,16 +1,30 @@
-"""Work items: where each one stands in its run, and the listing."""
+"""Work items: where each one stands in its run (retries included), the listing, and the
+operations on one work item: create, get, files (announce, upload, download), payload."""
 
 from __future__ import annotations
 
+import math
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .common import STOPPED_CODE, WORK_ITEM_STATES, bad_request, iso, page
-from .model import ItemView, Run, WorkItem, WorkspaceData
+from . import signing
+from .common import STOPPED_CODE, WORK_ITEM_STATES, ApiError, bad_request, iso, not_found, page
+from .model import Attempt, ItemView, Run, StopRequest, WorkItem, WorkItemFile, WorkspaceData
+
+UPLOAD_PATH = "/_emulator/uploads/{id}"
+DOWNLOAD_PATH = "/_emulator/work-item-files/{id}"
+UPLOAD_FIELDS = ("key", "expires", "signature")  # the form fields of an upload, in order
+EDITABLE_STATES = ("new", "failed", "done")  # a payload can be updated in these states
 
 
 class WorkItems(WorkspaceData):
+    url_expiry_seconds: float = signing.DEFAULT_EXPIRY_SECONDS
+
+    # --- where an item stands ------------------------------------------------------------
+
     def _natural_item(self, run: Run, index: int, now: float) -> ItemView:
-        """The item's state had the run not been stopped."""
+        """The item's state in the run's first attempt, had the run not been stopped."""
         process = run.process
         start = run.created + process.new_seconds
         if now < start:
@@ -31,11 +45,38 @@ class WorkItems(WorkspaceData):
             return ItemView("in_progress", begin, None)
         return ItemView("pending", run.created, None)
 
-    def item_view(self, run: Run, index: int, now: float) -> ItemView:
-        stop = run.stop
+    def _retried_item(
+        self, run: Run, attempt: Attempt, number: int, index: int, now: float
+    ) -> ItemView:
+        """The item's state in a retry (attempt `number`, 2 for the first retry): the
+        retried items are processed one after the other from the retry on, each for the
+        same share of `run_seconds` as in the first attempt."""
+        process = run.process
+        position = attempt.indexes.index(index)
+        if process.run_seconds is None:
+            if position == 0:
+                return ItemView("in_progress", attempt.at, None)
+            return ItemView("pending", attempt.at, None)
+        share = process.run_seconds / len(run.items)
+        begin = attempt.at + share * position
+        end = begin + share
+        if now >= end:
+            failures = process.exceptions()
+            limit = process.failing_attempts
+            if index < len(failures) and (limit is None or number <= limit):
+                return ItemView("failed", end, dict(failures[index]))
+            return ItemView("done", end, None)
+        if now >= begin:
+            return ItemView("in_progress", begin, None)
+        return ItemView("pending", attempt.at, None)
+
+    def _stopped(
+        self, stop: StopRequest | None, view_at: Callable[[float], ItemView], now: float
+    ) -> ItemView:
+        """The view `view_at` gives, changed by a stop request."""
         if stop is None or now < stop.at:
-            return self._natural_item(run, index, now)
-        at_stop = self._natural_item(run, index, stop.at)
+            return view_at(now)
+        at_stop = view_at(stop.at)
         if at_stop.state in ("done", "failed"):
             return at_stop
         ended = stop.at + self.stopping_seconds
@@ -50,11 +91,35 @@ class WorkItems(WorkspaceData):
             "failed", ended, {"type": "orchestrator", "code": STOPPED_CODE, "message": message}
         )
 
+    def latest_attempt(self, run: Run, index: int, now: float) -> tuple[int, Attempt | None]:
+        """The number of the item's latest attempt (1: the run's first processing) and the
+        retry it belongs to (None for the first attempt)."""
+        number, latest = 1, None
+        for attempt in run.attempts:
+            if attempt.at <= now and index in attempt.indexes:
+                number, latest = number + 1, attempt
+        return number, latest
+
+    def item_view(self, run: Run, index: int, now: float) -> ItemView:
+        item = run.items[index]
+        if item.done_at is not None and now >= item.done_at:
+            return ItemView("done", item.done_at, None)
+        number, attempt = self.latest_attempt(run, index, now)
+        if attempt is None:
+            return self._stopped(run.stop, lambda t: self._natural_item(run, index, t), now)
+        retry = attempt
+        return self._stopped(
+            retry.stop, lambda t: self._retried_item(run, retry, number, index, t), now
+        )
+
+    # --- answers -------------------------------------------------------------------------
+
     def work_item_json(
         self, item: WorkItem, run: Run | None, index: int, now: float
     ) -> dict[str, Any]:
+        """The work item as WorkItemWithoutDataResource."""
         if run is None:
-            view = ItemView("new", item.created, None)
+            view = ItemView("new", item.payload_updated or item.created, None)
         else:
             view = self.item_view(run, index, now)
         return {
@@ -69,15 +134,54 @@ class WorkItems(WorkspaceData):
             "exception": view.exception,
         }
 
+    def work_item_data_json(
+        self, item: WorkItem, run: Run | None, index: int, now: float, base_url: str
+    ) -> dict[str, Any]:
+        """The work item as WorkItemResource: with its payload and uploaded files."""
+        data = self.work_item_json(item, run, index, now)
+        data["payload"] = item.payload
+        data["files"] = [
+            {
+                "id": file.id,
+                "size": file.size,
+                "name": file.name,
+                "download": {"url": self.download_url(file, base_url)},
+            }
+            for file in item.files
+            if file.content is not None
+        ]
+        return data
+
+    def download_url(self, file: WorkItemFile, base_url: str) -> str:
+        path = DOWNLOAD_PATH.format(id=file.id)
+        return f"{base_url}{path}?{signing.sign(path, self.url_expiry_seconds)}"
+
     def _all_items(self) -> list[tuple[WorkItem, Run | None, int]]:
         found: list[tuple[WorkItem, Run | None, int]] = []
         for queue in self.queues.values():
             found.extend((item, None, 0) for item in queue)
         for run in self.runs.values():
             if run.deleted_at is None:
-                found.extend((item, run, i) for i, item in enumerate(run.items))
+                found.extend(
+                    (item, run, i) for i, item in enumerate(run.items) if i not in run.deleted_items
+                )
         found.sort(key=lambda entry: entry[0].seq)
         return found
+
+    def _locate(self, item_id: str) -> tuple[WorkItem, Run | None, int]:
+        """The work item, the run it belongs to (None: it waits in an input queue) and its
+        index in the run. Items of deleted runs and deleted items are not found."""
+        for queue in self.queues.values():
+            for item in queue:
+                if item.id == item_id:
+                    return item, None, 0
+        for run in self.runs.values():
+            if run.deleted_at is not None:
+                continue
+            for index, item in enumerate(run.items):
+                if item.id == item_id and index not in run.deleted_items:
+                    return item, run, index
+        raise not_found(f"Work item '{item_id}' not found.")
 
     def list_work_items(
         self,
@@ -99,3 +203,146 @@ class WorkItems(WorkspaceData):
         )
         matching = (e for e in entries if state is None or e[1]["state"] == state)
         return page(matching, limit, lambda e: e[0].seq, lambda e: e[1])
+
+    # --- operations ----------------------------------------------------------------------
+
+    def list_processes(
+        self, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of processes in the order they were defined; the cursor is a position."""
+        processes = list(self.processes.values())
+        start = 0 if cursor is None else cursor
+        data = [
+            {"id": p.id, "name": p.name, "created_at": iso(self.process_created[p.id])}
+            for p in processes[start : start + limit]
+        ]
+        more = start + limit < len(processes)
+        return data, (start + limit if more else None)
+
+    def create_work_item(self, body: Any, base_url: str) -> dict[str, Any]:
+        """createWorkItem: a new item with `payload` in the input queue of `process.id`."""
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.")
+        process = body.get("process")
+        if not isinstance(process, dict) or not isinstance(process.get("id"), str):
+            raise bad_request("'process' is required and must be an object with an 'id' string.")
+        if "payload" not in body:
+            raise bad_request("'payload' is required (any JSON value, or null).")
+        process_id = process["id"]
+        if process_id not in self.processes:
+            raise bad_request(f"Process '{process_id}' not found.")
+        now = self.clock.now()
+        item = self._new_item(process_id, body["payload"], now)
+        self.queues[process_id].append(item)
+        return self.work_item_data_json(item, None, 0, now, base_url)
+
+    def add_input_work_item(
+        self, process_id: str, payload: Any, files: list[tuple[str, bytes]]
+    ) -> WorkItem:
+        """For the admin API: a queued item with files that are uploaded already."""
+        self._process(process_id)
+        now = self.clock.now()
+        item = self._new_item(process_id, payload, now)
+        for name, content in files:
+            file = self._new_file(item, name, len(content), now)
+            file.content = content
+        self.queues[process_id].append(item)
+        return item
+
+    def get_work_item(self, item_id: str, base_url: str) -> dict[str, Any]:
+        item, run, index = self._locate(item_id)
+        return self.work_item_data_json(item, run, index, self.clock.now(), base_url)
+
+    def update_work_item_payload(self, item_id: str, body: Any) -> dict[str, Any]:
+        """updateWorkItemPayload: a missing `payload` sets it to null (the schema does not
+        require it). Items that are pending or in progress cannot be updated."""
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.")
+        item, run, index = self._locate(item_id)
+        now = self.clock.now()
+        state = "new" if run is None else self.item_view(run, index, now).state
+        if state not in EDITABLE_STATES:
+            raise bad_request(
+                f"Work item '{item_id}' is {state}: only the payload of a new, failed or done "
+                "work item can be updated."
+            )
+        item.payload = body.get("payload")
+        item.payload_updated = now
+        return {"payload": item.payload}
+
+    def _new_file(self, item: WorkItem, name: str, size: int, now: float) -> WorkItemFile:
+        file_id = str(uuid.uuid4())
+        key = f"{self.workspace_id}/{item.id}/{file_id}/{name}"
+        file = WorkItemFile(file_id, name, size, key, now)
+        item.files.append(file)
+        self.item_files[file_id] = (item, file)
+        return file
+
+    def create_work_item_file(self, item_id: str, body: Any, base_url: str) -> dict[str, Any]:
+        """createWorkItemFile: announce a file; answers where and how to upload it, as an
+        S3 presigned POST: `{"url", "form_data"}` (the caller wraps it for the newer form)."""
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.")
+        name = body.get("file_name")
+        if not isinstance(name, str) or not name:
+            raise bad_request("'file_name' is required and must be a non-empty string.")
+        size = body.get("file_size")
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, int | float)
+            or not math.isfinite(size)
+            or size < 0
+            or size != int(size)
+        ):
+            raise bad_request("'file_size' is required and must be a whole number of bytes >= 0.")
+        item, _, _ = self._locate(item_id)
+        file = self._new_file(item, name, int(size), self.clock.now())
+        path = UPLOAD_PATH.format(id=file.id)
+        expires, signature = _sign_upload(path, file.key, self.url_expiry_seconds)
+        return {
+            "url": f"{base_url}{path}",
+            "form_data": {"key": file.key, "expires": expires, "signature": signature},
+        }
+
+    def check_upload(self, file_id: str, fields: Mapping[str, str]) -> WorkItemFile:
+        """Whether an upload's form fields are the ones createWorkItemFile gave, signed and
+        not expired. Raises ApiError (400 or 403); returns the file to store the bytes in."""
+        entry = self.item_files.get(file_id)
+        if entry is None:
+            raise not_found(f"Upload '{file_id}' not found.")
+        missing = [name for name in UPLOAD_FIELDS if name not in fields]
+        if missing:
+            raise bad_request(f"The upload lacks the form field(s) {', '.join(missing)}.")
+        extra = sorted(set(fields) - set(UPLOAD_FIELDS))
+        if extra:
+            raise bad_request(f"Unexpected form field(s) {', '.join(extra)} in the upload.")
+        file = entry[1]
+        path = UPLOAD_PATH.format(id=file_id)
+        why = signing.check(f"{path}\n{fields['key']}", fields)
+        if why is not None:
+            raise ApiError(403, "forbidden", why)
+        return file
+
+    def store_upload(self, file: WorkItemFile, content: bytes) -> None:
+        if len(content) != file.size:
+            raise bad_request(
+                f"The file has {len(content)} bytes; createWorkItemFile announced {file.size}."
+            )
+        file.content = content
+
+    def downloadable(self, file_id: str, query: Mapping[str, str]) -> WorkItemFile:
+        """The uploaded file a signed download URL points to. Raises ApiError (403, 404)."""
+        why = signing.check(DOWNLOAD_PATH.format(id=file_id), query)
+        if why is not None:
+            raise ApiError(403, "forbidden", why)
+        entry = self.item_files.get(file_id)
+        if entry is None or entry[1].content is None:
+            raise not_found(f"File '{file_id}' not found.")
+        return entry[1]
+
+
+def _sign_upload(path: str, key: str, expires_in: float) -> tuple[str, str]:
+    query = dict(
+        part.split("=", 1) for part in signing.sign(f"{path}\n{key}", expires_in).split("&")
+    )
+    return query["expires"], query["signature"]

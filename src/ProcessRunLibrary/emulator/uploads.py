@@ -1,0 +1,119 @@
+"""The upload and download URLs of work item files, as Control Room's presigned S3 URLs
+work: no Authorization header; an upload is a multipart POST with the form fields that
+createWorkItemFile gave, unchanged, and the file last, named `file` (204 on success); a
+download URL is signed and expires. Both are in the request log, with their full path."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import BodyPartReader, web
+
+from .app import CONTEXT, Handler, error_response, workspace_of
+from .common import ApiError, bad_request
+from .requestlog import MASK
+from .workitems import DOWNLOAD_PATH, UPLOAD_PATH
+
+CHUNK = 64 * 1024
+
+
+def logged(handler: Handler) -> Handler:
+    """Record the request in the request log (without its body), answer errors as JSON."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[CONTEXT]
+        entry = ctx.log.record(request.method, request.path, request.query, request.headers, b"")
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+        except ApiError as error:
+            response = error_response(error)
+        entry["duration"] = round(time.perf_counter() - started, 6)
+        entry["status"] = response.status
+        if "upload" in request:
+            entry["body"] = request["upload"]
+        return response
+
+    return wrapper
+
+
+async def _text(part: BodyPartReader) -> str:
+    raw = await part.read(decode=True)
+    if len(raw) > CHUNK:
+        raise bad_request(f"The form field '{part.name}' is too long.")
+    return raw.decode("utf-8", errors="replace")
+
+
+@logged
+async def upload(request: web.Request) -> web.Response:
+    workspace = workspace_of(request)
+    file_id = request.match_info["id"]
+    if not request.content_type.startswith("multipart/form-data"):
+        raise bad_request("An upload must be a multipart/form-data POST.")
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError, KeyError) as error:
+        raise bad_request(f"The upload is not valid multipart/form-data: {error}.") from None
+    fields: dict[str, str] = {}
+    content: bytes | None = None
+    file_name = None
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            raise bad_request("The upload has a nested multipart part.")
+        if content is not None:
+            raise bad_request("The file must be the last part of the upload.")
+        if part.name == "file":
+            # The fields before the file decide whether it is taken at all.
+            file = workspace.check_upload(file_id, fields)
+            file_name = part.filename
+            content = await _read_at_most(part, file.size)
+        elif part.name is None:
+            raise bad_request("Every part of the upload needs a name.")
+        elif part.name in fields:
+            raise bad_request(f"The form field '{part.name}' is given twice.")
+        else:
+            fields[part.name] = await _text(part)
+    request["upload"] = _logged_form(fields, file_name, content)
+    if content is None:
+        workspace.check_upload(file_id, fields)  # a missing field or signature first
+        raise bad_request("The upload has no part named 'file'.")
+    workspace.store_upload(file, content)
+    return web.Response(status=204)
+
+
+async def _read_at_most(part: BodyPartReader, size: int) -> bytes:
+    """The file's bytes; more than one byte over `size` are not read."""
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        data.extend(chunk)
+        if len(data) > size:
+            raise bad_request(
+                f"The file has more than the {size} bytes createWorkItemFile announced."
+            )
+    return bytes(data)
+
+
+def _logged_form(fields: dict[str, str], file_name: str | None, content: bytes | None) -> Any:
+    form = {k: (MASK if k == "signature" else v) for k, v in fields.items()}
+    file = None if content is None else {"filename": file_name, "size": len(content)}
+    return {"form_data": form, "file": file}
+
+
+@logged
+async def download(request: web.Request) -> web.Response:
+    file = workspace_of(request).downloadable(request.match_info["id"], request.query)
+    return web.Response(
+        body=file.content,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(file.name)}"},
+    )
+
+
+def add_file_routes(app: web.Application) -> None:
+    app.router.add_route("POST", UPLOAD_PATH, upload)
+    app.router.add_route("GET", DOWNLOAD_PATH, download)
