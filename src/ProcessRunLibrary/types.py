@@ -99,7 +99,7 @@ class CallbackEvent(Enum):
 
 
 class Id(str):
-    """The id of a process or of a process run, as Control Room shows it.
+    """The id of a process, a process run or a work item, as Control Room shows it.
 
     A non-empty string without ``/``, ``?``, ``#``, ``\\`` or white space. Other
     values, ``${None}`` among them, are refused before any request is sent.
