@@ -2,10 +2,11 @@
 Documentation       Every work item keyword over HTTP against a private emulator (so that its
 ...                 request log counts only this suite's requests), configured by
 ...                 atest/resources/processes.json (page size 5): input items with files, the
-...                 repair loop, paging, bad input with nothing sent, and no upload URL or
-...                 form field in any output at TRACE.
+...                 repair loop, paging, bad input with nothing sent, and no upload URL,
+...                 form field or download URL in any output at TRACE.
 Resource            private_emulator.resource
 Library             OperatingSystem
+Library             Process
 Suite Setup         Start Work Items Suite
 Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 Test Setup          Private.Clear Request Log
@@ -170,23 +171,40 @@ Bad Input Is Refused Before Any Request
     Argument 'work_item_ids' must be a non-empty id, got None.
     ...    Delete Work Items    ${{[None]}}
 
-No Upload URL Or Form Field Reaches The Log At TRACE
-    [Documentation]    The upload's form fields (the signature and the rest) and the
-    ...    download URLs of Get Work Item are registered as secrets: the log at TRACE,
-    ...    where Robot shows every argument and return value, masks them. The fields are
-    ...    atest/run.py then scans every output file for signatures (64 hex digits).
-    ${id} =    Create Input Work Item    quick    files=${FILES}/invoice.txt
-    ${item} =    Get Work Item    ${id}
-    Should Contain    ${item.files}[0][download][url]    signature=
-    Log    ${item}
-    Log    ${item.files}[0][download][url]
-    [Teardown]    Delete Work Items    ${{[$id]}}
+No Upload URL, Form Field Or Download URL Reaches Any Output At TRACE
+    [Documentation]    A child robot creates an item with a file, reads it back and lists
+    ...    it at TRACE against the private emulator; its output.xml, log.html and console
+    ...    then hold no URL signature (64 hex digits) but the control's, and
+    ...    neither the upload nor the download path. The emulator's log proves the upload
+    ...    happened.
+    ${child} =    Set Variable    ${OUTPUT DIR}${/}work_item_secrets_cases
+    # Through this process's environment: `env:` arguments make Run Process log all of it.
+    Set Environment Variable    WORK_ITEMS_API_URL    ${PRIVATE URL}
+    ${result} =    Run Process    ${{sys.executable}}    -m    robot    --output    ${child}.xml
+    ...    --log    ${child}.html    --report    NONE    --loglevel    TRACE
+    ...    ${CURDIR}/../resources/work_item_secrets_cases.robot
+    ...    stdout=${child}.txt    stderr=STDOUT    timeout=2 minutes    on_timeout=kill
+    Should Be Equal As Integers    ${result.rc}    0    The child robot failed, see ${child}.html    values=False
+    ${uploads} =    Private.Get Requests    POST    /uploads/
+    Should Be Equal    ${uploads}[-1][status]    ${204}
+    ${signatures} =    Count Signatures    ${child}.xml
+    Should Be Equal    ${signatures}    ${2}    output.xml: only the control (its argument and its message)
+    FOR    ${file}    IN    ${child}.html    ${child}.txt
+        ${signatures} =    Count Signatures    ${file}
+        Should Be True    ${signatures} <= 2    ${file}: ${signatures} signatures
+    END
+    FOR    ${file}    IN    ${child}.xml    ${child}.html    ${child}.txt
+        ${text} =    Get File    ${file}
+        Should Not Contain    ${text}    /_emulator/uploads/    values=False
+        Should Not Contain    ${text}    /_emulator/work-item-files/    values=False
+    END
 
 
 *** Keywords ***
 Start Work Items Suite
     ${config} =    Normalize Path    ${CURDIR}/../resources/processes.json
     ${url} =    Private.Start Emulator    ${WORKSPACE_ID}    ${API_KEY}    config=${config}
+    Set Suite Variable    ${PRIVATE URL}    ${url}
     Create Control Room Session    private    api_url=${url}
     Private.Define Process    flaky    new_seconds=0.1 s    run_seconds=0.4 s    outcome=unresolved
     ...    failures=[{"type": "business", "code": "INVALID_ORDER", "message": "Order 42 has no customer."}]
@@ -209,3 +227,11 @@ Is Refused Before Sending
     Run Keyword And Expect Error    ${expected}    ${keyword}    @{args}    &{kwargs}
     ${sent} =    Private.Get Request Count
     Should Be Equal    ${sent}    ${0}    ${sent} request(s) sent for bad input.
+
+Count Signatures
+    [Documentation]    How many runs of exactly 64 lower-case hex digits ``path`` holds.
+    [Arguments]    ${path}
+    ${count} =    Evaluate
+    ...    len(re.findall(r"(?<![0-9a-fA-F])[0-9a-f]{64}(?![0-9a-fA-F])", pathlib.Path($path).read_text(encoding="utf-8", errors="replace")))
+    ...    modules=re,pathlib
+    RETURN    ${count}

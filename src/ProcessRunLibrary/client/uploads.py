@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests_toolbelt import MultipartEncoder
@@ -137,7 +138,10 @@ def upload_presigned_post(
             "the answer has no upload 'url' (http or https) and 'form_data'.",
         )
     fields = [(str(k), v if isinstance(v, str) else str(v)) for k, v in form.items()]
-    masking.register(url, *(v for _, v in fields))
+    # urllib3 logs the path of the URL apart from its host: mask that too.
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    masking.register(url, *(v for _, v in fields), *([path] if len(path) >= 8 else []))
     shown = f"<upload URL of '{file.name}'>"
     body = _MultipartBody(fields, file)
     try:
