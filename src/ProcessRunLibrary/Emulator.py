@@ -220,7 +220,8 @@ class Emulator:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
         - ``workspace_id`` and ``api_key``: the only workspace the emulator serves and the key
-          it accepts (``Authorization: RC-WSKEY <api_key>``; ``Bearer <api_key>`` also works).
+          it accepts, exactly as ``Authorization: RC-WSKEY <api_key>`` (as Control Room
+          takes it: ``Bearer <api_key>`` or ``rc-wskey <api_key>`` are refused with 403).
           ``api_key`` may be a ``Secret``.
         - ``config``: path to a JSON configuration file (processes, ``clock_factor``,
           ``stopping_seconds``, ``page_size``); without it the demo processes exist
@@ -229,7 +230,8 @@ class Emulator:
         - ``clock_factor``: emulated seconds per real second; overrides the configuration.
         - ``port``: ``0`` (the default) picks a free port.
         - ``seed``: seed of the random draws of fault rules with a ``rate``.
-        - ``tokens``: more credentials accepted as ``Authorization: Bearer <token>``.
+        - ``tokens``: tokens accepted as ``Authorization: Bearer <token>`` (as a run's
+          ``RC_API_TOKEN_V1`` is sent), and as the ``token`` of the integrations endpoint.
         - ``certfile`` and ``keyfile``: serve HTTPS with this certificate and key (PEM);
           the returned URL then starts with ``https://``. The emulator keywords talk to it
           without verifying that certificate (it is the test's own throwaway).

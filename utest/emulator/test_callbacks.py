@@ -271,3 +271,61 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_retry_that_completes_the_run_delivers_completed_but_not_started_again() -> None:
+    receiver = Receiver()
+
+    async def scenario(client: TestClient, url: str, ctx: Context) -> None:
+        run_id = await start(client, "failing", url)
+        await until(lambda: len(receiver.received) == 2)
+        [item] = [i for i in ctx.workspace.work_items_json() if i["process_run_id"] == run_id]
+        response = await client.post(
+            f"/api/v1/workspaces/{WS}/work-items/batch",
+            json={"batch_operation": "retry", "work_item_ids": [item["id"]]},
+            headers=AUTH,
+        )
+        assert response.status == 200, await response.text()
+        await until(lambda: len(receiver.received) == 3)
+        await asyncio.sleep(0.1)  # nothing more comes
+
+    run(scenario, receiver)
+    assert receiver.events() == [
+        "process_run.started",
+        "process_run.unresolved",
+        "process_run.completed",
+    ]
+    last = json.loads(receiver.received[-1][2])["payload"]["process_run"]
+    assert last["state"] == "completed"
+
+
+def test_marking_an_item_done_that_leaves_the_run_unresolved_delivers_nothing() -> None:
+    receiver = Receiver()
+    failures = [{"type": "business", "code": "E", "message": "m"}] * 2
+
+    async def scenario(client: TestClient, url: str, ctx: Context) -> None:
+        ctx.workspace.define_process(
+            parse_process(
+                {"id": "two", "new_seconds": 0, "run_seconds": 2, "outcome": "unresolved",
+                 "failures": failures}
+            )
+        )  # fmt: skip
+        run_id = await start(client, "two", url, type="with_payloads", payloads=[1, 2])
+        await until(lambda: len(receiver.received) == 2)
+        ids = [i["id"] for i in ctx.workspace.work_items_json() if i["process_run_id"] == run_id]
+        for item_id in ids:
+            response = await client.post(
+                f"/api/v1/workspaces/{WS}/work-items/batch",
+                json={"batch_operation": "mark_as_done", "work_item_ids": [item_id]},
+                headers=AUTH,
+            )
+            assert response.status == 200, await response.text()
+            await asyncio.sleep(0.1)
+        await until(lambda: len(receiver.received) == 3)
+
+    run(scenario, receiver)
+    assert receiver.events() == [
+        "process_run.started",
+        "process_run.unresolved",
+        "process_run.completed",
+    ]

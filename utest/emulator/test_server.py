@@ -49,7 +49,7 @@ def test_missing_authorization_is_refused(emu: Emulator) -> None:
     )
 
 
-@pytest.mark.parametrize("header", ["RC-WSKEY wrong", f"Basic {KEY}", "Bearer wrong", KEY])
+@pytest.mark.parametrize("header", ["RC-WSKEY wrong", "Basic xyz", "Bearer wrong", "RC-WSKEY"])
 def test_wrong_authorization_is_refused(emu: Emulator, header: str) -> None:
     response = requests.get(
         f"{emu.ws_url}/process-runs", headers={"Authorization": header}, timeout=5
@@ -61,7 +61,36 @@ def test_wrong_authorization_is_refused(emu: Emulator, header: str) -> None:
     )
 
 
-@pytest.mark.parametrize("header", [f"RC-WSKEY {KEY}", f"Bearer {TOKEN}", f"Bearer {KEY}"])
+@pytest.mark.parametrize(
+    "header",
+    [f"Bearer {KEY}", f"rc-wskey {KEY}", f"RC-WSKEY  {KEY}", f"Basic {KEY}", KEY, f"RC-WSKEY{KEY}"],
+)
+def test_the_api_key_in_another_form_is_refused_with_the_right_form(
+    emu: Emulator, header: str
+) -> None:
+    # Control Room takes only `RC-WSKEY <key>`: a robot that passes here passes there.
+    response = requests.get(
+        f"{emu.ws_url}/process-runs", headers={"Authorization": header}, timeout=5
+    )
+    message = "The API key must be sent as 'RC-WSKEY <api key>': that scheme, one space."
+    if header == f"RC-WSKEY{KEY}":  # one word: not even a scheme
+        message = "The API key or token in the Authorization header is not valid."
+    assert error(response) == (403, "forbidden", message)
+
+
+@pytest.mark.parametrize("header", [f"bearer {TOKEN}", f"Bearer  {TOKEN}", f"RC-WSKEY {TOKEN}"])
+def test_a_token_in_another_form_is_refused_with_the_right_form(emu: Emulator, header: str) -> None:
+    response = requests.get(
+        f"{emu.ws_url}/process-runs", headers={"Authorization": header}, timeout=5
+    )
+    assert error(response) == (
+        403,
+        "forbidden",
+        "A token must be sent as 'Bearer <token>': that scheme, one space.",
+    )
+
+
+@pytest.mark.parametrize("header", [f"RC-WSKEY {KEY}", f"Bearer {TOKEN}"])
 def test_accepted_credentials(emu: Emulator, header: str) -> None:
     response = requests.get(
         f"{emu.ws_url}/process-runs", headers={"Authorization": header}, timeout=5
@@ -147,13 +176,25 @@ def test_get_unknown_run_is_404(emu: Emulator) -> None:
     )
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "2.5", "abc"])
+@pytest.mark.parametrize("limit", ["0", "-1", "0.5", "abc", "nan", "inf"])
 def test_bad_limit_is_400(emu: Emulator, limit: str) -> None:
     assert error(emu.api("GET", "/process-runs", params={"limit": limit})) == (
         400,
         "bad_request",
-        f"'limit' must be a positive integer, got '{limit}'.",
+        f"'limit' must be a number from 1 up, got '{limit}'.",
     )
+
+
+@pytest.mark.parametrize(("limit", "size"), [("2.5", 2), ("1.0", 1), ("3e0", 3)])
+def test_a_limit_that_is_a_number_but_not_an_integer_is_taken(
+    emu: Emulator, limit: str, size: int
+) -> None:
+    # The schema's type of `limit` is number.
+    for _ in range(4):
+        emu.start("demo-quick")
+    page = emu.api("GET", "/process-runs", params={"limit": limit}).json()
+    assert len(page["data"]) == size
+    assert parse_qs(urlsplit(page["next"]).query)["limit"] == [str(size)]
 
 
 def test_bad_cursor_is_400(emu: Emulator) -> None:
@@ -382,7 +423,7 @@ def test_integration_asana_handshake_echoes_the_secret_and_starts_nothing(emu: E
         params={"token": KEY, "with_handshake": "asana"},
         headers={"X-Hook-Secret": "s3cr3t"},
     )
-    assert response.status_code == 200
+    assert (response.status_code, response.content) == (204, b"")
     assert response.headers["X-Hook-Secret"] == "s3cr3t"
     assert emu.admin("GET", "/runs")["data"] == []
     params = {"token": KEY, "with_handshake": "slack"}
@@ -393,6 +434,44 @@ def test_integration_asana_handshake_echoes_the_secret_and_starts_nothing(emu: E
     )
     unknown = integration(emu, "nope", params={"token": KEY}, json={})
     assert error(unknown) == (404, "not_found", "Process 'nope' not found.")
+
+
+# --- CORS ----------------------------------------------------------------------------------
+
+
+def test_access_control_allow_origin_where_the_seed_lists_it(emu: Emulator) -> None:
+    started = emu.api("POST", "/processes/demo-quick/process-runs")
+    run_id = started.json()["id"]
+    integration_start = integration(emu, "demo-quick", params={"token": KEY}, json={})
+    outputs = emu.api("GET", "/outputs", params={"process_run_id": run_id})
+    old_outputs = emu.api("GET", f"/process-runs/{run_id}/outputs")
+    for response in (started, integration_start, outputs, old_outputs):
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    for response in (
+        emu.api("GET", f"/process-runs/{run_id}"),
+        emu.api("GET", "/process-runs"),
+        emu.api("POST", "/processes/nope/process-runs"),
+    ):
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_an_options_preflight_is_answered_without_credentials(emu: Emulator) -> None:
+    response = requests.options(
+        f"{emu.ws_url}/work-items/some-id/payload",
+        headers={"Origin": "http://app", "Access-Control-Request-Method": "PUT"},
+        timeout=5,
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Methods"] == "OPTIONS, POST, PUT"
+    assert response.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type"
+    assert response.headers["Access-Control-Max-Age"] == "600"
+    unknown = requests.options(f"{emu.ws_url}/nothing-here", timeout=5)
+    assert error(unknown) == (
+        404,
+        "not_found",
+        f"No such API operation: OPTIONS /api/v1/workspaces/{WS}/nothing-here.",
+    )
 
 
 # --- faults ----------------------------------------------------------------------------------

@@ -202,23 +202,48 @@ def test_default_work_item_payload() -> None:
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "with_payloads", "payloads": []},
+        {"type": "with_work_item_ids", "work_item_ids": []},
+        {"type": "with_inputs"},
+    ],
+)
+def test_nothing_to_process_starts_nothing(body: dict[str, Any]) -> None:
+    workspace, _ = make()
+    assert workspace.start_run("p", body) == {"started": False}
+    assert workspace.runs_json() == []
+
+
+def test_fields_the_schema_allows_are_ignored() -> None:
+    workspace, _ = make(default_work_item={"hello": "world"})
+    assert workspace.start_run("p", {"payloads": [1], "note": "x"})["started"] is True
+    extra = {"type": "with_payloads", "payloads": [2], "work_item_ids": ["x"], "more": 1}
+    assert workspace.start_run("p", extra)["started"] is True
+    assert [r["payloads"] for r in workspace.runs_json()] == [[{"hello": "world"}], [2]]
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ([], "The request body must be a JSON object."),
         ({"type": "nope"}, "'type' must be one of with_work_item_ids, with_inputs, with_payloads."),
         (
             {"type": "with_payloads"},
-            "'payloads' must be a non-empty list when 'type' is 'with_payloads'.",
+            "'payloads' must be a list when 'type' is 'with_payloads'.",
         ),
         (
-            {"type": "with_payloads", "payloads": []},
-            "'payloads' must be a non-empty list when 'type' is 'with_payloads'.",
+            {"type": "with_payloads", "payloads": {}},
+            "'payloads' must be a list when 'type' is 'with_payloads'.",
+        ),
+        (
+            {"type": "with_work_item_ids", "work_item_ids": "x"},
+            "'work_item_ids' must be a list when 'type' is 'with_work_item_ids'.",
         ),
         (
             {"type": "with_work_item_ids", "work_item_ids": [1]},
             "'work_item_ids' must be a list of work item id strings.",
         ),
-        ({"payloads": [1]}, "Unexpected field(s) payloads in a request body without 'type'."),
         (
             {"type": "with_inputs", "callback": {"url": "http://x", "secret": "s"}},
             "'callback.callback_events' is required and must list some of "

@@ -398,3 +398,20 @@ def test_admin_seeded_items_have_their_files_uploaded() -> None:
         "a.bin",
         "b.txt",
     ]
+
+
+def test_an_item_of_an_earlier_run_is_copied_with_its_files() -> None:
+    workspace, fake = make(outcome="completed")
+    item = workspace.add_input_work_item("p", {"a": 1}, [("a.txt", b"hi")])
+    workspace.start_run("p", {"type": "with_inputs"})
+    fake.now += 5
+    run_id = workspace.start_run("p", {"type": "with_work_item_ids", "work_item_ids": [item.id]})[
+        "id"
+    ]
+    [copy] = workspace.list_work_items(None, run_id, None, 10, None)[0]
+    assert copy["id"] != item.id
+    shown = workspace.get_work_item(copy["id"], BASE)
+    assert shown["payload"] == {"a": 1}
+    [file] = shown["files"]
+    assert (file["name"], file["size"]) == ("a.txt", 2)
+    assert file["id"] != workspace.get_work_item(item.id, BASE)["files"][0]["id"]

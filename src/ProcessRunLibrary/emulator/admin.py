@@ -1,8 +1,8 @@
 """The admin API under /_emulator/: define processes, inject faults, read the request log.
 
 Every admin route except /_emulator/health and /_emulator/files/{id} needs the same
-Authorization header as the API. Admin requests are not in the request log and no fault
-applies to them.
+Authorization header as the API (the work item file URLs of uploads.py are signed
+instead). Admin requests are not in the request log and no fault applies to them.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import binascii
 import hmac
 import ipaddress
 import json
+import math
 import re
 import sys
 import time
@@ -39,6 +40,13 @@ FAULT_CODES = {
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The seed lists this header on the 200 answers of start, start for integrations, delete
+# and list outputs (CORS_HANDLERS, below the handlers). A preflight (OPTIONS) of any API
+# path is answered too.
+CORS = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT_HEADERS = "Authorization, Content-Type"
+PREFLIGHT_MAX_AGE = "600"
+
 
 @dataclass
 class Context:
@@ -58,8 +66,13 @@ class Context:
         self.faults = FaultSet(self.seed)
 
     def accepts_credential(self, credential: str) -> bool:
+        """The integrations endpoint's `token`: the API key or an issued token."""
         if same_secret(credential, self.api_key):
             return True
+        return self.accepts_token(credential)
+
+    def accepts_token(self, credential: str) -> bool:
+        """A token the emulator issued (`--token`, `POST /_emulator/tokens`)."""
         return any(same_secret(credential, t) for t in self.tokens)
 
 
@@ -93,17 +106,24 @@ def forbidden(message: str) -> ApiError:
 
 
 def check_authorization(ctx: Context, header: str | None) -> None:
-    """Authorization: `RC-WSKEY <api key>` or `Bearer <token>` (the API key works as a
-    token too, which keeps tests simple)."""
+    """Authorization: exactly `RC-WSKEY <api key>` or `Bearer <token>` with a token the
+    emulator issued, as Control Room takes them: the scheme as written, one space. The
+    API key as a Bearer token, or with another spelling of the scheme, is refused with a
+    message that says how to send it (a robot that passes here passes in Control Room)."""
     if not header:
         raise forbidden(
             "Missing Authorization header: send 'RC-WSKEY <api key>' or 'Bearer <token>'."
         )
-    scheme, _, credential = header.strip().partition(" ")
-    if scheme.lower() == "rc-wskey" and same_secret(credential.strip(), ctx.api_key):
+    scheme, _, credential = header.partition(" ")
+    if scheme == "RC-WSKEY" and same_secret(credential, ctx.api_key):
         return
-    if scheme.lower() == "bearer" and ctx.accepts_credential(credential.strip()):
+    if scheme == "Bearer" and ctx.accepts_token(credential):
         return
+    last = header.split()[-1] if header.split() else ""
+    if same_secret(last, ctx.api_key):
+        raise forbidden("The API key must be sent as 'RC-WSKEY <api key>': that scheme, one space.")
+    if ctx.accepts_token(last):
+        raise forbidden("A token must be sent as 'Bearer <token>': that scheme, one space.")
     raise forbidden("The API key or token in the Authorization header is not valid.")
 
 
@@ -123,8 +143,9 @@ def page_limit(request: web.Request, ctx: Context) -> int:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value.is_integer() or value < 1:
-        raise bad_request(f"'limit' must be a positive integer, got '{raw}'.")
+    # The schema's type is `number`: 2.5 is served as 2; below 1 is no page size.
+    if not math.isfinite(value) or value < 1:
+        raise bad_request(f"'limit' must be a number from 1 up, got '{raw}'.")
     return min(int(value), MAX_PAGE_SIZE)
 
 
@@ -285,8 +306,9 @@ async def start_process_run_for_integration(request: web.Request) -> web.StreamR
         raise not_found(f"Process '{process_id}' not found.")
     secret = request.headers.get("X-Hook-Secret")
     if handshake == "asana" and secret is not None:
-        # Asana's handshake: echo the secret, start nothing.
-        return json_response({}, 200, **{"X-Hook-Secret": secret})
+        # Asana's handshake: echo the secret, start nothing; 204, as Asana's docs allow
+        # (a 200 would need a body the operation's schema accepts).
+        return web.Response(status=204, headers={"X-Hook-Secret": secret})
     payload = await read_json(request, required=True)
     return json_response(workspace_of(request).start_for_integration(process_id, payload))
 
@@ -327,10 +349,35 @@ async def update_work_item_payload(request: web.Request) -> web.Response:
 async def run_work_item_batch_operation(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
-    answer, changed_runs = workspace_of(request).run_batch_operation(body)
+    workspace = workspace_of(request)
+    answer, changed_runs = workspace.run_batch_operation(body)
     for run_id in changed_runs:
-        ctx.callbacks.wake(run_id)  # their end moved
+        ctx.callbacks.resume(workspace.runs[run_id])  # a new outcome to deliver
     return json_response(answer)
+
+
+CORS_HANDLERS: frozenset[Handler] = frozenset(
+    {
+        start_process_run,
+        start_process_run_for_integration,
+        delete_process_run,
+        list_outputs,
+        list_outputs_old_path,
+    }
+)
+
+
+def preflight(allowed: set[str]) -> web.Response:
+    """The answer to a CORS preflight of an API path that serves `allowed` methods."""
+    return web.Response(
+        status=204,
+        headers={
+            **CORS,
+            "Access-Control-Allow-Methods": ", ".join(sorted({*allowed, "OPTIONS"})),
+            "Access-Control-Allow-Headers": PREFLIGHT_HEADERS,
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        },
+    )
 
 
 WS = "/workspaces/{ws}"
@@ -392,7 +439,11 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     route = request.match_info.route
     try:
-        if request.match_info.http_exception is not None:
+        refused = request.match_info.http_exception
+        if request.method == "OPTIONS" and isinstance(refused, web.HTTPMethodNotAllowed):
+            # A browser's preflight carries no credentials.
+            return preflight(set(refused.allowed_methods))
+        if refused is not None:
             raise not_found(f"No such API operation: {request.method} {request.path}.")
         if route.handler is start_process_run_for_integration:
             # This operation takes the API key in the query, not in a header.
@@ -404,7 +455,10 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         else:
             check_authorization(ctx, request.headers.get("Authorization"))
         check_workspace(ctx, request.match_info["ws"])
-        return await handler(request)
+        response = await handler(request)
+        if response.status == 200 and route.handler in CORS_HANDLERS:
+            response.headers.update(CORS)
+        return response
     except ApiError as error:
         return error_response(error)
     except Exception as error:

@@ -16,7 +16,7 @@ BATCH_OPERATIONS = ("retry", "delete", "mark_as_done")
 class WorkItemBatch(Runs):
     def run_batch_operation(self, body: Any) -> tuple[dict[str, Any], list[str]]:
         """Validate every id first, then apply: all or nothing. Returns the answer and the
-        ids of the runs whose timeline changed (their callbacks must look again)."""
+        ids of the runs whose state changed (their callbacks have news)."""
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.")
         operation = body.get("batch_operation")
@@ -30,6 +30,7 @@ class WorkItemBatch(Runs):
         for item, run, index in found:
             self._check_operable(operation, item, run, index, now)
         changed: dict[str, Run] = {}
+        before = {run.id: self.run_state(run, now) for _, run, _ in found if run is not None}
         for item, run, index in found:
             if run is None:  # delete, checked above
                 self.queues[item.process_id].remove(item)
@@ -45,7 +46,10 @@ class WorkItemBatch(Runs):
             for run in changed.values():
                 indexes = tuple(index for _, r, index in found if r is run)
                 run.attempts.append(Attempt(at=now, indexes=tuple(sorted(indexes))))
-        return {"accepted": True}, list(changed)
+        moved = [
+            run_id for run_id, run in changed.items() if self.run_state(run, now) != before[run_id]
+        ]
+        return {"accepted": True}, moved
 
     def _check_operable(
         self, operation: str, item: WorkItem, run: Run | None, index: int, now: float

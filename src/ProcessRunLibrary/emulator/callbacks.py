@@ -98,12 +98,13 @@ class Callbacks:
         self._wake: dict[str, asyncio.Event] = {}
         self._session: aiohttp.ClientSession | None = None
 
-    def watch(self, run: Run) -> None:
-        """Start delivering the events of a run that was just started with a callback."""
+    def watch(self, run: Run, started_seen: bool = False) -> None:
+        """Start delivering the events of a run that was just started with a callback
+        (`started_seen`: of a run that started before, whose outcome is due again)."""
         if run.callback is None:
             return
         self._wake[run.id] = asyncio.Event()
-        task = asyncio.get_running_loop().create_task(self._deliver(run))
+        task = asyncio.get_running_loop().create_task(self._deliver(run, started_seen))
         self._tasks[run.id] = task
         task.add_done_callback(lambda _: self._forget(run.id, task))
 
@@ -112,6 +113,14 @@ class Callbacks:
         event = self._wake.get(run_id)
         if event is not None:
             event.set()
+
+    def resume(self, run: Run) -> None:
+        """The run's state changed after it had ended (a retry, mark as done or delete of
+        work items): its new outcome is delivered; `started` is not sent again."""
+        if run.id in self._tasks:
+            self.wake(run.id)
+        else:
+            self.watch(run, started_seen=True)
 
     def _forget(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:
@@ -135,12 +144,11 @@ class Callbacks:
             await self._session.close()
             self._session = None
 
-    async def _deliver(self, run: Run) -> None:
+    async def _deliver(self, run: Run, started_seen: bool = False) -> None:
         assert run.callback is not None
         wanted = set(run.callback["callback_events"])
         workspace = self.workspace
         clock = workspace.clock
-        started_seen = False
         while True:
             now = clock.now()
             line = workspace.timeline(run)

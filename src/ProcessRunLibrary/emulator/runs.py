@@ -102,6 +102,8 @@ class Runs(WorkItems):
         now = self.clock.now()
         self._check_parallel(process, now)
         items: list[WorkItem]
+        if start_type != "default" and start_type != "with_inputs" and not payloads:
+            return {"started": False}  # an empty list: nothing to process, as an empty queue
         if start_type == "with_inputs":
             items = self.queues.get(process_id, [])
             if not items:
@@ -159,7 +161,7 @@ class Runs(WorkItems):
 
     def _take_item(self, item_id: str, process_id: str, now: float) -> WorkItem:
         """A work item for a new run: a queued item is taken from the queue, an item of an
-        earlier run is copied (its payload goes into a new work item)."""
+        earlier run is copied (its payload and files go into a new work item)."""
         item = self.items.get(item_id)
         if item is None:
             raise bad_request(f"Work item '{item_id}' not found.")
@@ -167,7 +169,7 @@ class Runs(WorkItems):
         if item in queue:
             queue.remove(item)
             return item
-        return self._new_item(process_id, item.payload, now)
+        return self.copy_item(item, process_id, now)
 
     def _parse_start_body(self, body: Any) -> tuple[str, dict[str, Any] | None, list[Any]]:
         if body is None:
@@ -176,12 +178,7 @@ class Runs(WorkItems):
             raise bad_request("The request body must be a JSON object.")
         callback = _parse_callback(body["callback"]) if "callback" in body else None
         start_type = body.get("type")
-        if start_type is None:
-            extra = sorted(set(body) - {"callback"})
-            if extra:
-                raise bad_request(
-                    f"Unexpected field(s) {', '.join(extra)} in a request body without 'type'."
-                )
+        if start_type is None:  # other fields are ignored, as the schema allows them
             return "default", callback, []
         if start_type not in START_TYPES:
             raise bad_request(f"'type' must be one of {', '.join(START_TYPES)}.")
@@ -189,8 +186,8 @@ class Runs(WorkItems):
             return start_type, callback, []
         key = "work_item_ids" if start_type == "with_work_item_ids" else "payloads"
         values = body.get(key)
-        if not isinstance(values, list) or not values:
-            raise bad_request(f"'{key}' must be a non-empty list when 'type' is '{start_type}'.")
+        if not isinstance(values, list):
+            raise bad_request(f"'{key}' must be a list when 'type' is '{start_type}'.")
         if key == "work_item_ids" and not all(isinstance(v, str) and v for v in values):
             raise bad_request("'work_item_ids' must be a list of work item id strings.")
         return start_type, callback, values

@@ -249,6 +249,14 @@ class WorkItems(WorkspaceData):
         self.queues[process_id].append(item)
         return item
 
+    def copy_item(self, item: WorkItem, process_id: str, now: float) -> WorkItem:
+        """A new work item with the payload and the uploaded files of `item`."""
+        copy = self._new_item(process_id, item.payload, now)
+        for file in item.files:
+            if file.content is not None:
+                self._new_file(copy, file.name, file.size, now).content = file.content
+        return copy
+
     def get_work_item(self, item_id: str, base_url: str) -> dict[str, Any]:
         item, run, index = self._locate(item_id)
         return self.work_item_data_json(item, run, index, self.clock.now(), base_url)
