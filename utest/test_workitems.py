@@ -226,3 +226,20 @@ def test_files_are_checked_before_anything(tmp_path):
     with pytest.raises(InvalidArgument) as failure:
         upload_files("files", [""])
     assert str(failure.value) == "Argument 'files' must hold paths of files, got ''."
+
+
+def test_a_body_read_to_its_end_starts_over(tmp_path):
+    """A retry that sends the same body object again (no seek) sends all of it."""
+    from ProcessRunLibrary.client.uploads import _MultipartBody
+
+    path = tmp_path / "a.txt"
+    path.write_text("hello\n" * 5000)
+    body = _MultipartBody([("key", "k1")], upload_files("files", [path])[0])
+    try:
+        first = b"".join(iter(lambda: body.read(8192), b""))
+        assert body.tell() == 0
+        second = b"".join(iter(lambda: body.read(8192), b""))
+    finally:
+        body.close()
+    assert first == second
+    assert len(first) == body.len > 30_000

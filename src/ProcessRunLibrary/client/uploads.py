@@ -75,8 +75,9 @@ def upload_files(name: str, paths: Iterable[Any]) -> list[UploadFile]:
 
 
 class _MultipartBody:
-    """A multipart body read from disk block by block. urllib3 rewinds a body with
-    ``tell`` and ``seek`` before it repeats a request: the encoder is then made anew."""
+    """A multipart body read from disk block by block, that can be sent again: urllib3
+    rewinds a body with ``seek(0)`` before it repeats a request, and a body read to its
+    end starts over when it is read again (a retry that sends the same object anew)."""
 
     def __init__(self, fields: list[tuple[str, str]], file: UploadFile) -> None:
         self._fields = fields
@@ -91,6 +92,7 @@ class _MultipartBody:
         part = (self._file.name, self._handle, self._file.content_type)
         self._encoder = MultipartEncoder([*self._fields, ("file", part)], self._boundary)
         self._position = 0
+        self._ended = False
 
     @property
     def content_type(self) -> str:
@@ -101,12 +103,16 @@ class _MultipartBody:
         return int(self._encoder.len)
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._encoder.read(size)
+        if self._ended:
+            self._open()
+        chunk = bytes(self._encoder.read(size))
         self._position += len(chunk)
-        return bytes(chunk)
+        if not chunk and size != 0:
+            self._ended = True
+        return chunk
 
     def tell(self) -> int:
-        return self._position
+        return 0 if self._ended else self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if offset != 0 or whence != io.SEEK_SET:
