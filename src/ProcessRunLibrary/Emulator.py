@@ -529,7 +529,9 @@ class Emulator:
         """Adds a fault rule for API requests and returns its id (``f1``, ``f2``, ...).
 
         Which requests: ``method`` (e.g. ``GET``) and ``path``, a regular expression searched
-        in the path after ``/api/v1`` (e.g. ``/process-runs/[^/]+$``); ``nth``: only these
+        in the path after ``/api/v1`` (e.g. ``/process-runs/[^/]+$``), or in the full path of
+        the upload and download URLs of work item files (``^/_emulator/uploads/``, which a
+        rule without ``path`` hits too); ``nth``: only these
         matching requests (1 is the first, e.g. ``${1}`` or ``[1, 3]``); ``rate``: a
         probability from 0 to 1, drawn from a seeded random generator (``seed`` here or in
         `Start Emulator`); ``times``: at most this many times.

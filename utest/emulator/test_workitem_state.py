@@ -290,7 +290,11 @@ def test_the_payload_of_a_running_item_cannot_be_updated() -> None:
         f"Work item '{item_id}' is in_progress: only the payload of a new, failed or done "
         "work item can be updated.",
     )
-    assert workspace.update_work_item_payload(create(workspace, 1), {}) == {"payload": None}
+    assert workspace.update_work_item_payload(create(workspace, 1), {}) == {"payload": {}}
+    assert error_of(workspace.update_work_item_payload, item_id, {"payload": None}) == (
+        400,
+        "'payload' must be a JSON value other than null.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -415,3 +419,19 @@ def test_an_item_of_an_earlier_run_is_copied_with_its_files() -> None:
     [file] = shown["files"]
     assert (file["name"], file["size"]) == ("a.txt", 2)
     assert file["id"] != workspace.get_work_item(item.id, BASE)["files"][0]["id"]
+
+
+def test_each_attempt_has_its_timeline() -> None:
+    workspace, fake = make(failing_attempts=2)
+    run_id, ids = unresolved_run(workspace, fake)
+    batch(workspace, "retry", ids[0])
+    fake.now += 2
+    batch(workspace, "retry", ids[0])
+    fake.now += 2
+    run = workspace.runs[run_id]
+    spans = [
+        (t.attempt, t.started - 1_700_000_000, t.ended - 1_700_000_000, t.outcome)  # type: ignore[operator]
+        for t in workspace.attempt_timelines(run)
+    ]
+    assert spans == [(1, 1, 5, "unresolved"), (2, 5, 7, "unresolved"), (3, 7, 9, "completed")]
+    assert workspace.attempt_timelines(run)[-1] == workspace.timeline(run)

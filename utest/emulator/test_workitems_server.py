@@ -189,7 +189,7 @@ def test_the_repair_loop_create_run_fix_retry_completed(emu: Emulator) -> None:
     emu.api("POST", f"/work-items/{bad}/payload", json={"payload": {"order": 7, "customer": 1}})
     retry = {"batch_operation": "retry", "work_item_ids": [bad]}
     assert emu.api("POST", "/work-items/batch", json=retry).json() == {"accepted": True}
-    assert emu.api("GET", f"/process-runs/{run_id}").json()["state"] == "in_progress"
+    # (in_progress again in between: test_workitem_state.py, on a clock that waits)
     wait_for(emu, run_id, "completed")
     states = emu.api("GET", "/work-items", params={"process_run_id": run_id}).json()["data"]
     assert [(i["id"], i["state"], i["exception"]) for i in states] == [
@@ -222,3 +222,80 @@ def test_admin_seeds_work_items_with_files(emu: Emulator) -> None:
     assert (bad.status_code, bad.json()["error"]["message"]) == (404, "Process 'nope' not found.")
     listed = emu.admin("GET", "/work-items", params={"process_id": "demo-queue"})["data"]
     assert [i["payload"] for i in listed] == [{"order": 1}, {"order": 2}, {"order": 9}]
+
+
+def test_fault_rules_apply_to_uploads_and_downloads(emu: Emulator) -> None:
+    emu.fault(status=503, path="/work-items/")  # an API path: never an upload's
+    emu.fault(status=503, method="POST", path="^/_emulator/uploads/", times=1, retry_after=2)
+    emu.fault(status=500, method="GET", path="^/_emulator/work-item-files/", times=1)
+    item = emu.admin("POST", "/work-items", json={"process_id": "demo-queue"})
+    upload = emu.api(
+        "POST", f"/work-items/{item['id']}/files", json={"file_name": "a", "file_size": 1}
+    )
+    assert upload.status_code == 503  # the first rule
+    emu.admin("DELETE", "/faults/f1")
+    announced = announce(emu, item["id"], "a", 1)
+    faulted = post_form(announced, {"file": ("a", b"x")})
+    assert faulted.status_code == 503
+    assert faulted.headers["X-Emulator-Fault"] == "f2"
+    assert faulted.headers["Retry-After"] == "2"
+    assert faulted.json()["error"]["message"] == "Injected fault f2: 503 Service Unavailable."
+    assert post_form(announced, {"file": ("a", b"x")}).status_code == 204
+    [file] = emu.api("GET", f"/work-items/{item['id']}").json()["files"]
+    first = requests.get(file["download"]["url"], timeout=10)
+    assert (first.status_code, first.headers["X-Emulator-Fault"]) == (500, "f3")
+    assert requests.get(file["download"]["url"], timeout=10).content == b"x"
+    log = emu.admin("GET", "/requests", params={"path": "^/_emulator/"})["data"]
+    assert [(e["method"], e["status"], e["fault"]) for e in log] == [
+        ("POST", 503, "f2"),
+        ("POST", 204, None),
+        ("GET", 500, "f3"),
+        ("GET", 200, None),
+    ]
+
+
+def test_a_lost_upload_answer_stores_the_file(emu: Emulator) -> None:
+    item = emu.admin("POST", "/work-items", json={"process_id": "demo-queue"})
+    announced = announce(emu, item["id"], "a", 1)
+    emu.fault(lost_answer=True, path="^/_emulator/uploads/", times=1)
+    assert post_form(announced, {"file": ("a", b"x")}).status_code == 502
+    [file] = emu.api("GET", f"/work-items/{item['id']}").json()["files"]
+    assert file["size"] == 1
+
+
+def test_malformed_multipart_uploads_are_400(emu: Emulator) -> None:
+    item_id = create(emu, "demo-queue", 1)
+    upload = announce(emu, item_id, "a.txt", 1)
+    form = upload["form_data"]
+
+    def message(response: requests.Response) -> str:
+        assert response.status_code == 400, response.text
+        return str(response.json()["error"]["message"])
+
+    no_boundary = requests.post(
+        upload["url"], data=b"x", headers={"Content-Type": "multipart/form-data"}, timeout=10
+    )
+    assert message(no_boundary).startswith("The upload is not valid multipart/form-data: ")
+    garbage = requests.post(
+        upload["url"],
+        data=b"no parts here",
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        timeout=10,
+    )
+    assert message(garbage).startswith("The upload is not valid multipart/form-data: ")
+    twice = [("key", (None, form["key"])), ("key", (None, form["key"]))]
+    assert message(requests.post(upload["url"], files=twice, timeout=10)) == (
+        "The form field 'key' is given twice."
+    )
+    long = [("key", (None, "k" * 70_000))]
+    assert message(requests.post(upload["url"], files=long, timeout=10)) == (
+        "The form field 'key' is too long."
+    )
+    unnamed = b"--xyz\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--xyz--\r\n"
+    response = requests.post(
+        upload["url"],
+        data=unnamed,
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        timeout=10,
+    )
+    assert message(response) == "Every part of the upload needs a name."

@@ -534,20 +534,26 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def apply_fault(
-    request: web.Request, handler: Handler, rule: FaultRule
+    request: web.Request,
+    handler: Handler,
+    rule: FaultRule,
+    respond: Callable[[], Awaitable[web.StreamResponse]] | None = None,
 ) -> web.StreamResponse:
+    """What `rule` does to a request; `respond` gives the real answer (default: the API's,
+    `answer()`; uploads.py gives its own)."""
+    real = respond or (lambda: answer(request, handler))
     if rule.latency:
         await asyncio.sleep(rule.latency)
     if rule.hang:
         await asyncio.sleep(HANG_SECONDS)
         return await drop_connection(request)
     if rule.lost_answer:
-        await answer(request, handler)  # done for real, e.g. the run is created
+        await real()  # done for real, e.g. the run is created
     if rule.drop:
         return await drop_connection(request)
     if rule.status is not None:
         return fault_response(rule)
-    return await answer(request, handler)
+    return await real()
 
 
 def add_api_routes(app: web.Application) -> None:

@@ -42,6 +42,14 @@ class Runs(WorkItems):
             line = replace(line, outcome=self._outcome(run, line.ended))
         return replace(line, first_started=line.started)
 
+    def attempt_timelines(self, run: Run) -> list[Timeline]:
+        """The Timeline of each attempt of the run, oldest first: its first processing,
+        then each retry (the last one is `timeline(run)`)."""
+        return [
+            self.timeline(replace(run, attempts=run.attempts[:count]))
+            for count in range(len(run.attempts) + 1)
+        ]
+
     def _retry_timeline(self, run: Run) -> Timeline:
         attempt = run.attempts[-1]
         first = self.timeline(replace(run, attempts=[]))

@@ -262,10 +262,13 @@ class WorkItems(WorkspaceData):
         return self.work_item_data_json(item, run, index, self.clock.now(), base_url)
 
     def update_work_item_payload(self, item_id: str, body: Any) -> dict[str, Any]:
-        """updateWorkItemPayload: a missing `payload` sets it to null (the schema does not
-        require it). Items that are pending or in progress cannot be updated."""
+        """updateWorkItemPayload: a missing `payload` makes it `{}` (the schema does not
+        require it); null is refused (its schema, anyValidJson, is not nullable, and the
+        answer's is not either). Items that are pending or in progress cannot be updated."""
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.")
+        if "payload" in body and body["payload"] is None:
+            raise bad_request("'payload' must be a JSON value other than null.")
         item, run, index = self._locate(item_id)
         now = self.clock.now()
         state = "new" if run is None else self.item_view(run, index, now).state
@@ -274,7 +277,7 @@ class WorkItems(WorkspaceData):
                 f"Work item '{item_id}' is {state}: only the payload of a new, failed or done "
                 "work item can be updated."
             )
-        item.payload = body.get("payload")
+        item.payload = body.get("payload", {})
         item.payload_updated = now
         return {"payload": item.payload}
 
