@@ -116,6 +116,30 @@ Get Work Item Of An Unknown Id Fails With Control Room's Error
     ...    GLOB:GET /workspaces/${WORKSPACE_ID}/work-items/no-such-item?include_data=true failed: 404 Not Found: *
     ...    Get Work Item    no-such-item
 
+An Upload Answered 503 Is Sent Again, Whole
+    [Documentation]    The upload URL answers 503 once: the upload is repeated, and the
+    ...    emulator stores every byte of the 300,000-byte file (the streamed body is
+    ...    rewound for the retry).
+    Private.Inject Fault    status=503    method=POST    path=/_emulator/uploads/    times=1
+    ${id} =    Create Input Work Item    empty-queue    files=${FILES}/data.bin
+    Statuses Should Be    POST    /_emulator/uploads/    503    204
+    ${stored} =    Private.Get Emulator Work Items    process_id=empty-queue
+    Should Be Equal    ${stored}[0][files][0][size]    ${300000}
+    Should Be Equal    ${stored}[0][files][0][uploaded]    ${True}
+    ${expected} =    Evaluate    base64.b64encode(pathlib.Path(r"${FILES}/data.bin").read_bytes()).decode()    modules=base64,pathlib
+    Should Be Equal    ${stored}[0][files][0][content_base64]    ${expected}    values=False
+    [Teardown]    Run Keywords    Private.Clear Faults    AND    Delete Work Items    ${{[$id]}}
+
+An Upload That Keeps Failing Deletes The New Work Item And Says So
+    Private.Inject Fault    status=503    method=POST    path=/_emulator/uploads/
+    Run Keyword And Expect Error
+    ...    GLOB:POST <upload URL of 'invoice.txt'> failed: 503 Service Unavailable. File 'invoice.txt' of work item * was not uploaded. The work item was deleted, so that no run takes it without its files.
+    ...    Create Input Work Item    empty-queue    files=${FILES}/invoice.txt
+    Statuses Should Be    POST    /_emulator/uploads/    503    503    503    503
+    ${left} =    List Work Items    process_id=empty-queue
+    Should Be Empty    ${left}
+    [Teardown]    Private.Clear Faults
+
 A File That Cannot Be Added Deletes The New Work Item And Says So
     [Documentation]    The emulator injects faults on API paths, not on upload URLs: the
     ...    announcement of the file fails here. A POST under /work-items is not repeated
