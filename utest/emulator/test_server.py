@@ -811,3 +811,16 @@ def test_a_body_over_16_mib_is_413_with_an_error_body(emu: Emulator) -> None:
     response = emu.api("POST", "/processes/demo-quick/process-runs", data=body)
     assert error(response)[:2] == (413, "request_entity_too_large")
     assert emu.admin("GET", "/requests")["data"][-1]["status"] == 413
+
+
+def test_a_long_query_gets_the_api_s_json_error(emu: Emulator) -> None:
+    # aiohttp alone answers a request line over 8190 bytes with a text body.
+    limit = "9" * 20_000
+    assert error(emu.api("GET", "/work-items", params={"limit": f"x{limit}"})) == (
+        400,
+        "bad_request",
+        f"'limit' must be a number from 1 up, got 'x{limit}'.",
+    )
+    too_long = emu.api("GET", "/work-items", params={"limit": "x" * 70_000})
+    assert too_long.status_code == 400
+    assert too_long.headers["Content-Type"].startswith("text/plain")

@@ -90,7 +90,7 @@ def build_context(args: argparse.Namespace) -> Any:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from .app import create_app
+    from .app import MAX_LINE_SIZE, create_app
 
     # Handlers first: whoever reads the first line may signal at once.
     stop = asyncio.Event()
@@ -108,7 +108,12 @@ async def serve(args: argparse.Namespace) -> None:
     # handler_cancellation: a hung request ends when its client gives up.
     # shutdown_timeout: hung requests do not hold up a stop.
     runner = web.AppRunner(
-        create_app(ctx), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        create_app(ctx),
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
+        max_line_size=MAX_LINE_SIZE,
+        max_field_size=MAX_LINE_SIZE,
     )
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)

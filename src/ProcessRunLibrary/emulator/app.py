@@ -28,6 +28,10 @@ from .requestlog import RequestLog
 from .state import Workspace
 
 API_PREFIX = "/api/v1"
+# aiohttp's own limits for the request line and each header (8190 by default), raised so
+# that long queries reach the API and get its JSON errors; past them aiohttp answers 400
+# with a text body.
+MAX_LINE_SIZE = 64 * 1024
 HANG_SECONDS = 3600.0
 FAULT_HEADER = "X-Emulator-Fault"
 FAULT_CODES = {
