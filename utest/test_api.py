@@ -60,6 +60,7 @@ def test_intro_has_the_sections_users_look_for():
         "%TOC%",
         "= Sessions =",
         "= Process run states =",
+        "= Work items =",
         "= Timeouts =",
         "= Waiting =",
         "= Retries =",

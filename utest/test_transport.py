@@ -59,7 +59,7 @@ def test_a_next_url_on_another_origin_is_not_followed(http, next_url):
         _client(http).list_process_runs()
     there = origin(requests.compat.urljoin(API, next_url))
     assert str(raised.value) == (
-        f"GET /workspaces/ws1/process-runs failed: its next page is on another origin "
+        f"GET /workspaces/ws1/process-runs?limit=100 failed: its next page is on another origin "
         f"({there}) than Control Room's (https://cr.example:443): {NOT_SENT}"
     )
     assert len(http.sent) == 1 and not raised.value.is_transient

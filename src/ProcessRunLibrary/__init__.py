@@ -17,11 +17,28 @@ from .keywords import (
 )
 from .keywords.context import LibraryContext, Settings
 from .listener import SECRET_ARGUMENTS, listeners, normalise
-from .types import CallbackEvent, Id, OnTimeout, ProcessRunState, Secret, Time, reveal
+from .types import (
+    CallbackEvent,
+    Id,
+    OnTimeout,
+    ProcessRunState,
+    Secret,
+    Time,
+    WorkItemState,
+    reveal,
+)
 from .version import VERSION
 
 __version__ = VERSION
-__all__ = ["CallbackEvent", "Id", "OnTimeout", "ProcessRunLibrary", "ProcessRunState", "Time"]
+__all__ = [
+    "CallbackEvent",
+    "Id",
+    "OnTimeout",
+    "ProcessRunLibrary",
+    "ProcessRunState",
+    "Time",
+    "WorkItemState",
+]
 
 
 class ProcessRunLibrary(DynamicCore):
@@ -66,6 +83,39 @@ class ProcessRunLibrary(DynamicCore):
     ``unresolved`` (it has failed work items). ``stopping`` comes between a stop
     request and the end. A run has *ended* when it is ``completed`` or
     ``unresolved``. See `ProcessRunState`.
+
+    = Work items =
+
+    `List Processes` lists the workspace's processes; `Get Process Id` finds the id of
+    the one process with an exact name (listed once per session, read again when a
+    name is not found).
+
+    A work item is one input of a process run: a JSON ``payload`` and files. Its state
+    is a `WorkItemState`. `Create Input Work Item` puts a new item, with its files, into
+    a process's input queue, where it waits (``new``) until a run takes it. Start that
+    run with `Start Process Run` and ``use_input_queue=True`` (every waiting item) or
+    ``work_item_ids=${ids}`` (the items given). `List Work Items` finds items by
+    process, run and state; `Get Work Item` reads one with its payload and files.
+
+    A run that ends ``unresolved`` has failed work items, and it can still become
+    ``completed``: Control Room considers it complete when all its failed items are
+    retried successfully or marked done. That makes a repair loop possible:
+
+    | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
+    | ${failed} = | List Work Items | process_run_id=${id} | state=failed |
+    | FOR | ${summary} | IN | @{failed} |
+    | | ${item} = | Get Work Item | ${summary.id} |
+    | | Set To Dictionary | ${item.payload} | customer=ACME |
+    | | Update Work Item Payload | ${item.id} | ${item.payload} |
+    | END |
+    | Retry Work Items | ${failed} |
+    | ${run} = | Wait Until Process Run Completes | ${id} |
+    | Should Be Equal | ${run.state} | completed |
+
+    `Mark Work Items Done` resolves failed items without processing them again, and
+    `Delete Work Items` removes items, for example from an input queue.
+    ``examples/repair_loop.robot`` in the project runs this loop against the bundled
+    emulator.
 
     = Timeouts =
 
@@ -149,6 +199,8 @@ class ProcessRunLibrary(DynamicCore):
     | = Request =                         | = Retried on =                                      |
     | GET (read, list) and DELETE         | connection errors, timeouts, 429, 502, 503, 504     |
     | POST stop                           | the same: stopping a run twice does no harm         |
+    | POST under work items (create, files, payload, retry, mark done, delete) | only when Control Room certainly did not get it: creating an item twice would feed the process the same input twice |
+    | an upload to a presigned URL        | like a GET: the file is sent again from its start   |
     | POST start (both start keywords)    | only when Control Room certainly did not get it: the connection could not be made (refused, timed out, unknown host), or 429 |
 
     A start request that may have reached Control Room (no answer in time, a dropped

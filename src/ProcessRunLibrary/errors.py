@@ -56,6 +56,10 @@ class ControlRoomError(ProcessRunLibraryError):
         return self.status is None or self.status in RETRY_STATUSES or self.status == 500
 
 
+class ProcessNotFound(ProcessRunLibraryError):
+    """``Get Process Id`` found no process, or several, with the name."""
+
+
 class ProcessRunNotStarted(ProcessRunLibraryError):
     """Control Room answered ``{"started": false}``."""
 

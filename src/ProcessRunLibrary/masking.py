@@ -101,7 +101,11 @@ def register_urls(data: object) -> None:
         value = todo.pop()
         if isinstance(value, dict):
             url = value.get("url")
-            if isinstance(url, str) and "?" in url:
+            form = value.get("form_data")
+            if isinstance(url, str) and isinstance(form, dict):
+                # A presigned POST: the URL and its form fields together are the credential.
+                register(url, *(v for v in form.values() if isinstance(v, str)))
+            elif isinstance(url, str) and "?" in url:
                 register(url, url.split("?", 1)[1])
             todo.extend(value.values())
         elif isinstance(value, list):

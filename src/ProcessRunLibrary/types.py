@@ -53,6 +53,27 @@ class ProcessRunState(Enum):
 ENDED_STATES = frozenset({"completed", "unresolved"})
 
 
+class WorkItemState(Enum):
+    """State of a work item in Control Room.
+
+    | = State =       | = Meaning =                                                          |
+    | ``new``         | Created, not yet in a process run: an input item waiting in its process's input queue. |
+    | ``pending``     | In a process run, waiting for its step to take it.                   |
+    | ``in_progress`` | Being processed.                                                     |
+    | ``failed``      | Processing failed; its ``exception`` tells why. It can be retried (`Retry Work Items`) or marked done (`Mark Work Items Done`). |
+    | ``done``        | Processed, or marked done.                                           |
+
+    Names are matched case-insensitively, and spaces and underscores are ignored:
+    ``in_progress``, ``IN PROGRESS`` and ``In Progress`` are the same state.
+    """
+
+    NEW = "new"
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    DONE = "done"
+
+
 class OnTimeout(Enum):
     """What a ``Wait ...`` keyword does when its ``timeout`` runs out.
 
@@ -81,7 +102,7 @@ class CallbackEvent(Enum):
 
 
 class Id(str):
-    """The id of a process or of a process run, as Control Room shows it.
+    """The id of a process, a process run or a work item, as Control Room shows it.
 
     A non-empty string without ``/``, ``?``, ``#``, ``\\``, white space or control and
     invisible characters. Other values, ``${None}`` among them, are refused before any
@@ -296,6 +317,15 @@ def non_empty(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"Argument '{name}' must be a non-empty string, got {shown(value)}.")
     return value
+
+
+def id_list(name: str, value: Any) -> list[str]:
+    """A non-empty list of ids, each one following the rules of :func:`path_segment`."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)) or not value:
+        raise InvalidArgument(f"Argument '{name}' must be a non-empty list of ids, got {value!r}.")
+    for item in value:
+        path_segment(name, item)
+    return list(value)
 
 
 def path_segment(name: str, value: object) -> str:

@@ -1,9 +1,11 @@
-"""Processes: list them and find one by name."""
+"""Processes: list them."""
 
 from __future__ import annotations
 
-from .transport import Transport
+from .transport import JSON, Transport
 
 
 class Processes(Transport):
-    pass
+    def list_processes(self, limit: int | None = None) -> list[JSON]:
+        """The workspace's processes (``listProcesses``), all pages followed."""
+        return self.list("/processes", {}, limit)

@@ -471,11 +471,14 @@ class Transport:
         # Masking a body costs milliseconds: only when DEBUG is logged.
         if json is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s body %s", method, shown, _truncate(json))
-        # Every POST under /processes/ starts a run: it must never run twice.
-        once = starts_run or (method == "POST" and url.startswith(self.workspace_url + "/processes/"))  # fmt: skip
+        # Every POST under /processes/ starts a run: it must never run twice. A POST under
+        # /work-items/ creates an item or runs a batch: twice would feed a process twice.
+        once = starts_run or (method == "POST" and url.startswith((self.workspace_url + "/processes/", self.workspace_url + "/work-items")))  # fmt: skip
         self.request_count += 1
         response = self._send(method, url, shown, kwargs, timeout, starts_run, once, quiet)
         if response.content and log.isEnabledFor(logging.DEBUG):
+            if b'"url"' in response.content:  # presigned URLs are secrets before they are logged
+                masking.register_urls(_json_or_none(response.content))
             excerpt = response.content[: BODY_LOG_LIMIT * 4 + 8192]
             text = excerpt.decode(response.encoding or "utf-8", errors="replace")
             log.debug("Response body: %s", _truncate(text, len(response.content)))
@@ -811,6 +814,13 @@ def _kind(value: JSON) -> str:
     text = jsonlib.dumps(value, ensure_ascii=False, default=str)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{kind} ({masking.mask(text)})"
+
+
+def _json_or_none(content: bytes) -> JSON:
+    try:
+        return parse_json(content)
+    except ValueError:
+        return None
 
 
 def take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:

@@ -13,9 +13,9 @@ from ..types import (
     Secret,
     api_url_argument,
     boolean,
+    id_list,
     json_payload,
     non_empty,
-    path_segment,
     positive_int,
     reveal,
     shown,
@@ -54,11 +54,7 @@ def start_request_body(
             )
         body = {"type": "with_payloads", "payloads": items}
     elif work_item_ids is not None:
-        if isinstance(work_item_ids, str) or not work_item_ids:
-            raise InvalidArgument(
-                f"Argument 'work_item_ids' must be a non-empty list of ids, got {work_item_ids!r}."
-            )
-        ids = [path_segment("work_item_ids", i) and i for i in work_item_ids]
+        ids = id_list("work_item_ids", work_item_ids)
         body = {"type": "with_work_item_ids", "work_item_ids": ids}
     elif use_input_queue:
         body = {"type": "with_inputs"}

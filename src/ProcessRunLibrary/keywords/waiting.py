@@ -410,7 +410,9 @@ def _unresolved(client: ControlRoomClient, w: Watched) -> str:
     if isinstance(duration, (int, float)):
         text += f" after {_timestr(float(duration))}"
     try:
-        items = client.list_work_items(w.id, state="failed", limit=FAILED_ITEMS_SHOWN + 1)
+        items = client.list_work_items(
+            process_run_id=w.id, state="failed", limit=FAILED_ITEMS_SHOWN + 1
+        )
     except ControlRoomError as error:
         return f"{text}. Its failed work items could not be read: {error}"
     if not items:
