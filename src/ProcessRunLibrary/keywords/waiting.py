@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +35,13 @@ from .context import LibraryComponent, to_dotdict
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
 from .processruns import ProcessRunKeywords
+from .stepruns import artifact_links, id_argument, output_dir, save_step_run_artifacts
 
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
 FAILED_ITEMS_SHOWN = 5
+CONSOLE_LINES_SHOWN = 5  # of the failed step run, in the failure message
+CONSOLE_LINE_CHARS = 200
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 
 
 def _timestr(seconds: float) -> str:
@@ -54,6 +59,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        download_artifacts: bool = False,
     ) -> Any:
         """Waits until the process run has ended and returns it.
 
@@ -87,8 +94,9 @@ class WaitingKeywords(LibraryComponent):
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
         """
         return self._wait(
-            [process_run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
-        )[0]
+            [process_run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias,
+            download_artifacts=download_artifacts,
+        )[0]  # fmt: skip
 
     @keyword
     def wait_until_process_runs_complete(
@@ -100,6 +108,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        download_artifacts: bool = False,
     ) -> list[Any]:
         """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
 
@@ -126,6 +136,7 @@ class WaitingKeywords(LibraryComponent):
             fail_on_unresolved,
             message,
             alias,
+            download_artifacts=download_artifacts,
         )
 
     @keyword
@@ -145,6 +156,8 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
+        *,
+        download_artifacts: bool = False,
     ) -> Any:
         """Starts a process run and waits until it has ended; returns the final run.
 
@@ -157,6 +170,7 @@ class WaitingKeywords(LibraryComponent):
         """
         self._wait_settings(timeout, poll_interval)  # bad arguments fail before starting
         boolean("fail_on_unresolved", fail_on_unresolved)
+        boolean("download_artifacts", download_artifacts)
         run_id = ProcessRunKeywords(self.ctx).start_process_run(
             process_id,
             payload,
@@ -169,8 +183,9 @@ class WaitingKeywords(LibraryComponent):
             alias,
         )
         return self._wait(
-            [run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias
-        )[0]
+            [run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias,
+            download_artifacts=download_artifacts,
+        )[0]  # fmt: skip
 
     @keyword
     def process_run_state_should_be(
@@ -239,10 +254,13 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool,
         message: str | None,
         alias: str | None,
+        *,
+        download_artifacts: bool = False,
     ) -> list[Any]:
         for run_id in ids:  # every id, before the first request
             path_segment("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
         boolean("fail_on_unresolved", fail_on_unresolved)
+        boolean("download_artifacts", download_artifacts)
         timeout, interval = self._wait_settings(timeout, poll_interval)
         if isinstance(on_timeout, str):  # the default, which Robot does not convert
             on_timeout = OnTimeout(on_timeout)
@@ -256,6 +274,8 @@ class WaitingKeywords(LibraryComponent):
         requests_before = client.request_count
         elapsed = _poll_until_ended(client, watched, timeout, interval)
         self._report(watched, elapsed, client.request_count - requests_before)
+        if download_artifacts:
+            _save_artifacts(client, watched)
         failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
         if failures:
             text = failures[0] if len(watched) == 1 else (
@@ -299,7 +319,7 @@ class WaitingKeywords(LibraryComponent):
         failures = []
         for w in watched:
             if w.state == "unresolved" and fail_on_unresolved:
-                failures.append(_unresolved(client, w))
+                failures.append(_unresolved(client, w) + _console_tail(client, w))
             elif not w.has_ended:
                 failures.append(self._timed_out(client, w, timeout, on_timeout))
         return failures
@@ -366,6 +386,62 @@ def _unresolved(client: ControlRoomClient, w: Watched) -> str:
     shown = "; ".join(_failed_item(i) for i in items[:FAILED_ITEMS_SHOWN])
     more = " and more" if len(items) > FAILED_ITEMS_SHOWN else ""
     return f"{text}. Failed work items: {shown}{more}."
+
+
+def _console_tail(client: ControlRoomClient, w: Watched) -> str:
+    """The last console lines of the run's failed step run, for the failure message;
+    '' when no step run failed or it printed nothing."""
+    try:
+        failed = [s for s in client.list_step_runs(w.id) if s.get("state") == "failed"]
+        if not failed:
+            return ""
+        step_run = failed[-1]
+        messages = client.list_step_run_console_messages(str(step_run.get("id")))
+    except ControlRoomError as error:
+        return f"\nIts console messages could not be read: {error}"
+    lines = console_lines(messages)[-CONSOLE_LINES_SHOWN:]
+    if not lines:
+        return ""
+    name = (step_run.get("step") or {}).get("name")
+    which = f"step run {step_run.get('id')}" + (f" ({name})" if name else "")
+    shown = "".join(f"\n    {line}" for line in lines)
+    return f"\nLast console lines of {which}:{shown}"
+
+
+def console_lines(messages: list[Any]) -> list[str]:
+    """The printable lines of console messages: terminal escape sequences and control
+    characters removed, blank lines dropped, each cut at CONSOLE_LINE_CHARS."""
+    lines = []
+    for entry in messages:
+        text = entry.get("message") if isinstance(entry, dict) else None
+        for line in _ANSI.sub("", text if isinstance(text, str) else "").splitlines():
+            line = "".join(c for c in line if c.isprintable()).rstrip()
+            if line.strip():
+                cut = len(line) > CONSOLE_LINE_CHARS
+                lines.append(line[:CONSOLE_LINE_CHARS] + ("..." if cut else ""))
+    return lines
+
+
+def _save_artifacts(client: ControlRoomClient, watched: list[Watched]) -> None:
+    """download_artifacts=True: save the artifacts of every step run of each run that
+    has ended into ${OUTPUT DIR}/process-runs/<run id>/<step run id>, and link them in
+    log.html. A failed download is a warning: the wait's outcome is what matters."""
+    from ..errors import DownloadFailed
+
+    for w in watched:
+        if not w.has_ended:
+            continue
+        try:
+            saved = []
+            for step_run in client.list_step_runs(w.id):
+                id_argument("process run id", w.id)
+                step_id = id_argument("step run id", str(step_run.get("id")))
+                folder = output_dir() / "process-runs" / w.id / step_id
+                saved.append((step_run, save_step_run_artifacts(client, step_id, folder)))
+        except (ControlRoomError, DownloadFailed, InvalidArgument, OSError) as error:
+            logger.warn(f"The artifacts of process run {w.id} could not be saved: {error}")
+            continue
+        logger.info(artifact_links(w.id, saved), html=True)
 
 
 def _failed_item(item: dict[str, Any]) -> str:
