@@ -62,6 +62,8 @@ def test_intro_has_the_sections_users_look_for():
         "= Process run states =",
         "= Timeouts =",
         "= Waiting =",
+        "= Diagnosing a failed run =",
+        "= Downloads =",
         "= Retries =",
         "= Logging and secrets =",
         "= Examples =",

@@ -82,6 +82,12 @@ class WaitingKeywords(LibraryComponent):
         (default), ``continue`` (warn and return the last run seen) or ``stop`` (stop
         the run in Control Room, then fail). ``message`` replaces the failure message.
 
+        ``download_artifacts=True`` (named-only) saves, once the run has ended, the
+        artifacts of each of its step runs into
+        ``${OUTPUT DIR}/process-runs/<process run id>/<step run id>`` and logs a
+        link to each file (see `Diagnosing a failed run`). A failed download is a
+        warning, not a failure.
+
         A Robot Framework test or keyword timeout interrupts the wait within about a
         second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
         end the wait: it goes on polling until ``timeout``.
@@ -92,6 +98,7 @@ class WaitingKeywords(LibraryComponent):
         | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
         | Should Be Equal | ${run.state} | unresolved |
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
+        | Wait Until Process Run Completes | ${id} | download_artifacts=True |
         """
         return self._wait(
             [process_run_id], timeout, poll_interval, on_timeout, fail_on_unresolved, message, alias,
@@ -118,6 +125,8 @@ class WaitingKeywords(LibraryComponent):
         from the list endpoint, so a polling round costs one request per process, not
         one per run. The failure message lists every run that ended ``unresolved`` or
         did not end in time, not only the first. log.html gets a table of the runs.
+        With ``download_artifacts=True`` the artifacts of every run that has ended
+        are saved and linked.
 
         Examples:
         | @{ids} = | Create List | ${id1} | ${id2} | ${id3} |
@@ -167,6 +176,7 @@ class WaitingKeywords(LibraryComponent):
         Examples:
         | ${run} = | Start Process Run And Wait | ${PROCESS} | payload={"order": 42} | timeout=15 min |
         | Should Be Equal | ${run.state} | completed |
+        | ${run} = | Start Process Run And Wait | ${PROCESS} | fail_on_unresolved=False | download_artifacts=True |
         """
         self._wait_settings(timeout, poll_interval)  # bad arguments fail before starting
         boolean("fail_on_unresolved", fail_on_unresolved)
