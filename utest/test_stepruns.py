@@ -77,6 +77,20 @@ def test_get_step_run_console_messages_and_artifacts_paths(client, http):
     assert masking.mask("see https://s3/x?sig=abcd1234") == "see ***"
 
 
+def test_a_download_url_is_masked_already_in_the_debug_log_of_the_answer_that_brings_it(
+    client, http, caplog
+):
+    url = "https://s3.example/log.html?X-Amz-Signature=first-sight-5678"
+    http.answer(body={"id": "a1", "name": "log.html", "size": 3, "url": url})
+    with caplog.at_level(logging.DEBUG, "ProcessRunLibrary"):
+        client.get_step_run_artifact("s1", "a1")
+    assert "first-sight-5678" not in caplog.text
+    assert (
+        'Response body: {"id": "a1", "name": "log.html", "size": 3, "url": "***"}'
+        in caplog.messages
+    )
+
+
 def test_an_artifact_without_an_http_url_fails_naming_the_artifact(client, http):
     http.answer(body={"id": "a1", "name": "log.html", "size": 3, "url": "file:///etc/passwd"})
     with pytest.raises(ControlRoomError) as error:

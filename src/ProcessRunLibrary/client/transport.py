@@ -11,6 +11,7 @@ methods over :meth:`Transport.request`, :meth:`Transport.pages` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -304,6 +305,8 @@ class Transport:
             response.status_code,
             elapsed,
         )
+        if b'"url"' in response.content:  # presigned URLs: secrets before anything logs them
+            _register_urls(response)
         if response.content and log.isEnabledFor(logging.DEBUG):
             log.debug("Response body: %s", _truncate(response.text))
         if response.status_code >= 400:
@@ -320,8 +323,6 @@ class Transport:
                 + (MAY_HAVE_STARTED if starts_run else ""),
                 status=response.status_code,
             ) from None
-        if b'"url"' in response.content:  # presigned download or upload URLs
-            masking.register_urls(data)
         return data
 
     def _shown_path(self, url: str, params: Mapping[str, Any] | None) -> str:
@@ -332,6 +333,11 @@ class Transport:
         if url.startswith(self.api_url):
             url = url[len(self.api_url) :]
         return masking.mask(url)
+
+
+def _register_urls(response: requests.Response) -> None:
+    with contextlib.suppress(ValueError):  # a body that is not JSON fails later, clearly
+        masking.register_urls(response.json())
 
 
 def take(items: Iterator[JSON], limit: int | None) -> Iterator[JSON]:
