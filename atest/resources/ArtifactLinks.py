@@ -1,0 +1,61 @@
+"""Follows the links that ``download_artifacts=True`` writes into a log: reads the HTML
+messages of an output.xml and resolves each link against the folder of its log.html,
+as a browser opening that log.html would."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from robot.api import ExecutionResult
+from robot.result import ResultVisitor
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self.found.append((data, self._href))
+            self._href = None
+
+
+class _HtmlMessages(ResultVisitor):
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def visit_message(self, msg) -> None:  # type: ignore[no-untyped-def]
+        if msg.html:
+            self.messages.append(msg.message)
+
+
+class ArtifactLinks:
+    ROBOT_LIBRARY_SCOPE = "SUITE"
+
+    def html_messages_with_links(self, output: str) -> list[str]:
+        """The HTML messages of ``output`` (an output.xml) that hold a link."""
+        visitor = _HtmlMessages()
+        ExecutionResult(output).visit(visitor)
+        return [m for m in visitor.messages if "<a href=" in m]
+
+    def resolve_links(self, message: str, log: str) -> dict[str, str]:
+        """Link text -> the absolute path its href points to, relative to the folder of
+        ``log``. Fails for a link that is not relative (a browser would go elsewhere)."""
+        parser = _Links()
+        parser.feed(message)
+        base = Path(log).absolute().parent
+        resolved = {}
+        for text, href in parser.found:
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith("/"):
+                raise AssertionError(f"Link {href!r} is not relative.")
+            resolved[text] = str((base / unquote(parts.path)).resolve())
+        return resolved
