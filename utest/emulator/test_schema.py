@@ -268,3 +268,115 @@ def test_every_operation_and_status_matches_the_schemas(emu: Emulator, check: Ch
         | {("fault", s) for s in (429, 500, 502, 503, 504)}
     )
     assert check.seen == expected
+
+
+# --- step runs (listStepRuns, getStepRun, listStepRunConsoleMessages, listStepRunArtifacts,
+# getStepRunArtifact) and the signed download URLs ---------------------------------------------
+
+OPERATIONS.update(
+    {
+        "list_step_runs": ("/step-runs", "get"),
+        "get_step_run": ("/step-runs/{step_run_id}", "get"),
+        "list_step_run_console_messages": ("/step-runs/{step_run_id}/console-messages", "get"),
+        "list_step_run_artifacts": ("/step-runs/{step_run_id}/artifacts", "get"),
+        "get_step_run_artifact": ("/step-runs/{step_run_id}/artifacts/{artifact_id}", "get"),
+    }
+)
+UNDOCUMENTED |= {
+    ("get_step_run", 404),  # unknown step run
+    ("list_step_run_artifacts", 404),
+    ("get_step_run_artifact", 404),
+    ("download", 403),  # a download URL with a wrong signature, none, or expired
+    ("download", 404),  # a signed URL of an artifact that is gone
+}
+
+
+def wait_for_step_state(emu: Emulator, run_id: str, state: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while True:
+        data = emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()["data"]
+        if state in [s["state"] for s in data]:
+            return data
+        assert time.monotonic() < deadline, f"no step run of {run_id} became {state}"
+        time.sleep(0.02)
+
+
+def test_every_step_run_operation_and_status_matches_the_schemas(
+    emu: Emulator, check: Checker
+) -> None:
+    api = emu.api
+
+    def noauth(path: str, **kw: Any) -> requests.Response:
+        return requests.get(emu.ws_url + path, timeout=5, **kw)
+
+    start = "/processes/{}/process-runs"
+    steps = [{"name": "Fetch"}, {"name": "Enter", "console": ["entering"]}]
+    emu.define("steps", new_seconds=60, run_seconds=2, outcome="unresolved", steps=steps)
+    emu.define("waiting", new_seconds=10000)
+    waiting = api("POST", start.format("waiting")).json()["id"]
+    steps_run = api("POST", start.format("steps")).json()["id"]
+    bodies: list[dict[str, Any]] = []
+    listed = "list_step_runs"
+    bodies += check(listed, api("GET", "/step-runs", params={"process_run_id": waiting}))["data"]
+    for state in ("awaiting_worker", "in_progress"):
+        wait_for_step_state(emu, steps_run, state)
+        page = api("GET", "/step-runs", params={"process_run_id": steps_run})
+        bodies += check(listed, page)["data"]
+    wait_until_ended(emu, steps_run)
+    first = check(
+        listed, api("GET", "/step-runs", params={"process_run_id": steps_run, "limit": 1})
+    )
+    assert first["has_more"] is True
+    rest = check(listed, emu.http.get(first["next"], timeout=5))
+    bodies += first["data"] + rest["data"]
+    assert {s["state"] for s in bodies} == {
+        "new",
+        "awaiting_worker",
+        "in_progress",
+        "completed",
+        "failed",
+    }
+    check(listed, api("GET", "/step-runs", params={"process_run_id": "nope"}))
+    check(listed, api("GET", "/step-runs"))  # 400
+    check(listed, noauth("/step-runs", params={"process_run_id": steps_run}))
+
+    failed = rest["data"][0]["id"]
+    for step_run in [*bodies, *first["data"]]:
+        check("get_step_run", api("GET", f"/step-runs/{step_run['id']}"))
+    check("get_step_run", api("GET", "/step-runs/nope"))
+    check("get_step_run", noauth(f"/step-runs/{failed}"))
+
+    console = "list_step_run_console_messages"
+    for step_run in first["data"] + rest["data"]:
+        page = check(console, api("GET", f"/step-runs/{step_run['id']}/console-messages"))
+        assert page["data"]
+    check(console, api("GET", f"/step-runs/{failed}/console-messages", params={"limit": 1}))
+    check(console, api("GET", "/step-runs/nope/console-messages"))
+    check(console, noauth(f"/step-runs/{failed}/console-messages"))
+
+    artifacts = "list_step_run_artifacts"
+    page = check(artifacts, api("GET", f"/step-runs/{failed}/artifacts"))
+    check(artifacts, api("GET", f"/step-runs/{failed}/artifacts", params={"limit": 1}))
+    check(artifacts, api("GET", "/step-runs/nope/artifacts"))
+    check(artifacts, noauth(f"/step-runs/{failed}/artifacts"))
+
+    one = "get_step_run_artifact"
+    artifact = page["data"][0]["id"]
+    url = check(one, api("GET", f"/step-runs/{failed}/artifacts/{artifact}"))["url"]
+    check(one, api("GET", f"/step-runs/{failed}/artifacts/nope"))
+    check(one, noauth(f"/step-runs/{failed}/artifacts/{artifact}"))
+
+    assert requests.get(url, timeout=5).status_code == 200
+    check("download", requests.get(url.replace("signature=", "signature=0"), timeout=5))
+    api("DELETE", f"/process-runs/{steps_run}")
+    check("download", requests.get(url, timeout=5))  # 404: the run is gone
+
+    expected = (
+        {(listed, s) for s in (200, 400, 403)}
+        | {("get_step_run", s) for s in (200, 403, 404)}
+        | {(console, s) for s in (200, 403, 404)}
+        | {(artifacts, s) for s in (200, 403, 404)}
+        | {(one, s) for s in (200, 403, 404)}
+        | {("download", s) for s in (403, 404)}
+    )
+    assert check.seen == expected

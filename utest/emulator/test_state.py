@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, ConfigError, parse_json
 from ProcessRunLibrary.emulator.processes import DEMO_PROCESSES, load_config, parse_process
@@ -286,7 +288,10 @@ def test_explicit_outputs_with_files() -> None:
     file = page[0]["files"][0]
     assert file["name"] == "a.txt"
     assert file["size"] == len("héllo".encode())
-    assert file["download"]["url"] == f"http://h:1/_emulator/files/{file['id']}"
+    path = f"/_emulator/files/{file['id']}"
+    url = urlsplit(file["download"]["url"])
+    assert (url.scheme, url.netloc, url.path) == ("http", "h:1", path)
+    assert signing.check(path, dict(parse_qsl(url.query))) is None
     assert workspace.files[file["id"]].content == "héllo".encode()
 
 

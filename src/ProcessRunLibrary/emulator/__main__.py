@@ -80,6 +80,7 @@ def build_context(args: argparse.Namespace) -> Any:
         clock=Clock(factor),
         stopping_seconds=settings["stopping_seconds"],
         page_size=settings["page_size"],
+        url_expiry_seconds=settings["url_expiry_seconds"],
     )
     seed: Any = args.seed
     if seed is not None and seed.lstrip("-").isdigit():

@@ -1,20 +1,34 @@
 """The admin API under /_emulator/: define processes, inject faults, read the request log.
 
-Every admin route except /_emulator/health and /_emulator/files/{id} needs the same
+Every admin route except /_emulator/health and the download URLs (/_emulator/files/{id},
+/_emulator/workspaces/{ws}/step-runs/{sr}/artifacts/{id}: signed instead) needs the same
 Authorization header as the API. Admin requests are not in the request log and no fault
 applies to them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from ..version import VERSION
-from .app import CONTEXT, Handler, check_authorization, error_response, json_response, read_json
+from . import robotfiles, signing
+from .app import (
+    CONTEXT,
+    Handler,
+    check_authorization,
+    check_workspace,
+    error_response,
+    forbidden,
+    json_response,
+    read_json,
+    workspace_of,
+)
 from .common import ApiError, ConfigError, bad_request, not_found
 from .processes import parse_process
 
@@ -49,16 +63,58 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition for any file name: percent-encoded (RFC 6266), so that a
+    hostile name (quotes, CR LF, NUL) cannot break the header."""
+    return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def refused(request: web.Request) -> web.Response | None:
+    """403 unless the URL is signed (signing.py) and has not expired."""
+    reason = signing.check(request.path, request.query)
+    return None if reason is None else error_response(forbidden(reason))
+
+
 async def download_file(request: web.Request) -> web.Response:
-    # Like Control Room's download links, these need no Authorization header.
+    # Like Control Room's download links, these need no Authorization header: the URL is
+    # signed and expires.
+    if (answer := refused(request)) is not None:
+        return answer
     file = request.app[CONTEXT].workspace.files.get(request.match_info["id"])
     if file is None:
         return error_response(not_found(f"File '{request.match_info['id']}' not found."))
     return web.Response(
         body=file.content,
         content_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{file.name}"'},
+        headers={"Content-Disposition": attachment(file.name)},
     )
+
+
+async def download_artifact(request: web.Request) -> web.StreamResponse:
+    """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
+    if (answer := refused(request)) is not None:
+        return answer
+    await asyncio.to_thread(robotfiles.ready)
+    try:
+        workspace = workspace_of(request)
+        check_workspace(request.app[CONTEXT], request.match_info["ws"])
+        name, size, chunks = workspace.artifact_content(
+            request.match_info["step_run"], request.match_info["artifact"]
+        )
+    except ApiError as error:
+        return error_response(error)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": attachment(name),
+        }
+    )
+    response.content_length = size
+    await response.prepare(request)
+    for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @admin
@@ -163,6 +219,7 @@ def add_admin_routes(app: web.Application) -> None:
     routes = [
         ("GET", "/health", health),
         ("GET", "/files/{id}", download_file),
+        ("GET", "/workspaces/{ws}/step-runs/{step_run}/artifacts/{artifact}", download_artifact),
         ("GET", "/processes", list_processes),
         ("PUT", "/processes/{id}", put_process),
         ("DELETE", "/processes/{id}", delete_process),

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from . import robotfiles
 from .callbacks import Callbacks
 from .common import MAX_PAGE_SIZE, ApiError, bad_request, not_found, parse_json
 from .faults import FaultRule, FaultSet
@@ -291,6 +292,48 @@ async def start_process_run_for_integration(request: web.Request) -> web.StreamR
     return json_response(workspace_of(request).start_for_integration(process_id, payload))
 
 
+async def list_step_runs(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    robotfiles.start()  # their artifacts will be asked for soon
+    limit = page_limit(request, ctx)
+    page, cursor = workspace_of(request).list_step_runs(
+        optional(request, "process_run_id"), limit, decode_cursor(request, "step-runs")
+    )
+    return page_response(request, "step-runs", page, cursor, limit)
+
+
+async def get_step_run(request: web.Request) -> web.Response:
+    robotfiles.start()
+    return json_response(workspace_of(request).get_step_run(request.match_info["step_run"]))
+
+
+async def list_step_run_console_messages(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    page, cursor = workspace_of(request).list_console_messages(
+        request.match_info["step_run"], limit, decode_cursor(request, "console")
+    )
+    return page_response(request, "console", page, cursor, limit)
+
+
+async def list_step_run_artifacts(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    limit = page_limit(request, ctx)
+    await asyncio.to_thread(robotfiles.ready)  # their sizes; made once, off the event loop
+    page, cursor = workspace_of(request).list_artifacts(
+        request.match_info["step_run"], limit, decode_cursor(request, "artifacts")
+    )
+    return page_response(request, "artifacts", page, cursor, limit)
+
+
+async def get_step_run_artifact(request: web.Request) -> web.Response:
+    await asyncio.to_thread(robotfiles.ready)
+    answer = workspace_of(request).get_artifact(
+        request.match_info["step_run"], request.match_info["artifact"], str(origin(request))
+    )
+    return json_response(answer)
+
+
 WS = "/workspaces/{ws}"
 API_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{WS}/process-runs", list_process_runs),
@@ -307,6 +350,11 @@ API_ROUTES: list[tuple[str, str, Handler]] = [
         f"{WS}/processes/{{process}}/process-runs-integrations",
         start_process_run_for_integration,
     ),
+    ("GET", f"{WS}/step-runs", list_step_runs),
+    ("GET", f"{WS}/step-runs/{{step_run}}", get_step_run),
+    ("GET", f"{WS}/step-runs/{{step_run}}/console-messages", list_step_run_console_messages),
+    ("GET", f"{WS}/step-runs/{{step_run}}/artifacts", list_step_run_artifacts),
+    ("GET", f"{WS}/step-runs/{{step_run}}/artifacts/{{artifact}}", get_step_run_artifact),
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from .clock import Clock
 from .common import DEFAULT_PAGE_SIZE, DEFAULT_STOPPING_SECONDS, not_found
 from .processes import OutputFile, Process
+from .signing import DEFAULT_EXPIRY_SECONDS
 
 
 @dataclass
@@ -70,11 +71,13 @@ class WorkspaceData:
         clock: Clock | None = None,
         stopping_seconds: float = DEFAULT_STOPPING_SECONDS,
         page_size: int = DEFAULT_PAGE_SIZE,
+        url_expiry_seconds: float = DEFAULT_EXPIRY_SECONDS,
     ) -> None:
         self.workspace_id = workspace_id
         self.clock = clock or Clock()
         self.stopping_seconds = stopping_seconds
         self.page_size = page_size
+        self.url_expiry_seconds = url_expiry_seconds  # of signed download URLs, real time
         self._initial_processes = list(processes)
         self.processes: dict[str, Process] = {}
         self.queues: dict[str, list[WorkItem]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from . import signing
 from .common import (
     CALLBACK_EVENTS,
     ENDED_STATES,
@@ -258,7 +259,7 @@ class Runs(WorkItems):
                     "id": file_id,
                     "name": file.name,
                     "size": len(file.content),
-                    "download": {"url": f"{base_url}/_emulator/files/{file_id}"},
+                    "download": {"url": self.signed_url(base_url, f"/_emulator/files/{file_id}")},
                 }
                 for file_id, file in zip(run.file_ids[index], spec.files, strict=True)
             ]
@@ -272,6 +273,10 @@ class Runs(WorkItems):
                 }
             )
         return outputs
+
+    def signed_url(self, base_url: str, path: str) -> str:
+        """A download URL that expires after ``url_expiry_seconds`` (real time)."""
+        return f"{base_url}{path}?{signing.sign(path, self.url_expiry_seconds)}"
 
     def list_outputs(
         self, run_id: str, limit: int, cursor: int | None, base_url: str

@@ -1,9 +1,345 @@
-"""Step runs: the steps of each run, their console messages and artifacts."""
+"""Step runs: the steps of each run, their console messages and artifacts.
+
+Nothing here is stored: a step run is derived from its run's Timeline (runs.py), the
+process's steps and the clock, like the run's own state. The steps of a process run one
+after another: the run's processing time (``run_seconds``) is split evenly among them. A
+step run exists from the moment its step is reached:
+
+- the first step run is created with the process run; it is ``new`` for the first half of
+  the run's ``new`` period and ``awaiting_worker`` for the second half, then
+  ``in_progress`` when the run starts;
+- each later step run is created, and starts (a worker is at hand), when the one before it
+  ends;
+- a step run ends ``completed``, or ``failed`` with an ``error`` when the run ends
+  ``unresolved``: the failing step is the one marked ``fails`` (the last one by default);
+- a stop request cuts the run short: the step run in progress then ends with the run
+  (``failed`` with ``PROCESS_RUN_STOPPED`` unless the run completes), and steps not reached
+  get no step run.
+
+Console messages and artifacts are described in docs/emulator.md.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import robotfiles
+from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
+from .model import Run, Timeline
+from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
+
+DEFAULT_ERROR_CODE = "ROBOT_FAILED"
+CHUNK = 64 * 1024
+# The generated content of an artifact configured by `size`: a 64 KiB block, repeated.
+_PATTERN = b"".join(f"{i:07d} generated artifact content\n".encode() for i in range(2048))[:CHUNK]
+
+
+@dataclass(frozen=True)
+class StepRunView:
+    id: str
+    run: Run
+    index: int
+    step: Step
+    step_id: str
+    created: float
+    started: float | None  # None while (or when it never was) started
+    ended: float | None  # None until it has ended
+    state: str
+    updated: float
+    error: dict[str, str] | None
+    planned_end: float | None  # when its slice of the run ends (None: never, a forever run)
 
 
 class StepRuns(Runs):
-    pass
+    # --- the step runs of a run
+
+    def steps(self, run: Run) -> tuple[Step, ...]:
+        return run.process.steps or (Step(name=run.process.name),)
+
+    def step_run_id(self, run: Run, index: int) -> str:
+        return str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/step-run/{index}"))
+
+    def step_runs(self, run: Run, now: float) -> list[StepRunView]:
+        """The step runs of ``run`` that exist at ``now``, in order."""
+        line = self.timeline(run)
+        steps = self.steps(run)
+        failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
+        run_seconds = run.process.run_seconds
+        cut = line.processing_end  # a stop request, or the natural end
+        views = []
+        for index, step in enumerate(steps):
+            if line.started is None:
+                begin: float | None = None
+                end: float | None = None
+            elif run_seconds is None:
+                begin = line.started if index == 0 else None
+                end = None
+            else:
+                begin = line.started + run_seconds * index / len(steps)
+                end = line.started + run_seconds * (index + 1) / len(steps)
+            if index == 0:
+                created = run.created
+            elif begin is None or now < begin or (cut is not None and begin >= cut):
+                break  # not reached (yet, or ever)
+            else:
+                created = begin
+            views.append(self._view(run, line, index, step, created, begin, end, failing, now))
+        return views
+
+    def _view(
+        self,
+        run: Run,
+        line: Timeline,
+        index: int,
+        step: Step,
+        created: float,
+        begin: float | None,
+        end: float | None,
+        failing: int,
+        now: float,
+    ) -> StepRunView:
+        # Stopped during this step (or before it started): it ends with the run.
+        cut_short = end is None or (line.processing_end is not None and end > line.processing_end)
+        ended = line.ended if cut_short else end
+        error: dict[str, str] | None = None
+        started: float | None = None
+        if ended is not None and now >= ended:
+            if cut_short and line.outcome != "completed":
+                error = {"code": STOPPED_CODE}
+            elif not cut_short and index == failing and run.process.outcome == "unresolved":
+                error = {"code": step.error_code or DEFAULT_ERROR_CODE}
+            state, updated, started = ("failed" if error else "completed"), ended, begin
+        elif begin is not None and now >= begin:
+            state, updated, started, ended = "in_progress", begin, begin, None
+        else:
+            ended = None
+            # Only the first step run waits for a worker: the second half of the run's
+            # `new` period (also when the run is stopped before it starts).
+            natural = run.created + run.process.new_seconds if begin is None else begin
+            awaiting = created + (natural - created) / 2
+            if index == 0 and now >= awaiting:
+                state, updated = "awaiting_worker", awaiting
+            else:
+                state, updated = "new", created
+        step_id = step.id or str(uuid.uuid5(ID_NAMESPACE, f"{run.process.id}/step/{index}"))
+        return StepRunView(
+            id=self.step_run_id(run, index),
+            run=run,
+            index=index,
+            step=step,
+            step_id=step_id,
+            created=created,
+            started=started,
+            ended=ended,
+            state=state,
+            updated=updated,
+            error=error,
+            planned_end=end,
+        )
+
+    def step_run_json(self, view: StepRunView) -> dict[str, Any]:
+        duration = None
+        if view.ended is not None:
+            since = view.started if view.started is not None else view.created
+            duration = round(view.ended - since, 3)
+        return {
+            "id": view.id,
+            "state": view.state,
+            "state_updated_at": iso(view.updated),
+            "error": view.error,
+            "started_at": iso(view.started),
+            "ended_at": iso(view.ended),
+            "duration": duration,
+            "step": {"id": view.step_id, "name": view.step.name},
+        }
+
+    def _step_run(self, step_run_id: str, now: float) -> StepRunView:
+        """The step run with this id, or 404."""
+        for run in self.runs.values():
+            if run.deleted_at is not None:
+                continue
+            for index in range(len(self.steps(run))):
+                if self.step_run_id(run, index) == step_run_id:
+                    for view in self.step_runs(run, now):
+                        if view.index == index:
+                            return view
+                    break
+        raise not_found(f"Step run '{step_run_id}' not found.")
+
+    # --- the API
+
+    def list_step_runs(
+        self, process_run_id: str | None, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of a run's step runs, in order. An unknown run has none (as outputs)."""
+        if not process_run_id:
+            raise bad_request("'process_run_id' is required.")
+        run = self.runs.get(process_run_id)
+        if run is None or run.deleted_at is not None:
+            return [], None
+        views = self.step_runs(run, self.clock.now())
+        return _slice([self.step_run_json(v) for v in views], limit, cursor)
+
+    def get_step_run(self, step_run_id: str) -> dict[str, Any]:
+        return self.step_run_json(self._step_run(step_run_id, self.clock.now()))
+
+    # --- console messages
+
+    def console(self, view: StepRunView, now: float) -> list[tuple[float, str]]:
+        """The console messages of a step run that are written by ``now``, oldest first."""
+        lines = view.step.console if view.step.console is not None else view.run.process.console
+        if view.started is None and view.ended is None:
+            return []
+        if lines is not None:
+            messages = self._configured_console(view, lines)
+        else:
+            messages = self._default_console(view)
+        return [(at, text) for at, text in messages if at <= now]
+
+    def _configured_console(self, view: StepRunView, lines: tuple[str, ...]) -> list[Any]:
+        """Spread over the step run's slice of the run (one a second in a run that never
+        ends), and written at its end at the latest."""
+        begin = view.started if view.started is not None else view.ended
+        assert begin is not None
+        messages = []
+        for i, text in enumerate(lines):
+            if view.planned_end is None:
+                at = begin + i
+            else:
+                at = begin + (view.planned_end - begin) * i / max(len(lines), 1)
+            if view.ended is not None:
+                at = min(at, view.ended)
+            messages.append((at, text))
+        return messages
+
+    def _default_console(self, view: StepRunView) -> list[tuple[float, str]]:
+        run, step = view.run, view.step
+        count = len(run.items)
+        what = f"Step '{step.name}' of process '{run.process.name}'"
+        messages: list[tuple[float, str]] = []
+        if view.started is not None:
+            messages.append((view.started, f"{what} started: {count} work item(s) to process."))
+        if view.ended is None:
+            return messages
+        if view.error is None:
+            messages.append((view.ended, f"{what} completed: {count} work item(s) processed."))
+            return messages
+        line = self.timeline(run)
+        final = line.ended if line.ended is not None else view.ended
+        failed = 0
+        for index, item in enumerate(run.items):
+            item_view = self.item_view(run, index, final)
+            if item_view.state != "failed" or item_view.exception is None:
+                continue
+            failed += 1
+            exception = item_view.exception
+            at = min(max(item_view.updated, view.started or view.ended), view.ended)
+            messages.append(
+                (
+                    at,
+                    f"Work item {item.id} failed with {exception['type']} exception "
+                    f"{exception['code']}: {exception['message']}",
+                )
+            )
+        code = view.error["code"]
+        if view.started is None:
+            summary = f"{what} failed ({code}): the process run was stopped before it started."
+        else:
+            summary = f"{what} failed ({code}): {failed} of {count} work item(s) failed."
+        messages.append((view.ended, summary))
+        messages.sort(key=lambda m: m[0])
+        return messages
+
+    def list_console_messages(
+        self, step_run_id: str, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        now = self.clock.now()
+        view = self._step_run(step_run_id, now)
+        messages = [{"timestamp": iso(at), "message": text} for at, text in self.console(view, now)]
+        return _slice(messages, limit, cursor)
+
+    # --- artifacts
+
+    def artifacts(self, view: StepRunView, now: float) -> list[tuple[str, Artifact, int]]:
+        """``(id, artifact, size)`` of a step run: none until it has ended."""
+        if view.ended is None or now < view.ended:
+            return []
+        configured = view.step.artifacts
+        if configured is None:
+            configured = view.run.process.artifacts
+        if configured is None:
+            configured = tuple(Artifact(name, robot=name) for name in ROBOT_FILES)
+        result = []
+        for index, artifact in enumerate(configured):
+            artifact_id = str(uuid.uuid5(ID_NAMESPACE, f"{view.id}/artifact/{index}"))
+            result.append((artifact_id, artifact, self._size(view, artifact)))
+        return result
+
+    def _size(self, view: StepRunView, artifact: Artifact) -> int:
+        if artifact.robot is not None:
+            return len(robotfiles.files(view.state)[artifact.robot])
+        if artifact.size is not None:
+            return artifact.size
+        assert artifact.content is not None
+        return len(artifact.content)
+
+    def list_artifacts(
+        self, step_run_id: str, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        now = self.clock.now()
+        view = self._step_run(step_run_id, now)
+        data = [
+            {"id": artifact_id, "name": artifact.name, "size": size}
+            for artifact_id, artifact, size in self.artifacts(view, now)
+        ]
+        return _slice(data, limit, cursor)
+
+    def _artifact(self, step_run_id: str, artifact_id: str) -> tuple[StepRunView, Artifact, int]:
+        now = self.clock.now()
+        view = self._step_run(step_run_id, now)
+        for found_id, artifact, size in self.artifacts(view, now):
+            if found_id == artifact_id:
+                return view, artifact, size
+        raise not_found(f"Artifact '{artifact_id}' of step run '{step_run_id}' not found.")
+
+    def get_artifact(self, step_run_id: str, artifact_id: str, base_url: str) -> dict[str, Any]:
+        """The artifact with a signed download URL that expires (``url_expiry_seconds``)."""
+        _, artifact, size = self._artifact(step_run_id, artifact_id)
+        path = artifact_path(self.workspace_id, step_run_id, artifact_id)
+        url = self.signed_url(base_url, path)
+        return {"id": artifact_id, "name": artifact.name, "size": size, "url": url}
+
+    def artifact_content(
+        self, step_run_id: str, artifact_id: str
+    ) -> tuple[str, int, Iterator[bytes]]:
+        """The name, size and content (in chunks) of an artifact, for its download URL."""
+        view, artifact, size = self._artifact(step_run_id, artifact_id)
+        if artifact.robot is not None:
+            return artifact.name, size, iter([robotfiles.files(view.state)[artifact.robot]])
+        if artifact.size is not None:
+            return artifact.name, size, _generated(artifact.size)
+        assert artifact.content is not None
+        return artifact.name, size, iter([artifact.content])
+
+
+def artifact_path(workspace_id: str, step_run_id: str, artifact_id: str) -> str:
+    """The path of an artifact's download URL (signed by the query string)."""
+    return f"/_emulator/workspaces/{workspace_id}/step-runs/{step_run_id}/artifacts/{artifact_id}"
+
+
+def _generated(size: int) -> Iterator[bytes]:
+    for offset in range(0, size, CHUNK):
+        yield _PATTERN[: min(CHUNK, size - offset)]
+
+
+def _slice(
+    data: list[dict[str, Any]], limit: int, cursor: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of a list in order; the cursor is the index of the next page's first entry."""
+    start = 0 if cursor is None else cursor
+    end = start + limit
+    return data[start:end], (end if end < len(data) else None)
