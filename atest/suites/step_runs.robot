@@ -8,6 +8,9 @@ Documentation       Step runs, their console messages and artifacts, and downloa
 Resource            private_emulator.resource
 Library             OperatingSystem
 Library             HostileFiles
+Library             Process
+Library             ArtifactLinks
+Library             OutputReader
 Suite Setup         Start Step Runs Suite
 Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Stop Hostile File Server
 ...                     AND    Close All Control Room Sessions
@@ -15,9 +18,21 @@ Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Stop Hostile
 
 *** Variables ***
 ${ID RULE}      must be an id without '/', '?', '#', '\\' or white space, got
+${PYTHON}       ${{sys.executable}}
+${CASES}        ${CURDIR}${/}..${/}resources${/}step_runs_cases.robot
 
 
 *** Test Cases ***
+A Parent Log Says Why The Child Failed And Links The Child's Log
+    ${dir} =    Run The Child Cases    robot    ${OUTPUT DIR}${/}parent-robot
+    The Failure Message Gives The Failed Items And The Console Tail    ${dir}
+    The Log Links The Child's Log    ${dir}
+
+The Links Work From Pabot Too
+    ${dir} =    Run The Child Cases    pabot    ${OUTPUT DIR}${/}parent-pabot
+    The Failure Message Gives The Failed Items And The Console Tail    ${dir}
+    The Log Links The Child's Log    ${dir}
+
 Hostile Artifact Names Are Saved Under Safe Base Names Inside The Folder
     ${dir} =    Set Variable    ${OUTPUT DIR}${/}hostile${/}step-run
     ${paths} =    Download Step Run Artifacts    s1    ${dir}    alias=hostile
@@ -52,7 +67,7 @@ Output Files Are Saved In A Folder Per Output
     ${dir} =    Set Variable    ${OUTPUT DIR}${/}hostile-outputs
     ${paths} =    Download Process Run Output Files    r1    ${dir}    alias=hostile
     ${relative} =    Evaluate
-    ...    [pathlib.Path(p).relative_to(d).as_posix() for d in [$dir] for p in $paths]
+    ...    [pathlib.Path(p).relative_to(d).as_posix() for d, ps in [($dir, $paths)] for p in ps]
     ...    modules=pathlib
     Should Be Equal    ${relative}    ${{["out-1/report.pdf", "out-1/report (2).pdf", "out-2/data.csv"]}}
     ${content} =    Get File    ${dir}${/}out-1${/}report (2).pdf
@@ -84,14 +99,75 @@ Bad Input Is Refused Before Sending
 
 
 *** Keywords ***
+Run The Child Cases
+    [Documentation]    Runs step_runs_cases.robot with ``robot`` or ``pabot`` into ``dir``, at
+    ...    TRACE; returns ``dir``. Its one test fails on purpose.
+    [Arguments]    ${runner}    ${dir}
+    VAR    @{robot}    ${PYTHON}    -m    robot
+    IF    $runner == "pabot"
+        VAR    @{command}    ${PYTHON}    -m    pabot.pabot    --processes    2    --no-pabotlib
+        ...    --command    @{robot}    --end-command
+    ELSE
+        VAR    @{command}    @{robot}
+    END
+    # In its own folder: pabot keeps state (.pabotsuitenames) in the current folder.
+    Create Directory    ${dir}
+    ${result} =    Run Process    @{command}    --outputdir    ${dir}    --loglevel    TRACE:INFO
+    ...    --pythonpath    ${CURDIR}${/}..${/}resources    ${CASES}    cwd=${dir}
+    ...    stdout=${dir}-console.txt    stderr=STDOUT    timeout=3 minutes    on_timeout=kill
+    Should Be Equal As Integers    ${result.rc}    1    The child robot: ${result.stdout}
+    Read Output    ${dir}${/}output.xml
+    RETURN    ${dir}
+
+The Failure Message Gives The Failed Items And The Console Tail
+    [Arguments]    ${dir}
+    ${run id} =    Suite Metadata    run
+    ${child} =    Suite Metadata    child
+    ${run} =    Get Process Run    ${run id}
+    ${emulated} =    Emulator.Get Emulator Runs    ${child}
+    ${item} =    Set Variable    ${emulated}[0][work_items][0][id]
+    ${steps} =    List Step Runs    ${run id}
+    ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
+    VAR    ${step}    Step '${child}' of process '${child}'
+    VAR    ${expected}
+    ...    Process run ${run id} of process '${child}' ended unresolved after ${after}. Failed work items: ${item} (business exception INVALID_PDF: No PDF in the mail.).
+    ...    Last console lines of step run ${steps}[0][id] (${child}):
+    ...    ${SPACE * 4}${step} started: 1 work item(s) to process.
+    ...    ${SPACE * 4}Work item ${item} failed with business exception INVALID_PDF: No PDF in the mail.
+    ...    ${SPACE * 4}${step} failed (ROBOT_FAILED): 1 of 1 work item(s) failed.
+    ...    separator=\n
+    ${messages} =    Test Messages
+    Should Be Equal    ${messages}[Parent Waits For A Failing Child]    ${expected}
+    VAR    ${STEP RUN}    ${steps}[0][id]    scope=TEST
+
+The Log Links The Child's Log
+    [Documentation]    The log.html in ``dir`` holds one HTML block whose link "log.html",
+    ...    resolved against the folder of that log.html, is the child's log.html.
+    [Arguments]    ${dir}
+    File Should Exist    ${dir}${/}log.html
+    ${blocks} =    Html Messages With Links    ${dir}${/}output.xml
+    Length Should Be    ${blocks}    1
+    ${links} =    Resolve Links    ${blocks}[0]    ${dir}${/}log.html
+    Should Be Equal    ${{sorted($links)}}    ${{["log.html", "output.xml"]}}
+    File Should Exist    ${links}[log.html]
+    ${fresh} =    Download Step Run Artifacts    ${STEP RUN}    ${dir}-fresh    pattern=log.html
+    ${linked} =    Get Binary File    ${links}[log.html]
+    ${served} =    Get Binary File    ${fresh}[0]
+    Should Be True    $linked == $served    The linked file is not the child's log.html
+    Should Contain    ${linked.decode()}    window.output    The linked file is not a Robot log
+
 Start Step Runs Suite
     ${hostile} =    Start Hostile File Server
     Create Control Room Session    hostile    api_url=${hostile}
     Start Private Emulator
+    # The child robots use the shared emulator of atest/run.py; so does this suite's 'shared'.
+    Create Control Room Session    shared
 
 Is Refused Before Sending
     [Arguments]    ${expected}    ${keyword}    @{args}    &{kwargs}
+    Switch Control Room Session    private
     Private.Clear Request Log
     Run Keyword And Expect Error    EQUALS:${expected}    ${keyword}    @{args}    &{kwargs}
     ${sent} =    Private.Get Request Count
     Should Be Equal    ${sent}    ${0}    ${sent} request(s) sent for bad input.
+    [Teardown]    Switch Control Room Session    shared

@@ -247,21 +247,29 @@ def _directory(directory: Any, default: Path) -> Path:
 
 
 def output_dir() -> Path:
-    """``${OUTPUT DIR}`` of the running robot; the current folder outside Robot."""
+    """Where downloads go by default: ``${OUTPUT DIR}``, the current folder outside Robot.
+
+    Under pabot, each process runs with ``--outputdir <dir>/pabot_results/<n>`` and
+    pabot merges every file named ``output.xml`` below ``pabot_results`` into its
+    result: a child robot's output.xml saved there would break the merge (or add the
+    child's tests to the parent's). So under pabot it is ``<dir>``, pabot's own output
+    folder, where pabot also writes the merged log.html."""
     from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
     try:
-        return Path(BuiltIn().get_variable_value("${OUTPUT DIR}")).absolute()
+        out = Path(BuiltIn().get_variable_value("${OUTPUT DIR}")).absolute()
+        under_pabot = BuiltIn().get_variable_value("${PABOTQUEUEINDEX}") is not None
     except RobotNotRunningError:
         return Path.cwd()
+    if under_pabot and out.parent.name == "pabot_results":
+        return out.parent.parent
+    return out
 
 
 def log_dir() -> Path:
-    """The folder of the log.html that will show this run's messages.
-
-    Robot: the folder of ``${LOG FILE}``, or ``${OUTPUT DIR}`` without a log. pabot
-    runs each process with ``--log NONE`` and ``--outputdir <dir>/pabot_results/<n>``
-    and writes the merged log.html into ``<dir>``: links are relative to that."""
+    """The folder of the log.html that will show this run's messages: the folder of
+    ``${LOG FILE}``; without a log (pabot runs its processes with ``--log NONE``), the
+    output folder of :func:`output_dir`."""
     from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
     try:
@@ -270,11 +278,7 @@ def log_dir() -> Path:
         return Path.cwd()
     if isinstance(log_file, str) and log_file.upper() not in ("", "NONE"):
         return Path(log_file).absolute().parent
-    out = output_dir()
-    for folder in out.parents:
-        if folder.name == "pabot_results":
-            return folder.parent
-    return out
+    return output_dir()
 
 
 def artifact_links(run_id: str, saved: list[tuple[dict[str, Any], list[Path]]]) -> str:
