@@ -24,38 +24,38 @@ ${CASES}        ${CURDIR}${/}..${/}resources${/}step_runs_cases.robot
 
 *** Test Cases ***
 A Parent Log Says Why The Child Failed And Links The Child's Log
-    ${dir} =    Run The Child Cases    robot    ${OUTPUT DIR}${/}parent-robot
+    ${dir} =    Run The Child Cases    robot    ${WORK}${/}parent-robot
     The Failure Message Gives The Failed Items And The Console Tail    ${dir}
     The Log Links The Child's Log    ${dir}
 
 The Links Work From Pabot Too
-    ${dir} =    Run The Child Cases    pabot    ${OUTPUT DIR}${/}parent-pabot
+    ${dir} =    Run The Child Cases    pabot    ${WORK}${/}parent-pabot
     The Failure Message Gives The Failed Items And The Console Tail    ${dir}
     The Log Links The Child's Log    ${dir}
 
 Hostile Artifact Names Are Saved Under Safe Base Names Inside The Folder
-    ${dir} =    Set Variable    ${OUTPUT DIR}${/}hostile${/}step-run
+    ${dir} =    Set Variable    ${WORK}${/}hostile${/}step-run
     ${paths} =    Download Step Run Artifacts    s1    ${dir}    alias=hostile
     ${names} =    Evaluate    [os.path.basename(p) for p in $paths]    modules=os
     Should Be Equal    ${names}
     ...    ${{["log.html", "escaped.txt", "passwd", "win.ini", "report.txt", "LOG (2).html", "output.xml"]}}
     ${saved} =    List Directory    ${dir}
     Lists Should Be Equal    ${saved}    ${names}    ignore_order=True
-    ${around} =    List Directory    ${OUTPUT DIR}${/}hostile
+    ${around} =    List Directory    ${WORK}${/}hostile
     Should Be Equal    ${around}    ${{["step-run"]}}    Something was written outside the folder
-    File Should Not Exist    ${OUTPUT DIR}${/}escaped.txt
+    File Should Not Exist    ${WORK}${/}escaped.txt
     ${content} =    Get File    ${dir}${/}escaped.txt
     Should Be Equal    ${content}    content of a1
 
 The Pattern Matches The Safe Names
-    ${paths} =    Download Step Run Artifacts    s1    ${OUTPUT DIR}${/}hostile-html    pattern=*.html
+    ${paths} =    Download Step Run Artifacts    s1    ${WORK}${/}hostile-html    pattern=*.html
     ...    alias=hostile
     ${names} =    Evaluate    [os.path.basename(p) for p in $paths]    modules=os
     Should Be Equal    ${names}    ${{["log.html", "LOG (2).html"]}}
 
 Download URLs Get No Authorization Header
     Clear Hostile Server Requests
-    Download Step Run Artifacts    s1    ${OUTPUT DIR}${/}hostile-auth    pattern=log.html    alias=hostile
+    Download Step Run Artifacts    s1    ${WORK}${/}hostile-auth    pattern=log.html    alias=hostile
     ${seen} =    Get Hostile Server Requests
     VAR    @{expected}
     ...    GET /api/v1/workspaces/atest-workspace/step-runs/s1/artifacts authorization=yes
@@ -64,7 +64,7 @@ Download URLs Get No Authorization Header
     Should Be Equal    ${seen}    ${expected}
 
 Output Files Are Saved In A Folder Per Output
-    ${dir} =    Set Variable    ${OUTPUT DIR}${/}hostile-outputs
+    ${dir} =    Set Variable    ${WORK}${/}hostile-outputs
     ${paths} =    Download Process Run Output Files    r1    ${dir}    alias=hostile
     ${relative} =    Evaluate
     ...    [pathlib.Path(p).relative_to(d).as_posix() for d, ps in [($dir, $paths)] for p in ps]
@@ -157,6 +157,11 @@ The Log Links The Child's Log
     Should Contain    ${linked.decode()}    window.output    The linked file is not a Robot log
 
 Start Step Runs Suite
+    # Downloads and child robots go to results/atest/step_runs, also under pabot: pabot
+    # merges every output.xml below its pabot_results folder, a child's ones too.
+    ${out} =    Evaluate    pathlib.Path($OUTPUT_DIR)    modules=pathlib
+    ${root} =    Set Variable If    $out.parent.name == "pabot_results"    ${out.parent.parent}    ${out}
+    VAR    ${WORK}    ${root}${/}step_runs    scope=SUITE
     ${hostile} =    Start Hostile File Server
     Create Control Room Session    hostile    api_url=${hostile}
     Start Private Emulator

@@ -126,11 +126,17 @@ class ProcessRunLibrary(DynamicCore):
     | ${run} = | Start Process Run And Wait | ${INVOICES} | payloads=${BATCH} | download_artifacts=True |
 
     Links are relative to the folder of log.html, so the output folder can be moved
-    or archived as a whole. Under pabot, each process has its own output folder
-    (``<outputdir>/pabot_results/<n>``) and pabot writes the merged log.html into
-    ``<outputdir>``: the links are relative to that folder (give pabot no ``--log``
-    elsewhere). A download that fails is a warning; it does not change the outcome
-    of the wait. To look further: `List Step Runs`, `List Step Run Console
+    or archived as a whole.
+
+    Under pabot, each process runs with ``--outputdir <outputdir>/pabot_results/<n>``
+    and ``--log NONE``, and pabot merges every file named ``output.xml`` below
+    ``pabot_results`` into its result: a child robot's ``output.xml`` saved there
+    would break the merge. So under pabot, ``${OUTPUT DIR}`` in the default folders
+    of the downloads stands for pabot's own ``<outputdir>``, where pabot writes the
+    merged log.html, and the links are relative to it (give pabot no ``--log`` in
+    another folder). Run ids are unique, so the processes do not collide.
+
+    A download that fails is a warning; it does not change the outcome of the wait. To look further: `List Step Runs`, `List Step Run Console
     Messages`, `List Step Run Artifacts` and `Download Step Run Artifacts`.
 
     = Downloads =
