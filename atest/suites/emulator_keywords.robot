@@ -79,6 +79,59 @@ An Added Token Is Accepted
     Should Be Equal    ${page}[has_more]    ${False}
     Call API    GET    /process-runs    authorization=Bearer other    expected_status=403
 
+Define Process Configures Steps, Console Lines And Artifacts
+    Define Process    pipeline    new_seconds=0    run_seconds=1 s    outcome=unresolved
+    ...    steps=["Fetch", {"name": "Enter", "fails": true, "error_code": "PORTAL_DOWN", "console": ["Opening the portal", "The portal did not answer"]}, "Report"]
+    ...    artifacts=[{"name": "../evil.txt", "content": "evil"}, {"name": "big.bin", "size": 1000000}]
+    ${started} =    Call API    POST    /processes/pipeline/process-runs
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    unresolved
+    ${page} =    Call API    GET    /step-runs?process_run_id=${started}[id]
+    ${names} =    Evaluate    [s['step']['name'] for s in $page['data']]
+    Should Be Equal    ${names}    ${{["Fetch", "Enter", "Report"]}}
+    ${states} =    Evaluate    [s['state'] for s in $page['data']]
+    Should Be Equal    ${states}    ${{["completed", "failed", "completed"]}}
+    ${failed} =    Set Variable    ${page}[data][1]
+    Should Be Equal    ${failed}[error]    ${{{"code": "PORTAL_DOWN"}}}
+    ${console} =    Call API    GET    /step-runs/${failed}[id]/console-messages
+    ${lines} =    Evaluate    [m['message'] for m in $console['data']]
+    Should Be Equal    ${lines}    ${{["Opening the portal", "The portal did not answer"]}}
+    ${artifacts} =    Call API    GET    /step-runs/${failed}[id]/artifacts
+    ${names} =    Evaluate    [(a['name'], a['size']) for a in $artifacts['data']]
+    Should Be Equal    ${names}    ${{[("../evil.txt", 4), ("big.bin", 1000000)]}}
+    ${evil} =    Call API    GET    /step-runs/${failed}[id]/artifacts/${artifacts}[data][0][id]
+    ${download} =    Evaluate    requests.get($evil['url'], timeout=10)    modules=requests
+    Should Be Equal    ${download.content}    ${{b"evil"}}
+    ${big} =    Call API    GET    /step-runs/${failed}[id]/artifacts/${artifacts}[data][1][id]
+    ${download} =    Evaluate    requests.get($big['url'], timeout=10)    modules=requests
+    Length Should Be    ${download.content}    1000000
+    ${forged} =    Evaluate    requests.get($big['url'][:-1] + ('1' if $big['url'][-1] == '0' else '0'), timeout=10)    modules=requests
+    Should Be Equal As Integers    ${forged.status_code}    403
+    Should Be Equal    ${forged.json()}[error][message]    The URL's signature does not match.
+
+A Failed Step Run By Default Names The Failed Work Item And Has Robot Framework Files
+    Define Process    child    new_seconds=0    run_seconds=1 s    outcome=unresolved
+    ...    failures=[{"type": "business", "code": "E1", "message": "No customer."}]
+    ${started} =    Call API    POST    /processes/child/process-runs
+    Wait Until Keyword Succeeds    5 s    0.1 s    Run Should Be    ${started}[id]    unresolved
+    ${page} =    Call API    GET    /step-runs?process_run_id=${started}[id]
+    ${step_run} =    Set Variable    ${page}[data][0]
+    ${items} =    Call API    GET    /work-items?process_run_id=${started}[id]
+    ${console} =    Call API    GET    /step-runs/${step_run}[id]/console-messages
+    Should Be Equal    ${console}[data][-2][message]
+    ...    Work item ${items}[data][0][id] failed with business exception E1: No customer.
+    Should Be Equal    ${console}[data][-1][message]
+    ...    Step 'child' of process 'child' failed (ROBOT_FAILED): 1 of 1 work item(s) failed.
+    ${artifacts} =    Call API    GET    /step-runs/${step_run}[id]/artifacts
+    ${log} =    Call API    GET    /step-runs/${step_run}[id]/artifacts/${artifacts}[data][1][id]
+    Should Be Equal    ${log}[name]    log.html
+    ${download} =    Evaluate    requests.get($log['url'], timeout=10)    modules=requests
+    Should Contain    ${download.text}    Process Work Items
+
+Define Process Rejects A Bad Step
+    Run Keyword And Expect Error
+    ...    Emulator admin request PUT /_emulator/processes/bad failed with status 400: Process 'bad': at most one step has 'fails': true.
+    ...    Define Process    bad    steps=[{"name": "A", "fails": true}, {"name": "B", "fails": true}]
+
 
 *** Keywords ***
 Start The Emulator

@@ -414,6 +414,9 @@ class Emulator:
         input_queue: list[Any] | str | None = None,
         default_work_item: Any = None,
         allow_parallel_runs: bool = True,
+        steps: list[Any] | str | None = None,
+        console: list[str] | str | None = None,
+        artifacts: list[dict[str, Any]] | str | None = None,
     ) -> DotDict:
         """Defines a process, or replaces the one with the same id, and returns its definition.
 
@@ -435,6 +438,24 @@ class Emulator:
         - ``default_work_item``: the payload of the work item of a start without a body;
           ``{}`` when not given.
         - ``allow_parallel_runs``: when false, a start while a run has not ended answers 409.
+        - ``steps``: the steps of each run, run one after another (``run_seconds`` is split
+          evenly among them); one step named as the process when not given. A list of step
+          names, or of ``{"name": ..., "fails": true, "error_code": ..., "console": [...],
+          "artifacts": [...]}``: ``fails`` marks the step whose run fails when the run ends
+          ``unresolved`` (the last step by default), ``error_code`` its step run's error code
+          (``ROBOT_FAILED`` by default), ``console`` and ``artifacts`` as below for this step
+          only.
+        - ``console``: the console lines of every step run (a list of strings), instead of
+          the default lines, which name the failed work items and their exceptions.
+        - ``artifacts``: the artifacts of every ended step run, instead of the default
+          ``output.xml`` and ``log.html`` of a small Robot Framework run: a list of
+          ``{"name": ..., "content": "text"}``, ``{"name": ..., "content_base64": ...}``,
+          ``{"name": ..., "size": bytes}`` (generated content, streamed) or ``{"name": ...,
+          "robot": "output.xml|log.html"}``. Any name is served as given, ``../evil.txt``
+          and duplicates included, to test what a client makes of it.
+
+        ``failures``, ``outputs``, ``input_queue``, ``steps``, ``console`` and ``artifacts``
+        are lists or JSON strings. See docs/emulator.md for the step run lifecycle.
 
         Fails when the emulator rejects the definition, with its reason.
 
@@ -442,6 +463,8 @@ class Emulator:
         | `Define Process` | invoices | run_seconds=10 s | outputs=echo |
         | `Define Process` | orders | outcome=unresolved | failures=[{"type": "business", "code": "E1", "message": "No customer."}] |
         | `Define Process` | watcher | run_seconds=forever |
+        | `Define Process` | pipeline | steps=["Fetch", "Enter", "Report"] | outcome=unresolved |
+        | `Define Process` | child | outcome=unresolved | console=["Opening the portal", "Login failed"] | artifacts=[{"name": "../evil.txt", "content": "x"}, {"name": "big.bin", "size": 100000000}] |
         """
         forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
         definition: dict[str, Any] = {
@@ -463,6 +486,9 @@ class Emulator:
             definition["input_queue"] = _json_argument(input_queue, "input_queue")
         if default_work_item is not None:
             definition["default_work_item"] = _json_argument(default_work_item, "default_work_item")
+        for key, value in (("steps", steps), ("console", console), ("artifacts", artifacts)):
+            if value is not None:
+                definition[key] = _json_argument(value, key)
         return self._admin("PUT", f"/processes/{process_id}", definition)
 
     def inject_fault(

@@ -197,8 +197,10 @@ STEP_KEYS = frozenset({"name", "id", "fails", "error_code", "console", "artifact
 
 
 def _step(value: Any, pid: str) -> Step:
+    if isinstance(value, str):
+        value = {"name": value}  # a step given by its name only
     if not isinstance(value, dict):
-        raise ConfigError(f"Process '{pid}': a step is an object with at least a 'name'.")
+        raise ConfigError(f"Process '{pid}': a step is a name or an object with a 'name'.")
     unknown = sorted(set(value) - STEP_KEYS)
     if unknown:
         raise ConfigError(f"Process '{pid}': unknown step field(s): {', '.join(unknown)}.")
