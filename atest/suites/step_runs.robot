@@ -33,6 +33,55 @@ The Links Work From Pabot Too
     The Failure Message Gives The Failed Items And The Console Tail    ${dir}
     The Log Links The Child's Log    ${dir}
 
+A Multi-Step Run Shows The Console Tail Of The Step That Failed
+    ${id} =    Unique Id    steps
+    VAR    ${long}    ${{"x" * 250}}
+    VAR    @{console}    one    two    [31mthree[0m    four    ${long}    six    seven
+    Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.6 s    outcome=unresolved
+    ...    failures=[{"type": "application", "code": "PORTAL_DOWN", "message": "The portal did not answer."}]
+    ...    steps=${{["Fetch", {"name": "Enter", "fails": True, "console": $console}, "Report"]}}
+    ${run id} =    Start Process Run    ${id}
+    ${error} =    Run Keyword And Expect Error    *    Wait Until Process Run Completes    ${run id}
+    ${steps} =    List Step Runs    ${run id}
+    ${names} =    Evaluate    [s["step"]["name"] for s in $steps]
+    Should Be Equal    ${names}    ${{["Fetch", "Enter", "Report"]}}
+    Should Be Equal    ${steps}[1][state]    failed
+    ${step} =    Get Step Run    ${steps}[1][id]
+    Should Be Equal    ${step.error.code}    ROBOT_FAILED
+    ${messages} =    List Step Run Console Messages    ${step.id}
+    Length Should Be    ${messages}    7
+    ${run} =    Get Process Run    ${run id}
+    ${emulated} =    Emulator.Get Emulator Runs    ${id}
+    ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
+    VAR    ${expected}
+    ...    Process run ${run id} of process '${id}' ended unresolved after ${after}. Failed work items: ${emulated}[0][work_items][0][id] (application exception PORTAL_DOWN: The portal did not answer.).
+    ...    Last console lines of step run ${step.id} (Enter):
+    ...    ${SPACE * 4}three
+    ...    ${SPACE * 4}four
+    ...    ${SPACE * 4}${{"x" * 200}}...
+    ...    ${SPACE * 4}six
+    ...    ${SPACE * 4}seven
+    ...    separator=\n
+    Should Be Equal    ${error}    ${expected}
+
+Traversal Names From The Emulator Stay Inside The Folder
+    ${id} =    Unique Id    traversal
+    Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.2 s    outcome=unresolved
+    ...    artifacts=[{"name": "../../evil.txt", "content": "e"}, {"name": "..", "content": "d"}, {"name": "/abs/a.txt", "content": "a"}, {"name": "log.html", "robot": "log.html"}]
+    ${run} =    Start Process Run And Wait    ${id}    fail_on_unresolved=False
+    ${steps} =    List Step Runs    ${run.id}
+    ${artifacts} =    List Step Run Artifacts    ${steps}[0][id]
+    ${listed} =    Evaluate    [a["name"] for a in $artifacts]
+    Should Be Equal    ${listed}    ${{["../../evil.txt", "..", "/abs/a.txt", "log.html"]}}
+    ${dir} =    Set Variable    ${WORK}${/}traversal${/}inside
+    ${paths} =    Download Step Run Artifacts    ${steps}[0][id]    ${dir}
+    ${names} =    Evaluate    [os.path.basename(p) for p in $paths]    modules=os
+    Should Be Equal    ${names}    ${{["evil.txt", "a.txt", "log.html"]}}
+    ${around} =    List Directory    ${WORK}${/}traversal
+    Should Be Equal    ${around}    ${{["inside"]}}
+    ${evil} =    Get File    ${dir}${/}evil.txt
+    Should Be Equal    ${evil}    e
+
 Hostile Artifact Names Are Saved Under Safe Base Names Inside The Folder
     ${dir} =    Set Variable    ${WORK}${/}hostile${/}step-run
     ${paths} =    Download Step Run Artifacts    s1    ${dir}    alias=hostile
@@ -99,6 +148,10 @@ Bad Input Is Refused Before Sending
 
 
 *** Keywords ***
+Unique Id
+    [Arguments]    ${prefix}
+    RETURN    ${prefix}-${{uuid.uuid4().hex[:8]}}
+
 Run The Child Cases
     [Documentation]    Runs step_runs_cases.robot with ``robot`` or ``pabot`` into ``dir``, at
     ...    TRACE; returns ``dir``. Its one test fails on purpose.
