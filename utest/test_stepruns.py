@@ -175,6 +175,14 @@ class Scripted(BaseHTTPRequestHandler):
         answers = self.server.script[self.path.split("?")[0]]  # type: ignore[attr-defined]
         status, body, cut = answers.pop(0) if len(answers) > 1 else answers[0]
         self.send_response(status)
+        if cut == "chunked":  # no Content-Length: only counting the bytes can stop it
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 1000):
+                piece = body[start : start + 1000]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[:cut] if cut is not None else body)
@@ -229,8 +237,17 @@ def test_a_file_larger_than_the_limit_fails_and_leaves_nothing(server, tmp_path)
     with pytest.raises(DownloadFailed) as error:
         save_files(_real_client(), [_remote(server, "big.bin", "/big")], tmp_path, max_bytes=4096)
     assert str(error.value) == (
-        "Downloading 'big.bin' failed: the file is larger than the limit of 4096 bytes "
-        "(3.8147e-06 GiB)."
+        "Downloading 'big.bin' failed: the file is larger than the limit of 4,096 bytes."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_without_a_length_is_stopped_at_the_limit_and_leaves_nothing(server, tmp_path):
+    server.script["/big"] = [(200, b"x" * 50_000, "chunked")]
+    with pytest.raises(DownloadFailed) as error:
+        save_files(_real_client(), [_remote(server, "big.bin", "/big")], tmp_path, max_bytes=4096)
+    assert str(error.value) == (
+        "Downloading 'big.bin' failed: the file is larger than the limit of 4,096 bytes."
     )
     assert list(tmp_path.iterdir()) == []
 

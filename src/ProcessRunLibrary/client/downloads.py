@@ -193,7 +193,4 @@ def _save_once(transport: Transport, url: str, target: Path, name: str, max_byte
 
 
 def _too_large(name: str, max_bytes: int) -> str:
-    return (
-        f"Downloading '{name}' failed: the file is larger than the limit of "
-        f"{max_bytes} bytes ({max_bytes / 1024**3:g} GiB)."
-    )
+    return f"Downloading '{name}' failed: the file is larger than the limit of {max_bytes:,} bytes."
