@@ -31,14 +31,24 @@ class _Links(HTMLParser):
 class _HtmlMessages(ResultVisitor):
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.ids: list[str] = []
 
     def visit_message(self, msg) -> None:  # type: ignore[no-untyped-def]
         if msg.html:
             self.messages.append(msg.message)
+            self.ids.append(msg.parent.id)
 
 
 class ArtifactLinks:
     ROBOT_LIBRARY_SCOPE = "SUITE"
+
+    def keyword_with_links(self, output: str) -> str:
+        """The id (``s1-t1-k3``) of the keyword that logged the links in ``output``."""
+        visitor = _HtmlMessages()
+        ExecutionResult(output).visit(visitor)
+        return next(
+            i for m, i in zip(visitor.messages, visitor.ids, strict=True) if "<a href=" in m
+        )
 
     def html_messages_with_links(self, output: str) -> list[str]:
         """The HTML messages of ``output`` (an output.xml) that hold a link."""

@@ -11,6 +11,7 @@ Library             HostileFiles
 Library             Process
 Library             ArtifactLinks
 Library             OutputReader
+Library             BrowserCheck
 Suite Setup         Start Step Runs Suite
 Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Stop Hostile File Server
 ...                     AND    Close All Control Room Sessions
@@ -27,11 +28,13 @@ A Parent Log Says Why The Child Failed And Links The Child's Log
     ${dir} =    Run The Child Cases    robot    ${WORK}${/}parent-robot
     The Failure Message Gives The Failed Items And The Console Tail    ${dir}
     The Log Links The Child's Log    ${dir}
+    A Click In Chromium Opens The Child's Log    ${dir}
 
 The Links Work From Pabot Too
     ${dir} =    Run The Child Cases    pabot    ${WORK}${/}parent-pabot
     The Failure Message Gives The Failed Items And The Console Tail    ${dir}
     The Log Links The Child's Log    ${dir}
+    A Click In Chromium Opens The Child's Log    ${dir}
 
 A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ${id} =    Unique Id    steps
@@ -148,6 +151,17 @@ Bad Input Is Refused Before Sending
 
 
 *** Keywords ***
+A Click In Chromium Opens The Child's Log
+    [Documentation]    Opens the parent's log.html in headless Chromium at the keyword that
+    ...    logged the links, then the URL its "log.html" link resolves to: a Robot
+    ...    Framework log of the emulator's child robot ("Child Robot"). Skips without Chromium.
+    [Arguments]    ${dir}
+    ${keyword} =    Keyword With Links    ${dir}${/}output.xml
+    ${links} =    Links In Rendered Log    ${dir}${/}log.html    ${keyword}
+    Should Be Equal    ${{sorted($links)}}    ${{["log.html", "output.xml"]}}
+    ${title} =    Title In Chromium    ${links}[log.html]
+    Should Be Equal    ${title}    Child Robot Log    The link does not open the child's log
+
 Unique Id
     [Arguments]    ${prefix}
     RETURN    ${prefix}-${{uuid.uuid4().hex[:8]}}
