@@ -19,7 +19,7 @@ The document is adjusted as the seed (shared/seed/ProcessRunApi.md) says: output
 served at `GET /workspaces/{ws}/outputs?process_run_id=` (the 2023-10-19 path is served
 too). Operations the emulator does not serve (work item creation, batch, upload, payload,
 workers, assets, ...) are left out. Known ids (the workspace, processes, runs in every
-state, work items) are offered to the generator beside arbitrary strings, so that requests
+state, work items, step runs and their artifacts) are offered to the generator beside arbitrary strings, so that requests
 reach past the 403 and 404 checks.
 
 Runs are bounded (`max_examples`), derandomized and use no example database, so a run is
@@ -71,6 +71,11 @@ SERVED = [
     ("/processes/{process_id}/process-runs", "post"),
     ("/processes/{process_id}/process-runs-integrations", "post"),
     ("/work-items", "get"),
+    ("/step-runs", "get"),
+    ("/step-runs/{step_run_id}", "get"),
+    ("/step-runs/{step_run_id}/console-messages", "get"),
+    ("/step-runs/{step_run_id}/artifacts", "get"),
+    ("/step-runs/{step_run_id}/artifacts/{artifact_id}", "get"),
 ]
 
 # Statuses the emulator answers beyond those the document lists (docs/emulator.md, "The API
@@ -83,6 +88,11 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("/processes/{process_id}/process-runs", "post"): (404,),  # unknown process
     # unknown process; a process that does not allow parallel runs
     ("/processes/{process_id}/process-runs-integrations", "post"): (404, 409),
+    ("/step-runs", "get"): (400,),  # bad limit or cursor (400 without process_run_id is listed)
+    ("/step-runs/{step_run_id}", "get"): (404,),  # unknown step run
+    ("/step-runs/{step_run_id}/console-messages", "get"): (400,),  # bad limit or cursor
+    ("/step-runs/{step_run_id}/artifacts", "get"): (400, 404),
+    ("/step-runs/{step_run_id}/artifacts/{artifact_id}", "get"): (404,),
 }
 
 
@@ -165,11 +175,26 @@ def populate(emu: Emulator) -> dict[str, list[str]]:
             time.sleep(0.02)
     items = emu.api("GET", "/work-items", params={"limit": 100}).json()["data"]
     processes = [p["id"] for p in emu.admin("GET", "/processes")["data"]]
+    step_runs = [
+        step_run["id"]
+        for run_id in runs
+        for step_run in emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()[
+            "data"
+        ]
+    ]
+    artifacts = [
+        artifact["id"]
+        for step_run_id in step_runs
+        for artifact in emu.api("GET", f"/step-runs/{step_run_id}/artifacts").json()["data"]
+    ]
+    assert step_runs and artifacts
     return {
         "workspace_id": [WS],
         "process_id": processes,
         "process_run_id": runs,
         "work_item_id": [item["id"] for item in items],
+        "step_run_id": step_runs,
+        "artifact_id": artifacts,
         "token": [KEY, TOKEN],
     }
 

@@ -399,10 +399,14 @@ def test_the_shipped_example_configuration_is_valid() -> None:
         "orders",
         "reports",
         "mailbox",
+        "pipeline",
         "watcher",
     ]
     reports = settings["processes"][2]
     assert reports.outputs[0].files[1].content == b"\x89PNG\r\n\x1a\n"
+    pipeline = settings["processes"][4]
+    assert [s.name for s in pipeline.steps] == ["Fetch invoices", "Enter invoices", "Send report"]
+    assert pipeline.steps[1].artifacts[2].content == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("field", ["new_seconds", "run_seconds"])

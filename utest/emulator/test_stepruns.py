@@ -513,3 +513,25 @@ def test_url_expiry_is_a_setting_of_the_configuration() -> None:
     with pytest.raises(ConfigError) as error:
         load_config({"url_expiry_seconds": -1})
     assert str(error.value) == "'url_expiry_seconds' must be a number >= 0."
+
+
+def test_work_items_name_their_step_and_step_run() -> None:
+    failure = {"type": "business", "code": "E", "message": "No."}
+    steps = ["A", {"name": "B", "fails": True}, "C"]
+    workspace, fake = make(run_seconds=3, outcome="unresolved", failures=[failure], steps=steps)
+    workspace.define_process(parse_process({"id": "q", "input_queue": [1]}))
+    run_id = start(workspace, payloads=2)
+    queued = workspace.list_work_items("q", None, None, 10, None)[0][0]
+    assert (queued["step"], queued["step_run"]) == (None, None)
+    first = step_runs(workspace, run_id)[0]
+    pending = workspace.list_work_items(None, run_id, None, 10, None)[0]
+    assert [(i["step"], i["step_run"]) for i in pending] == [
+        ({"id": first["step"]["id"]}, {"id": first["id"]})
+    ] * 2
+    at(fake, 4)
+    _, b, c = step_runs(workspace, run_id)
+    ended = workspace.list_work_items(None, run_id, None, 10, None)[0]
+    assert [(i["state"], i["step"], i["step_run"]) for i in ended] == [
+        ("failed", {"id": b["step"]["id"]}, {"id": b["id"]}),
+        ("done", {"id": c["step"]["id"]}, {"id": c["id"]}),
+    ]

@@ -28,7 +28,7 @@ from typing import Any
 
 from . import robotfiles
 from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
-from .model import Run, Timeline
+from .model import Run, Timeline, WorkItem
 from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
 
@@ -55,6 +55,11 @@ class StepRunView:
 
 
 class StepRuns(Runs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Step run id -> run id, filled as step runs are derived (their ids never change).
+        self._step_run_index: dict[str, str] = {}
+
     # --- the step runs of a run
 
     def steps(self, run: Run) -> tuple[Step, ...]:
@@ -68,19 +73,25 @@ class StepRuns(Runs):
         line = self.timeline(run)
         steps = self.steps(run)
         failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
-        run_seconds = run.process.run_seconds
         cut = line.processing_end  # a stop request, or the natural end
+        # The steps share the run's processing time: from its start to its natural end
+        # (the Timeline's, so that it follows the run's latest attempt), or to where a
+        # stop request cut it short the process's run_seconds after the start.
+        natural_end = line.processing_end
+        if run.stop is not None or natural_end is None:
+            seconds = run.process.run_seconds
+            natural_end = (
+                None if line.started is None or seconds is None else line.started + seconds
+            )
         views = []
         for index, step in enumerate(steps):
-            if line.started is None:
-                begin: float | None = None
-                end: float | None = None
-            elif run_seconds is None:
-                begin = line.started if index == 0 else None
-                end = None
-            else:
-                begin = line.started + run_seconds * index / len(steps)
-                end = line.started + run_seconds * (index + 1) / len(steps)
+            begin: float | None = None
+            end: float | None = None
+            if line.started is not None and natural_end is not None:
+                share = (natural_end - line.started) / len(steps)
+                begin, end = line.started + share * index, line.started + share * (index + 1)
+            elif line.started is not None and index == 0:
+                begin = line.started  # a run that never ends: its first step never does
             if index == 0:
                 created = run.created
             elif begin is None or now < begin or (cut is not None and begin >= cut):
@@ -88,6 +99,7 @@ class StepRuns(Runs):
             else:
                 created = begin
             views.append(self._view(run, line, index, step, created, begin, end, failing, now))
+            self._step_run_index[views[-1].id] = run.id
         return views
 
     def _view(
@@ -158,17 +170,32 @@ class StepRuns(Runs):
         }
 
     def _step_run(self, step_run_id: str, now: float) -> StepRunView:
-        """The step run with this id, or 404."""
-        for run in self.runs.values():
+        """The step run with this id, or 404. Its run is found by the index of the step runs
+        listed so far, else by trying every run."""
+        known = self._step_run_index.get(step_run_id)
+        candidates = [self.runs[known]] if known in self.runs else list(self.runs.values())
+        for run in candidates:
             if run.deleted_at is not None:
                 continue
-            for index in range(len(self.steps(run))):
-                if self.step_run_id(run, index) == step_run_id:
-                    for view in self.step_runs(run, now):
-                        if view.index == index:
-                            return view
-                    break
+            for view in self.step_runs(run, now):
+                if view.id == step_run_id:
+                    return view
         raise not_found(f"Step run '{step_run_id}' not found.")
+
+    def work_item_json(
+        self, item: WorkItem, run: Run | None, index: int, now: float
+    ) -> dict[str, Any]:
+        """The work item with its ``step`` and ``step_run``: a failed item is at the step
+        run that failed, any other item of a run at the run's latest step run."""
+        data = super().work_item_json(item, run, index, now)
+        if run is not None:
+            views = self.step_runs(run, now)
+            view = views[-1]
+            if data["state"] == "failed":
+                view = next((v for v in views if v.state == "failed"), view)
+            data["step"] = {"id": view.step_id}
+            data["step_run"] = {"id": view.id}
+        return data
 
     # --- the API
 
