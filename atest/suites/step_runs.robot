@@ -38,8 +38,8 @@ The Links Work From Pabot Too
 
 A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ${id} =    Unique Id    steps
-    VAR    ${long}    ${{"x" * 250}}
-    VAR    @{console}    one    two    [31mthree[0m    four    ${long}    six    seven
+    ${long} =    Evaluate    "x" * 250
+    @{console} =    Create List    one    two    \x1b[31mthree\x1b[0m    four    ${long}    six    seven
     Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.6 s    outcome=unresolved
     ...    failures=[{"type": "application", "code": "PORTAL_DOWN", "message": "The portal did not answer."}]
     ...    steps=${{["Fetch", {"name": "Enter", "fails": True, "console": $console}, "Report"]}}
@@ -56,7 +56,7 @@ A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ${run} =    Get Process Run    ${run id}
     ${emulated} =    Emulator.Get Emulator Runs    ${id}
     ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
-    VAR    ${expected}
+    ${expected} =    Catenate    SEPARATOR=\n
     ...    Process run ${run id} of process '${id}' ended unresolved after ${after}. Failed work items: ${emulated}[0][work_items][0][id] (application exception PORTAL_DOWN: The portal did not answer.).
     ...    Last console lines of step run ${step.id} (Enter):
     ...    ${SPACE * 4}three
@@ -64,7 +64,6 @@ A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ...    ${SPACE * 4}${{"x" * 200}}...
     ...    ${SPACE * 4}six
     ...    ${SPACE * 4}seven
-    ...    separator=\n
     Should Be Equal    ${error}    ${expected}
 
 Traversal Names From The Emulator Stay Inside The Folder
@@ -109,7 +108,7 @@ Download URLs Get No Authorization Header
     Clear Hostile Server Requests
     Download Step Run Artifacts    s1    ${WORK}${/}hostile-auth    pattern=log.html    alias=hostile
     ${seen} =    Get Hostile Server Requests
-    VAR    @{expected}
+    @{expected} =    Create List
     ...    GET /api/v1/workspaces/atest-workspace/step-runs/s1/artifacts authorization=yes
     ...    GET /api/v1/workspaces/atest-workspace/step-runs/s1/artifacts/a0 authorization=yes
     ...    GET /files/a0 authorization=no
@@ -170,12 +169,12 @@ Run The Child Cases
     [Documentation]    Runs step_runs_cases.robot with ``robot`` or ``pabot`` into ``dir``, at
     ...    TRACE; returns ``dir``. Its one test fails on purpose.
     [Arguments]    ${runner}    ${dir}
-    VAR    @{robot}    ${PYTHON}    -m    robot
+    @{robot} =    Create List    ${PYTHON}    -m    robot
     IF    $runner == "pabot"
-        VAR    @{command}    ${PYTHON}    -m    pabot.pabot    --processes    2    --no-pabotlib
-        ...    --command    @{robot}    --end-command
+        @{command} =    Create List    ${PYTHON}    -m    pabot.pabot    --processes    2
+        ...    --no-pabotlib    --command    @{robot}    --end-command
     ELSE
-        VAR    @{command}    @{robot}
+        @{command} =    Create List    @{robot}
     END
     # In its own folder: pabot keeps state (.pabotsuitenames) in the current folder.
     Create Directory    ${dir}
@@ -195,17 +194,16 @@ The Failure Message Gives The Failed Items And The Console Tail
     ${item} =    Set Variable    ${emulated}[0][work_items][0][id]
     ${steps} =    List Step Runs    ${run id}
     ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
-    VAR    ${step}    Step '${child}' of process '${child}'
-    VAR    ${expected}
+    ${step} =    Set Variable    Step '${child}' of process '${child}'
+    ${expected} =    Catenate    SEPARATOR=\n
     ...    Process run ${run id} of process '${child}' ended unresolved after ${after}. Failed work items: ${item} (business exception INVALID_PDF: No PDF in the mail.).
     ...    Last console lines of step run ${steps}[0][id] (${child}):
     ...    ${SPACE * 4}${step} started: 1 work item(s) to process.
     ...    ${SPACE * 4}Work item ${item} failed with business exception INVALID_PDF: No PDF in the mail.
     ...    ${SPACE * 4}${step} failed (ROBOT_FAILED): 1 of 1 work item(s) failed.
-    ...    separator=\n
     ${messages} =    Test Messages
     Should Be Equal    ${messages}[Parent Waits For A Failing Child]    ${expected}
-    VAR    ${STEP RUN}    ${steps}[0][id]    scope=TEST
+    Set Test Variable    ${STEP RUN}    ${steps}[0][id]
 
 The Log Links The Child's Log
     [Documentation]    The log.html in ``dir`` holds one HTML block whose link "log.html",
@@ -228,7 +226,7 @@ Start Step Runs Suite
     # merges every output.xml below its pabot_results folder, a child's ones too.
     ${out} =    Evaluate    pathlib.Path($OUTPUT_DIR)    modules=pathlib
     ${root} =    Set Variable If    $out.parent.name == "pabot_results"    ${out.parent.parent}    ${out}
-    VAR    ${WORK}    ${root}${/}step_runs    scope=SUITE
+    Set Suite Variable    ${WORK}    ${root}${/}step_runs
     ${hostile} =    Start Hostile File Server
     Create Control Room Session    hostile    api_url=${hostile}
     Start Private Emulator
