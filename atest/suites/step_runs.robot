@@ -66,6 +66,22 @@ A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ...    ${SPACE * 4}seven
     Should Be Equal    ${error}    ${expected}
 
+Waiting For Several Runs Saves The Artifacts Of Each
+    ${ok} =    Unique Id    fine
+    ${bad} =    Unique Id    broken
+    Emulator.Define Process    ${ok}    new_seconds=0.1 s    run_seconds=0.2 s
+    Emulator.Define Process    ${bad}    new_seconds=0.1 s    run_seconds=0.3 s    outcome=unresolved
+    ${first} =    Start Process Run    ${ok}
+    ${second} =    Start Process Run    ${bad}
+    ${runs} =    Wait Until Process Runs Complete    ${{[$first, $second]}}    fail_on_unresolved=False
+    ...    download_artifacts=True
+    FOR    ${run}    IN    @{runs}
+        ${steps} =    List Step Runs    ${run.id}
+        ${folder} =    Set Variable    ${ROOT}${/}process-runs${/}${run.id}${/}${steps}[0][id]
+        ${saved} =    List Directory    ${folder}
+        Should Be Equal    ${saved}    ${{["log.html", "output.xml"]}}
+    END
+
 Traversal Names From The Emulator Stay Inside The Folder
     ${id} =    Unique Id    traversal
     Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.2 s    outcome=unresolved
@@ -226,6 +242,7 @@ Start Step Runs Suite
     # merges every output.xml below its pabot_results folder, a child's ones too.
     ${out} =    Evaluate    pathlib.Path($OUTPUT_DIR)    modules=pathlib
     ${root} =    Set Variable If    $out.parent.name == "pabot_results"    ${out.parent.parent}    ${out}
+    Set Suite Variable    ${ROOT}    ${root}
     Set Suite Variable    ${WORK}    ${root}${/}step_runs
     ${hostile} =    Start Hostile File Server
     Create Control Room Session    hostile    api_url=${hostile}
