@@ -4,6 +4,7 @@ as a browser opening that log.html would."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -39,8 +40,24 @@ class _HtmlMessages(ResultVisitor):
             self.ids.append(msg.parent.id)
 
 
+# The emulator's signed URLs end in signature=<HMAC>: no value to search for, a shape.
+SIGNED_URL = re.compile(r"signature=[0-9a-f]{16}")
+
+
 class ArtifactLinks:
     ROBOT_LIBRARY_SCOPE = "SUITE"
+
+    def signed_urls_in(self, folder: str) -> list[str]:
+        """``<file>: <count>`` for each file below ``folder`` that holds an emulator
+        signature (a child robot's output.xml, log.html, console output)."""
+        found = []
+        root = Path(folder)
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
+            if path.is_file():
+                count = len(SIGNED_URL.findall(path.read_text(encoding="utf-8", errors="replace")))
+                if count:
+                    found.append(f"{path}: {count}")
+        return found
 
     def keyword_with_links(self, output: str) -> str:
         """The id (``s1-t1-k3``) of the keyword that logged the links in ``output``."""
