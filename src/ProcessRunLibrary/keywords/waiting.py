@@ -11,6 +11,7 @@ from robot.utils import secs_to_timestr
 
 from ..errors import (
     ControlRoomError,
+    DownloadFailed,
     InvalidArgument,
     ProcessRunFailed,
     ProcessRunTimeout,
@@ -436,15 +437,13 @@ def _save_artifacts(client: ControlRoomClient, watched: list[Watched]) -> None:
     """download_artifacts=True: save the artifacts of every step run of each run that
     has ended into ${OUTPUT DIR}/process-runs/<run id>/<step run id>, and link them in
     log.html. A failed download is a warning: the wait's outcome is what matters."""
-    from ..errors import DownloadFailed
-
     for w in watched:
         if not w.has_ended:
             continue
         try:
+            id_argument("process run id", w.id)  # it names a folder
             saved = []
             for step_run in client.list_step_runs(w.id):
-                id_argument("process run id", w.id)
                 step_id = id_argument("step run id", str(step_run.get("id")))
                 folder = output_dir() / "process-runs" / w.id / step_id
                 saved.append((step_run, save_step_run_artifacts(client, step_id, folder)))
