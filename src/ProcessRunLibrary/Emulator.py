@@ -564,8 +564,9 @@ class Emulator:
     def get_requests(self, method: str | None = None, path: str | None = None) -> list[DotDict]:
         """Returns the API requests the emulator received, oldest first, as a list of DotDicts.
 
-        Each has ``seq``, ``time``, ``method``, ``path`` (after ``/api/v1``), ``query`` (the
-        ``token`` parameter masked), ``headers`` (``Authorization`` masked as
+        Each has ``seq``, ``time``, ``method``, ``path`` (after ``/api/v1``; the full path
+        ``/_emulator/...`` for a request to a download URL), ``query`` (the ``token`` and
+        ``signature`` parameters masked), ``headers`` (``Authorization`` masked as
         ``RC-WSKEY ***``), ``body`` (parsed JSON, text, or ``None``), ``status`` (``None`` when
         the connection was dropped), ``fault`` (the rule id or ``None``) and ``duration``.
         ``method`` and ``path`` (a regular expression) select requests.

@@ -143,6 +143,26 @@ def test_steps_run_in_sequence_and_the_last_one_fails_by_default() -> None:
     assert len({s["id"] for s in runs}) == len({s["step"]["id"] for s in runs}) == 3
 
 
+def test_a_run_without_processing_time_still_has_every_step_run() -> None:
+    workspace, fake = make(run_seconds=0, steps=["A", "B", "C"])
+    run_id = start(workspace)
+    at(fake, 1)
+    runs = step_runs(workspace, run_id)
+    assert [(s["state"], s["duration"]) for s in runs] == [("completed", 0.0)] * 3
+    assert {s["ended_at"] for s in runs} == {workspace.get_run(run_id)["ended_at"]}
+
+
+def test_a_stop_as_a_step_ends_stops_the_next_one() -> None:
+    workspace, fake = make(run_seconds=4, steps=["A", "B", "C"])
+    run_id = start(workspace)
+    at(fake, 1 + 4 / 3)  # A ends, B starts
+    stop(workspace, run_id)
+    at(fake, 9)
+    assert states(workspace, run_id) == ["completed", "failed"]
+    items = workspace.list_work_items(None, run_id, None, 10, None)[0]
+    assert [i["state"] for i in items] == ["failed"]
+
+
 def test_the_failing_step_and_its_error_code_are_configurable() -> None:
     steps = [
         {"name": "A"},
@@ -204,6 +224,20 @@ def test_a_stop_ends_the_step_run_in_progress_with_the_run_and_later_steps_never
     ]
     at(fake, 100)
     assert len(step_runs(workspace, run_id)) == 2
+
+
+def test_the_failing_step_fails_only_when_work_items_end_failed() -> None:
+    # A stop that sets the remaining items done after the failing step: no item fails.
+    workspace, fake = make(outcome="unresolved", steps=[{"name": "A", "fails": True}, "B"])
+    run_id = start(workspace)
+    at(fake, 4)  # A ended at 3, B runs, the item is still in progress
+    stop(workspace, run_id, set_done=True)
+    at(fake, 9)
+    assert workspace.get_run(run_id)["state"] == "completed"
+    assert [i["state"] for i in workspace.list_work_items(None, run_id, None, 10, None)[0]] == [
+        "done"
+    ]
+    assert states(workspace, run_id) == ["completed", "completed"]
 
 
 def test_a_stop_that_sets_the_items_done_completes_the_step_run() -> None:
@@ -345,10 +379,31 @@ def test_an_ended_step_run_has_the_output_xml_and_log_html_of_a_real_robot_run()
     result = ExecutionResult(io.BytesIO(output))
     task = result.suite.tests[0]
     assert (task.name, task.status) == ("Process Work Items", "FAIL")
-    assert task.message == "A work item failed: see the console messages of the step run."
+    assert task.message == (
+        "Work item failed with unspecified exception UNSPECIFIED: The work item failed."
+    )
     log = content(workspace, step_run_id, listed[1]["id"])
     assert log.startswith(b"<!DOCTYPE html>")
     assert b"Process Work Items" in log
+
+
+def test_the_robot_files_of_a_failed_step_run_give_each_distinct_failure() -> None:
+    failures = [
+        {"type": "business", "code": "E1", "message": "No customer."},
+        {"type": "application", "code": "E2", "message": "*HTML* <b>ERP down</b>"},
+        {"type": "business", "code": "E1", "message": "No customer."},
+    ]
+    workspace, fake = make(outcome="unresolved", failures=failures)
+    run_id = start(workspace, payloads=4)
+    at(fake, 5)
+    step_run_id = step_runs(workspace, run_id)[0]["id"]
+    output = content(workspace, step_run_id, artifacts(workspace, step_run_id)[0]["id"])
+    task = ExecutionResult(io.BytesIO(output)).suite.tests[0]
+    assert task.message == (
+        "Several failures occurred:\n\n"
+        "1) Work item failed with business exception E1: No customer.\n\n"
+        "2) Work item failed with application exception E2: *HTML* <b>ERP down</b>"
+    )
 
 
 def test_a_completed_step_run_has_the_files_of_a_passing_robot_run() -> None:

@@ -126,6 +126,25 @@ def test_a_download_url_with_a_wrong_or_no_signature_is_refused(emu: Emulator) -
     assert error(requests.get(unsigned, timeout=10)) == (403, "forbidden", "The URL is not signed.")
 
 
+def test_downloads_are_in_the_request_log_with_the_signature_masked(emu: Emulator) -> None:
+    step_run = failed_step_run(emu, artifacts=[{"name": "a.txt", "content": "A"}])
+    listed, url = artifact_url(emu, step_run["id"], 0)
+    emu.admin("DELETE", "/requests")
+    requests.get(url, timeout=10)
+    requests.get(with_query(url, signature="0"), timeout=10)
+    path = f"/_emulator/workspaces/{WS}/step-runs/{step_run['id']}/artifacts/{listed['id']}"
+    entries = emu.admin("GET", "/requests", params={"path": "^/_emulator/"})["data"]
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("GET", path, 200),
+        ("GET", path, 403),
+    ]
+    assert entries[0]["query"] == {
+        "expires": dict(parse_qsl(urlsplit(url).query))["expires"],
+        "signature": "***",
+    }
+    assert "Authorization" not in entries[0]["headers"]
+
+
 def test_output_file_urls_are_signed_too(emu: Emulator) -> None:
     run_id = emu.start("demo-files")
     wait_for_state(emu, run_id, "completed")

@@ -2,22 +2,22 @@
 
 Every admin route except /_emulator/health and the download URLs (/_emulator/files/{id},
 /_emulator/workspaces/{ws}/step-runs/{sr}/artifacts/{id}: signed instead) needs the same
-Authorization header as the API. Admin requests are not in the request log and no fault
-applies to them.
+Authorization header as the API. Admin requests are not in the request log (the download
+URLs are) and no fault applies to them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
+import time
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from ..version import VERSION
-from . import robotfiles, signing
+from . import signing
 from .app import (
     CONTEXT,
     Handler,
@@ -27,6 +27,7 @@ from .app import (
     forbidden,
     json_response,
     read_json,
+    robot_files_ready,
     workspace_of,
 )
 from .common import ApiError, ConfigError, bad_request, not_found
@@ -69,20 +70,36 @@ def attachment(name: str) -> str:
     return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def refused(request: web.Request) -> web.Response | None:
-    """403 unless the URL is signed (signing.py) and has not expired."""
-    reason = signing.check(request.path, request.query)
-    return None if reason is None else error_response(forbidden(reason))
+def signed_download(handler: Handler) -> Handler:
+    """A download URL: no Authorization header, but a signature that has not expired
+    (signing.py), else 403. The request is in the request log with its full path (the
+    signature masked), so that a test can see what a client sent to it."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        log = request.app[CONTEXT].log
+        entry = log.record(request.method, request.path, request.query, request.headers, b"")
+        started = time.perf_counter()
+        reason = signing.check(request.path, request.query)
+        try:
+            if reason is not None:
+                raise forbidden(reason)
+            response = await handler(request)
+        except ApiError as error:
+            response = error_response(error)
+        entry["duration"] = round(time.perf_counter() - started, 6)
+        entry["status"] = response.status
+        return response
+
+    return wrapper
 
 
+@signed_download
 async def download_file(request: web.Request) -> web.Response:
-    # Like Control Room's download links, these need no Authorization header: the URL is
-    # signed and expires.
-    if (answer := refused(request)) is not None:
-        return answer
-    file = request.app[CONTEXT].workspace.files.get(request.match_info["id"])
+    # Like Control Room's download links, these need no Authorization header.
+    file = workspace_of(request).files.get(request.match_info["id"])
     if file is None:
-        return error_response(not_found(f"File '{request.match_info['id']}' not found."))
+        raise not_found(f"File '{request.match_info['id']}' not found.")
     return web.Response(
         body=file.content,
         content_type="application/octet-stream",
@@ -90,19 +107,15 @@ async def download_file(request: web.Request) -> web.Response:
     )
 
 
+@signed_download
 async def download_artifact(request: web.Request) -> web.StreamResponse:
     """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
-    if (answer := refused(request)) is not None:
-        return answer
-    await asyncio.to_thread(robotfiles.ready)
-    try:
-        workspace = workspace_of(request)
-        check_workspace(request.app[CONTEXT], request.match_info["ws"])
-        name, size, chunks = workspace.artifact_content(
-            request.match_info["step_run"], request.match_info["artifact"]
-        )
-    except ApiError as error:
-        return error_response(error)
+    workspace = workspace_of(request)
+    check_workspace(request.app[CONTEXT], request.match_info["ws"])
+    await robot_files_ready(request)
+    name, size, chunks = workspace.artifact_content(
+        request.match_info["step_run"], request.match_info["artifact"]
+    )
     response = web.StreamResponse(
         headers={
             "Content-Type": "application/octet-stream",

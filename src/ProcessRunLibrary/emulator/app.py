@@ -294,17 +294,24 @@ async def start_process_run_for_integration(request: web.Request) -> web.StreamR
 
 async def list_step_runs(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    robotfiles.start()  # their artifacts will be asked for soon
     limit = page_limit(request, ctx)
-    page, cursor = workspace_of(request).list_step_runs(
+    workspace = workspace_of(request)
+    page, cursor = workspace.list_step_runs(
         optional(request, "process_run_id"), limit, decode_cursor(request, "step-runs")
     )
+    for step_run in page:  # starts making the files their artifacts will be asked for
+        workspace.robot_variants(step_run["id"])
     return page_response(request, "step-runs", page, cursor, limit)
 
 
 async def get_step_run(request: web.Request) -> web.Response:
-    robotfiles.start()
     return json_response(workspace_of(request).get_step_run(request.match_info["step_run"]))
+
+
+async def robot_files_ready(request: web.Request) -> None:
+    """Make the Robot Framework files a step run's artifacts need, off the event loop."""
+    for variant in workspace_of(request).robot_variants(request.match_info["step_run"]):
+        await asyncio.to_thread(robotfiles.ready, variant)
 
 
 async def list_step_run_console_messages(request: web.Request) -> web.Response:
@@ -319,7 +326,7 @@ async def list_step_run_console_messages(request: web.Request) -> web.Response:
 async def list_step_run_artifacts(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     limit = page_limit(request, ctx)
-    await asyncio.to_thread(robotfiles.ready)  # their sizes; made once, off the event loop
+    await robot_files_ready(request)  # for their sizes
     page, cursor = workspace_of(request).list_artifacts(
         request.match_info["step_run"], limit, decode_cursor(request, "artifacts")
     )
@@ -327,7 +334,7 @@ async def list_step_run_artifacts(request: web.Request) -> web.Response:
 
 
 async def get_step_run_artifact(request: web.Request) -> web.Response:
-    await asyncio.to_thread(robotfiles.ready)
+    await robot_files_ready(request)
     answer = workspace_of(request).get_artifact(
         request.match_info["step_run"], request.match_info["artifact"], str(origin(request))
     )

@@ -12,7 +12,7 @@ from .common import iso, parse_json
 
 MASK = "***"
 MAX_ENTRIES = 20_000  # the oldest entries go first
-SECRET_QUERY_KEYS = frozenset({"token"})
+SECRET_QUERY_KEYS = frozenset({"token", "signature"})  # signature: of a download URL
 SECRET_HEADERS = frozenset({"x-hook-secret"})
 
 

@@ -10,8 +10,8 @@ step run exists from the moment its step is reached:
   ``in_progress`` when the run starts;
 - each later step run is created, and starts (a worker is at hand), when the one before it
   ends;
-- a step run ends ``completed``, or ``failed`` with an ``error`` when the run ends
-  ``unresolved``: the failing step is the one marked ``fails`` (the last one by default);
+- a step run ends ``completed``, or ``failed`` with an ``error`` when work items of the run
+  end failed: the failing step is the one marked ``fails`` (the last one by default);
 - a stop request cuts the run short: the step run in progress then ends with the run
   (``failed`` with ``PROCESS_RUN_STOPPED`` unless the run completes), and steps not reached
   get no step run.
@@ -28,7 +28,7 @@ from typing import Any
 
 from . import robotfiles
 from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
-from .model import Run, Timeline, WorkItem
+from .model import ItemView, Run, Timeline, WorkItem
 from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
 
@@ -73,16 +73,17 @@ class StepRuns(Runs):
         line = self.timeline(run)
         steps = self.steps(run)
         failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
-        cut = line.processing_end  # a stop request, or the natural end
         # The steps share the run's processing time: from its start to its natural end
-        # (the Timeline's, so that it follows the run's latest attempt), or to where a
-        # stop request cut it short the process's run_seconds after the start.
-        natural_end = line.processing_end
+        # (the Timeline's, so that it follows the run's latest attempt), which a stop
+        # request may cut short (`stopped`).
+        natural_end, stopped = line.processing_end, None
         if run.stop is not None or natural_end is None:
             seconds = run.process.run_seconds
-            natural_end = (
-                None if line.started is None or seconds is None else line.started + seconds
-            )
+            if line.started is None or seconds is None:
+                natural_end = None
+            else:
+                natural_end = line.started + seconds
+            stopped = line.processing_end
         views = []
         for index, step in enumerate(steps):
             begin: float | None = None
@@ -94,7 +95,7 @@ class StepRuns(Runs):
                 begin = line.started  # a run that never ends: its first step never does
             if index == 0:
                 created = run.created
-            elif begin is None or now < begin or (cut is not None and begin >= cut):
+            elif begin is None or now < begin or (stopped is not None and begin > stopped):
                 break  # not reached (yet, or ever)
             else:
                 created = begin
@@ -122,7 +123,7 @@ class StepRuns(Runs):
         if ended is not None and now >= ended:
             if cut_short and line.outcome != "completed":
                 error = {"code": STOPPED_CODE}
-            elif not cut_short and index == failing and run.process.outcome == "unresolved":
+            elif not cut_short and index == failing and self._ends_with_failures(run, line):
                 error = {"code": step.error_code or DEFAULT_ERROR_CODE}
             state, updated, started = ("failed" if error else "completed"), ended, begin
         elif begin is not None and now >= begin:
@@ -151,6 +152,16 @@ class StepRuns(Runs):
             updated=updated,
             error=error,
             planned_end=end,
+        )
+
+    def _ends_with_failures(self, run: Run, line: Timeline) -> bool:
+        """Whether some work item of the run is failed when the run ends: then its failing
+        step fails (a completed run, also one whose items were retried, has none)."""
+        if line.ended is None:
+            return False
+        return any(
+            self.item_view(run, index, line.ended).state == "failed"
+            for index in range(len(run.items))
         )
 
     def step_run_json(self, view: StepRunView) -> dict[str, Any]:
@@ -255,31 +266,31 @@ class StepRuns(Runs):
         if view.error is None:
             messages.append((view.ended, f"{what} completed: {count} work item(s) processed."))
             return messages
-        line = self.timeline(run)
-        final = line.ended if line.ended is not None else view.ended
-        failed = 0
-        for index, item in enumerate(run.items):
-            item_view = self.item_view(run, index, final)
-            if item_view.state != "failed" or item_view.exception is None:
-                continue
-            failed += 1
-            exception = item_view.exception
+        failed = self._failed_items(view)
+        for item, item_view in failed:
             at = min(max(item_view.updated, view.started or view.ended), view.ended)
-            messages.append(
-                (
-                    at,
-                    f"Work item {item.id} failed with {exception['type']} exception "
-                    f"{exception['code']}: {exception['message']}",
-                )
-            )
+            messages.append((at, f"Work item {item.id} failed with {_exception(item_view)}"))
         code = view.error["code"]
         if view.started is None:
             summary = f"{what} failed ({code}): the process run was stopped before it started."
         else:
-            summary = f"{what} failed ({code}): {failed} of {count} work item(s) failed."
+            summary = f"{what} failed ({code}): {len(failed)} of {count} work item(s) failed."
         messages.append((view.ended, summary))
         messages.sort(key=lambda m: m[0])
         return messages
+
+    def _failed_items(self, view: StepRunView) -> list[tuple[WorkItem, ItemView]]:
+        """The run's work items that failed, for the step run that failed: as they end."""
+        if view.error is None:
+            return []
+        line = self.timeline(view.run)
+        final = line.ended if line.ended is not None else view.ended
+        assert final is not None
+        views = (
+            (item, self.item_view(view.run, index, final))
+            for index, item in enumerate(view.run.items)
+        )
+        return [(item, v) for item, v in views if v.state == "failed" and v.exception]
 
     def list_console_messages(
         self, step_run_id: str, limit: int, cursor: int | None
@@ -291,8 +302,11 @@ class StepRuns(Runs):
 
     # --- artifacts
 
-    def artifacts(self, view: StepRunView, now: float) -> list[tuple[str, Artifact, int]]:
-        """``(id, artifact, size)`` of a step run: none until it has ended."""
+    def artifacts(
+        self, view: StepRunView, now: float, sizes: bool = True
+    ) -> list[tuple[str, Artifact, int]]:
+        """``(id, artifact, size)`` of a step run: none until it has ended (sizes -1 when
+        not asked for)."""
         if view.ended is None or now < view.ended:
             return []
         configured = view.step.artifacts
@@ -303,12 +317,28 @@ class StepRuns(Runs):
         result = []
         for index, artifact in enumerate(configured):
             artifact_id = str(uuid.uuid5(ID_NAMESPACE, f"{view.id}/artifact/{index}"))
-            result.append((artifact_id, artifact, self._size(view, artifact)))
+            size = self._size(view, artifact) if sizes else -1
+            result.append((artifact_id, artifact, size))
         return result
+
+    def robot_variant(self, view: StepRunView) -> robotfiles.Variant:
+        """Which Robot Framework files an ended step run has: those of a run that failed
+        with the failures of its work items, or of one that passed."""
+        failures = (f"Work item failed with {_exception(v)}" for _, v in self._failed_items(view))
+        return robotfiles.variant(view.state, tuple(dict.fromkeys(failures)))
+
+    def robot_variants(self, step_run_id: str) -> set[robotfiles.Variant]:
+        """The Robot Framework files a step run's artifacts need (none until it ends)."""
+        now = self.clock.now()
+        view = self._step_run(step_run_id, now)
+        artifacts = self.artifacts(view, now, sizes=False)
+        if not any(artifact.robot for _, artifact, _ in artifacts):
+            return set()
+        return {self.robot_variant(view)}
 
     def _size(self, view: StepRunView, artifact: Artifact) -> int:
         if artifact.robot is not None:
-            return len(robotfiles.files(view.state)[artifact.robot])
+            return len(robotfiles.files(self.robot_variant(view))[artifact.robot])
         if artifact.size is not None:
             return artifact.size
         assert artifact.content is not None
@@ -346,11 +376,18 @@ class StepRuns(Runs):
         """The name, size and content (in chunks) of an artifact, for its download URL."""
         view, artifact, size = self._artifact(step_run_id, artifact_id)
         if artifact.robot is not None:
-            return artifact.name, size, iter([robotfiles.files(view.state)[artifact.robot]])
+            content = robotfiles.files(self.robot_variant(view))[artifact.robot]
+            return artifact.name, size, iter([content])
         if artifact.size is not None:
             return artifact.name, size, _generated(artifact.size)
         assert artifact.content is not None
         return artifact.name, size, iter([artifact.content])
+
+
+def _exception(view: ItemView) -> str:
+    assert view.exception is not None
+    exception = view.exception
+    return f"{exception['type']} exception {exception['code']}: {exception['message']}"
 
 
 def artifact_path(workspace_id: str, step_run_id: str, artifact_id: str) -> str:
