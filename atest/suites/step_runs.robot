@@ -82,6 +82,21 @@ Waiting For Several Runs Saves The Artifacts Of Each
         Should Be Equal    ${saved}    ${{["log.html", "output.xml"]}}
     END
 
+Downloads Go To The Default Folders
+    ${id} =    Unique Id    defaults
+    Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.2 s    outcome=unresolved
+    ...    outputs=[{"payload": {"n": 1}, "files": [{"name": "receipt.txt", "content": "paid"}]}]
+    ${run} =    Start Process Run And Wait    ${id}    fail_on_unresolved=False
+    ${steps} =    List Step Runs    ${run.id}
+    ${paths} =    Download Step Run Artifacts    ${steps}[0][id]    pattern=log.html
+    Should Be Equal    ${paths}    ${{[r"${ROOT}${/}step-runs${/}${steps}[0][id]${/}log.html"]}}
+    ${outputs} =    List Process Run Outputs    ${run.id}
+    ${paths} =    Download Process Run Output Files    ${run.id}
+    ${folder} =    Set Variable    ${ROOT}${/}process-runs${/}${run.id}${/}outputs${/}${outputs}[0][id]
+    Should Be Equal    ${paths}    ${{[r"${folder}${/}receipt.txt"]}}
+    ${content} =    Get File    ${paths}[0]
+    Should Be Equal    ${content}    paid
+
 Traversal Names From The Emulator Stay Inside The Folder
     ${id} =    Unique Id    traversal
     Emulator.Define Process    ${id}    new_seconds=0.1 s    run_seconds=0.2 s    outcome=unresolved
