@@ -11,6 +11,7 @@ secret the suites used: one occurrence fails the run. Results go to results/ates
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUTPUT_DIR = ROOT / "results" / "atest"
 READY = "Control Room emulator listening on "
+SIGNED_URL = re.compile(r"signature=[0-9a-f]{16}")
 
 
 def start_emulator(
@@ -62,6 +64,10 @@ def leaks(secret_values: dict[str, str], console: str) -> list[str]:
             count = text.count(value)
             if count:
                 found.append(f"{what} appears {count} times in {where}")
+        # The emulator's signed URLs end in signature=<HMAC>: no value to search for, a shape.
+        count = len(SIGNED_URL.findall(text))
+        if count:
+            found.append(f"a signed URL's signature appears {count} times in {where}")
     return found
 
 
@@ -78,6 +84,7 @@ def main(argv: list[str]) -> int:
         "the Bearer token": f"atest-token-{secrets.token_hex(8)}",
         "the integration token": f"atest-integration-{secrets.token_hex(8)}",
         "the callback secret": f"atest-callback-{secrets.token_hex(8)}",
+        "a download URL's signature": f"atest-download-signature-{secrets.token_hex(8)}",
     }
     workspace_id = "atest-workspace"
     emulator, url = start_emulator(
@@ -109,6 +116,7 @@ def main(argv: list[str]) -> int:
         ATEST_BEARER_TOKEN=secret_values["the Bearer token"],
         ATEST_INTEGRATION_TOKEN=secret_values["the integration token"],
         ATEST_CALLBACK_SECRET=secret_values["the callback secret"],
+        ATEST_DOWNLOAD_SIGNATURE=secret_values["a download URL's signature"],
         RC_API_TOKEN_V1=secret_values["the Bearer token"],
     )
     env.pop("RC_API_KEY", None)

@@ -22,6 +22,7 @@ BENCHMARKS = (
     "library_overhead",
     "emulator_throughput",
     "listener_overhead",
+    "download_memory",
 )
 
 

@@ -63,6 +63,8 @@ def test_intro_has_the_sections_users_look_for():
         "= Work items =",
         "= Timeouts =",
         "= Waiting =",
+        "= Diagnosing a failed run =",
+        "= Downloads =",
         "= Retries =",
         "= Logging and secrets =",
         "= Examples =",

@@ -186,13 +186,78 @@ class ProcessRunLibrary(DynamicCore):
     caps each request's timeout.
 
     A run that ends ``unresolved`` fails the wait (unless ``fail_on_unresolved`` is
-    false) with its failed work items and their exceptions in the message. What
+    false) with its failed work items and their exceptions, and the last console
+    lines of its failed step run, in the message (see `Diagnosing a failed run`). What
     happens when the time runs out is chosen with ``on_timeout`` (see `OnTimeout`),
     like ``on_timeout`` of the Process library's ``Wait For Process``.
 
     While waiting, the log gets one line when the wait starts, one per state change,
     and one at the end; each poll is logged at DEBUG. Waits longer than ten seconds
     also write their state changes to the console.
+
+    = Diagnosing a failed run =
+
+    When an orchestrated run ends ``unresolved``, the parent robot's log tells why,
+    without opening Control Room. The failure message of a ``Wait ...`` keyword
+    names the failed work items with their exceptions and then gives the last five
+    console lines of the step run that failed (terminal colours and control
+    characters removed, each line cut after 200 characters):
+
+    | Process run 9f2c of process 'Invoices' ended unresolved after 42 seconds. Failed work items: wi-7 (business exception INVALID_PDF: No PDF in the mail).
+    | Last console lines of step run 51ad (Process invoices):
+    |     Processing invoice 7
+    |     Invoice 7 failed: No PDF in the mail
+    |     1 test, 0 passed, 1 failed
+
+    With ``download_artifacts=True`` the wait also saves, once the run has ended,
+    the artifacts of each of its step runs (the child robot's ``log.html`` and
+    ``output.xml``) into ``${OUTPUT DIR}/process-runs/<process run id>/<step run
+    id>``, and writes a block into log.html with a link to each file: a click on
+    the child's ``log.html`` opens it.
+
+    | ${run} = | Start Process Run And Wait | ${INVOICES} | payloads=${BATCH} | download_artifacts=True |
+
+    Links are relative to the folder of log.html, so the output folder can be moved
+    or archived as a whole.
+
+    Under pabot, each process runs with ``--outputdir <outputdir>/pabot_results/<n>``
+    and ``--log NONE``, and pabot merges every file named ``output.xml`` below
+    ``pabot_results`` into its result: a child robot's ``output.xml`` saved there
+    would break the merge. So under pabot, ``${OUTPUT DIR}`` in the default folders
+    of the downloads stands for pabot's own ``<outputdir>``, where pabot writes the
+    merged log.html, and the links are relative to it (give pabot no ``--log`` in
+    another folder). Run ids are unique, so the processes do not collide.
+
+    A download that fails is a warning; it does not change the outcome of the wait. To look further: `List Step Runs`, `List Step Run Console
+    Messages`, `List Step Run Artifacts` and `Download Step Run Artifacts`.
+
+    = Downloads =
+
+    `Download Step Run Artifacts`, `Download Process Run Output Files` and
+    ``download_artifacts=True`` share one way of downloading:
+
+    - Each file is streamed to disk in chunks of 64 KiB, never held whole in memory,
+      into a temporary file in the target folder that is renamed when complete: a
+      failed download leaves no partial file. A file larger than 1 GiB fails.
+    - A file name from the server is reduced to a safe base name: control and format
+      characters are removed, only what follows the last ``/`` or ``\\`` is kept,
+      ``< > : " | ? *`` become ``_``, runs of dots become one and dots and spaces at
+      either end are removed, names Windows reserves (``CON``, ``NUL``, ...) get a
+      leading ``_``, and names over 255 bytes are shortened before the extension.
+      ``../../etc/passwd`` is saved as ``passwd``; a name with nothing left (``..``)
+      is skipped with a warning. Nothing is ever written outside the folder.
+    - Two files with the same safe name (ignoring case) get `` (2)``, `` (3)``
+      before the extension: ``log.html``, ``log (2).html``. A file already in the
+      folder with the name is replaced (so downloading again gives the same paths).
+    - ``pattern`` is a case-sensitive glob (``*``, ``?``, ``[abc]``) matched against
+      the safe name.
+    - Download URLs are credentials for as long as they live: the session's
+      Authorization header is never sent to them, and they never appear unmasked in
+      log.html, output.xml or the console. A step run artifact's URL is asked for
+      just before its download.
+    - Downloads are retried like GET requests (connection errors, 429, 502, 503,
+      504, ``max_retries`` times); a download that breaks off in the middle starts
+      again. ``request_timeout`` limits each wait for data, not the whole download.
 
     = Retries =
 

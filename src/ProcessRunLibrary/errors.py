@@ -74,3 +74,7 @@ class ProcessRunTimeout(ProcessRunLibraryError):
 
 class StateMismatch(ProcessRunLibraryError):
     """``Process Run State Should Be`` found another state."""
+
+
+class DownloadFailed(ProcessRunLibraryError):
+    """A file could not be downloaded from its (presigned) download URL."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from robot.utils import secs_to_timestr
 
 from ..errors import (
     ControlRoomError,
+    DownloadFailed,
     InvalidArgument,
     ProcessRunFailed,
     ProcessRunTimeout,
@@ -34,10 +36,14 @@ from .context import LibraryComponent, to_dotdict
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
 from .processruns import ProcessRunKeywords
+from .stepruns import artifact_links, id_argument, output_dir, save_step_run_artifacts
 
 LAST_READ = 0.5  # seconds that the last read of the state may take after the deadline
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
 FAILED_ITEMS_SHOWN = 5
+CONSOLE_LINES_SHOWN = 5  # of the failed step run, in the failure message
+CONSOLE_LINE_CHARS = 200
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 
 
 def _timestr(seconds: float) -> str:
@@ -57,6 +63,7 @@ class WaitingKeywords(LibraryComponent):
         alias: str | None = None,
         *,
         expected_duration: Time = None,
+        download_artifacts: bool = False,
     ) -> Any:
         """Waits until the process run has ended and returns it.
 
@@ -83,6 +90,12 @@ class WaitingKeywords(LibraryComponent):
         (default), ``continue`` (warn and return the last run seen) or ``stop`` (stop
         the run in Control Room, then fail). ``message`` replaces the failure message.
 
+        ``download_artifacts=True`` (named-only) saves, once the run has ended, the
+        artifacts of each of its step runs into
+        ``${OUTPUT DIR}/process-runs/<process run id>/<step run id>`` and logs a
+        link to each file (see `Diagnosing a failed run`). A failed download is a
+        warning, not a failure.
+
         A Robot Framework test or keyword timeout interrupts the wait within about a
         second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
         end the wait: it goes on polling until ``timeout``.
@@ -94,6 +107,7 @@ class WaitingKeywords(LibraryComponent):
         | Should Be Equal | ${run.state} | unresolved |
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
         | ${run} = | Wait Until Process Run Completes | ${id} | expected_duration=3 min |
+        | Wait Until Process Run Completes | ${id} | download_artifacts=True |
         """
         return self._wait(
             [process_run_id],
@@ -104,6 +118,7 @@ class WaitingKeywords(LibraryComponent):
             message,
             alias,
             expected_duration=expected_duration,
+            download_artifacts=download_artifacts,
         )[0]
 
     @keyword
@@ -118,6 +133,7 @@ class WaitingKeywords(LibraryComponent):
         alias: str | None = None,
         *,
         expected_duration: Time = None,
+        download_artifacts: bool = False,
     ) -> list[Any]:
         """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
 
@@ -128,6 +144,8 @@ class WaitingKeywords(LibraryComponent):
         did not end in time, not only the first. log.html gets a table of the runs.
         With ``expected_duration``, every run is expected to take that long from its
         creation.
+        With ``download_artifacts=True`` the artifacts of every run that has ended
+        are saved and linked.
 
         Examples:
         | @{ids} = | Create List | ${id1} | ${id2} | ${id3} |
@@ -147,6 +165,7 @@ class WaitingKeywords(LibraryComponent):
             message,
             alias,
             expected_duration=expected_duration,
+            download_artifacts=download_artifacts,
         )
 
     @keyword
@@ -168,6 +187,7 @@ class WaitingKeywords(LibraryComponent):
         alias: str | None = None,
         *,
         expected_duration: Time = None,
+        download_artifacts: bool = False,
     ) -> Any:
         """Starts a process run and waits until it has ended; returns the final run.
 
@@ -177,11 +197,13 @@ class WaitingKeywords(LibraryComponent):
         Examples:
         | ${run} = | Start Process Run And Wait | ${PROCESS} | payload={"order": 42} | timeout=15 min |
         | Should Be Equal | ${run.state} | completed |
+        | ${run} = | Start Process Run And Wait | ${PROCESS} | fail_on_unresolved=False | download_artifacts=True |
         """
         self._wait_settings(timeout, poll_interval)  # bad arguments fail before starting
         boolean("fail_on_unresolved", fail_on_unresolved)
         _expected_duration(expected_duration)
         created = time.time()  # the prediction counts from here, not from Control Room's clock
+        boolean("download_artifacts", download_artifacts)
         run_id = ProcessRunKeywords(self.ctx).start_process_run(
             process_id,
             payload,
@@ -203,6 +225,7 @@ class WaitingKeywords(LibraryComponent):
             alias,
             expected_duration=expected_duration,
             started=(process_id, created),
+            download_artifacts=download_artifacts,
         )[0]
 
     @keyword
@@ -275,10 +298,12 @@ class WaitingKeywords(LibraryComponent):
         *,
         expected_duration: Any = None,
         started: tuple[str, float] | None = None,
+        download_artifacts: bool = False,
     ) -> list[Any]:
         for run_id in ids:  # every id, before the first request
             path_segment("process_run_id" if len(ids) == 1 else "process_run_ids", run_id)
         boolean("fail_on_unresolved", fail_on_unresolved)
+        boolean("download_artifacts", download_artifacts)
         timeout, interval = self._wait_settings(timeout, poll_interval)
         expected = _expected_duration(expected_duration)
         if isinstance(on_timeout, str):  # the default, which Robot does not convert
@@ -299,6 +324,9 @@ class WaitingKeywords(LibraryComponent):
             elapsed = _poll_until_ended(client, watched, timeout, interval, expected)
             self._report(watched, elapsed, client.request_count - requests_before)
             failures = self._failures(client, watched, timeout, on_timeout, fail_on_unresolved)
+        # Downloads come after the wait, outside its timeout: artifacts may be large.
+        if download_artifacts:
+            _save_artifacts(client, watched)
         if failures:
             text = failures[0] if len(watched) == 1 else (
                 f"{len(failures)} of {len(watched)} process runs did not complete:\n"
@@ -341,7 +369,7 @@ class WaitingKeywords(LibraryComponent):
         failures = []
         for w in watched:
             if w.state == "unresolved" and fail_on_unresolved:
-                failures.append(_unresolved(client, w))
+                failures.append(_unresolved(client, w) + _console_tail(client, w))
             elif not w.has_ended:
                 failures.append(self._timed_out(client, w, timeout, on_timeout))
         return failures
@@ -420,6 +448,60 @@ def _unresolved(client: ControlRoomClient, w: Watched) -> str:
     shown = "; ".join(_failed_item(i) for i in items[:FAILED_ITEMS_SHOWN])
     more = " and more" if len(items) > FAILED_ITEMS_SHOWN else ""
     return f"{text}. Failed work items: {shown}{more}."
+
+
+def _console_tail(client: ControlRoomClient, w: Watched) -> str:
+    """The last console lines of the run's failed step run, for the failure message;
+    '' when no step run failed or it printed nothing."""
+    try:
+        failed = [s for s in client.list_step_runs(w.id) if s.get("state") == "failed"]
+        if not failed:
+            return ""
+        step_run = failed[-1]
+        messages = client.list_step_run_console_messages(str(step_run.get("id")))
+    except ControlRoomError as error:
+        return f"\nIts console messages could not be read: {error}"
+    lines = console_lines(messages)[-CONSOLE_LINES_SHOWN:]
+    if not lines:
+        return ""
+    name = (step_run.get("step") or {}).get("name")
+    which = f"step run {step_run.get('id')}" + (f" ({name})" if name else "")
+    shown = "".join(f"\n    {line}" for line in lines)
+    return f"\nLast console lines of {which}:{shown}"
+
+
+def console_lines(messages: list[Any]) -> list[str]:
+    """The printable lines of console messages: terminal escape sequences and control
+    characters removed, blank lines dropped, each cut at CONSOLE_LINE_CHARS."""
+    lines = []
+    for entry in messages:
+        text = entry.get("message") if isinstance(entry, dict) else None
+        for line in _ANSI.sub("", text if isinstance(text, str) else "").splitlines():
+            line = "".join(c for c in line if c.isprintable()).rstrip()
+            if line.strip():
+                cut = len(line) > CONSOLE_LINE_CHARS
+                lines.append(line[:CONSOLE_LINE_CHARS] + ("..." if cut else ""))
+    return lines
+
+
+def _save_artifacts(client: ControlRoomClient, watched: list[Watched]) -> None:
+    """download_artifacts=True: save the artifacts of every step run of each run that
+    has ended into ${OUTPUT DIR}/process-runs/<run id>/<step run id>, and link them in
+    log.html. A failed download is a warning: the wait's outcome is what matters."""
+    for w in watched:
+        if not w.has_ended:
+            continue
+        try:
+            id_argument("process run id", w.id)  # it names a folder
+            saved = []
+            for step_run in client.list_step_runs(w.id):
+                step_id = id_argument("step run id", str(step_run.get("id")))
+                folder = output_dir() / "process-runs" / w.id / step_id
+                saved.append((step_run, save_step_run_artifacts(client, step_id, folder)))
+        except (ControlRoomError, DownloadFailed, InvalidArgument, OSError) as error:
+            logger.warn(f"The artifacts of process run {w.id} could not be saved: {error}")
+            continue
+        logger.info(artifact_links(w.id, saved), html=True)
 
 
 def _failed_item(item: dict[str, Any]) -> str:

@@ -1,0 +1,196 @@
+"""The one download mechanism: files from presigned download URLs, streamed to disk.
+
+Every keyword that saves files (step run artifacts, process run output files) goes
+through :func:`save_files`. A download URL is a credential of its own, so it goes out
+through :meth:`Transport.open_url` (no Authorization header, masked in every log line)
+and never appears in a message of this module. File names come from the server and are
+untrusted: :func:`safe_name` reduces them to a base name that cannot leave the folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from .. import masking
+from ..errors import RETRY_STATUSES, DownloadFailed
+from .transport import Transport
+
+log = logging.getLogger("ProcessRunLibrary")
+
+MAX_DOWNLOAD_BYTES = 1024**3  # 1 GiB per file: a larger file fails its download
+CHUNK_BYTES = 64 * 1024  # what is held in memory at a time
+MAX_NAME_BYTES = 255  # the longest file name most file systems allow
+_WINDOWS_UNSAFE = re.compile(r'[<>:"|?*]')
+_WINDOWS_RESERVED = re.compile(r"(?i)^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file to download: its name as the server gave it, and how to get its URL
+    (called only when the file is about to be saved, so that a short-lived URL is fresh)."""
+
+    name: object
+    url: Callable[[], str]
+
+
+def safe_name(name: object) -> str:
+    """A base name that is safe to create in a folder, or ``''`` when nothing is left.
+
+    Control and format characters (NUL, escape sequences, right-to-left overrides) are
+    removed; only what follows the last ``/`` or ``\\`` is kept; ``< > : " | ? *`` become
+    ``_``; runs of dots become one dot; dots and spaces at either end are removed; a
+    name that Windows reserves (``CON``, ``NUL``, ``COM1``, ...) gets a leading ``_``;
+    a name longer than 255 bytes is shortened before its extension.
+    """
+    if not isinstance(name, str):
+        return ""
+    text = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = _WINDOWS_UNSAFE.sub("_", text)
+    text = re.sub(r"\.{2,}", ".", text).strip(" .")
+    if _WINDOWS_RESERVED.match(text):
+        text = "_" + text
+    stem, dot, extension = text.rpartition(".")
+    if not stem:
+        stem, dot, extension = text, "", ""
+    while len(f"{stem}{dot}{extension}".encode()) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    return f"{stem}{dot}{extension}".strip(" .") if stem else ""
+
+
+def numbered(name: str, number: int) -> str:
+    """``log.html`` -> ``log (2).html``: the name of the second file with that name."""
+    stem, dot, extension = name.rpartition(".")
+    if not stem:
+        return f"{name} ({number})"
+    return f"{stem} ({number}){dot}{extension}"
+
+
+def plan(files: Iterable[RemoteFile], pattern: str) -> list[tuple[RemoteFile, str]]:
+    """The files to save with their names in the folder: safe names that match
+    ``pattern`` (case-sensitive glob), duplicates numbered (ignoring case, since
+    Windows and macOS do), names that have nothing safe skipped with a warning."""
+    chosen: list[tuple[RemoteFile, str]] = []
+    taken: set[str] = set()
+    for file in files:
+        name = safe_name(file.name)
+        if not name:
+            log.warning(f"Skipped a file whose name has nothing safe to keep: {file.name!r}.")
+            continue
+        if not fnmatch.fnmatchcase(name, pattern):
+            continue
+        unique, number = name, 1
+        while unique.casefold() in taken:
+            number += 1
+            unique = numbered(name, number)
+        taken.add(unique.casefold())
+        chosen.append((file, unique))
+    return chosen
+
+
+def save_files(
+    transport: Transport,
+    files: Iterable[RemoteFile],
+    directory: str | os.PathLike[str],
+    pattern: str = "*",
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> list[Path]:
+    """Download the files whose safe names match ``pattern`` into ``directory``
+    (created when a file is saved); return the paths saved, in the order of ``files``.
+
+    A file already in ``directory`` with the same name is replaced."""
+    folder = Path(directory).absolute()
+    saved = []
+    for file, name in plan(files, pattern):
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        if target.parent != folder or target.name != name:  # never outside the folder
+            raise DownloadFailed(f"Refused to save {file.name!r} outside '{folder}'.")
+        url = file.url()
+        masking.register(url, *url.split("?", 1)[1:])  # urllib3 logs the path and query
+        size = save_file(transport, url, target, name, max_bytes)
+        log.info(f"Saved '{name}' ({size} bytes) to '{target}'.")
+        saved.append(target)
+    return saved
+
+
+def save_file(
+    transport: Transport, url: str, target: Path, name: str, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> int:
+    """Stream ``url`` into ``target`` and return its size in bytes.
+
+    The body goes into a temporary file in the same folder, renamed to ``target`` only
+    when complete, so a failed download leaves no partial file. Connection errors, 429
+    and 5xx answers are retried like GET requests (urllib3 before the body starts;
+    here, from the start, when the connection breaks in the middle of the body)."""
+    attempts = transport.max_retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _save_once(transport, url, target, name, max_bytes)
+        except _Broken as broken:
+            if attempt == attempts:
+                retried = (
+                    f" (after {attempt - 1} {'retry' if attempt == 2 else 'retries'})"
+                    if attempt > 1
+                    else ""
+                )
+                raise DownloadFailed(f"Downloading '{name}' failed: {broken}{retried}.") from None
+            log.info(f"Retrying the download of '{name}' after {broken} (retry {attempt}).")
+            time.sleep(min(0.5 * 2 ** (attempt - 1), 30.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Broken(Exception):
+    """A download that broke off in a way that asking again may cure."""
+
+
+def _save_once(transport: Transport, url: str, target: Path, name: str, max_bytes: int) -> int:
+    try:
+        response = transport.open_url("GET", url, stream=True)
+    except requests.Timeout:
+        raise _Broken(f"no answer within {transport.request_timeout:g} seconds") from None
+    except requests.RequestException:
+        raise _Broken("the connection failed") from None
+    with response:
+        if response.status_code >= 400:
+            reason = f"HTTP {response.status_code}"
+            if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+                raise _Broken(reason)
+            raise DownloadFailed(f"Downloading '{name}' failed: {reason}.")
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > max_bytes:
+            raise DownloadFailed(_too_large(name, max_bytes))
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+        try:
+            size = 0
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    for chunk in response.iter_content(CHUNK_BYTES):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise DownloadFailed(_too_large(name, max_bytes))
+                        out.write(chunk)
+                except requests.Timeout:
+                    raise _Broken(f"no data within {transport.request_timeout:g} seconds") from None
+                except requests.RequestException:
+                    raise _Broken("the connection broke off during the download") from None
+            os.replace(temporary, target)
+            return size
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _too_large(name: str, max_bytes: int) -> str:
+    return f"Downloading '{name}' failed: the file is larger than the limit of {max_bytes:,} bytes."
