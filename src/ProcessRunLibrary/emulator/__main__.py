@@ -18,6 +18,10 @@ from .state import Workspace
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
 DEFAULT_API_KEY = "demo-key"
+MISSING_AIOHTTP = (
+    "the emulator needs aiohttp, which is not installed: "
+    "pip install 'robotframework-processrunlibrary[emulator]'"
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -131,6 +135,11 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        import aiohttp  # noqa: F401  (only the server needs it: the `emulator` extra)
+    except ImportError:
+        print(f"processrun-emulator: error: {MISSING_AIOHTTP}.", file=sys.stderr, flush=True)
+        return 2
     try:
         asyncio.run(serve(args))
     except (OSError, ValueError, ConfigError) as error:
