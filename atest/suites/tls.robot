@@ -36,7 +36,7 @@ A CA Bundle Path Is Trusted
 
 A CA Bundle Path Is Trusted From The Import
     Import Library    ProcessRunLibrary    api_url=${PRIVATE URL}    workspace_id=${WORKSPACE_ID}
-    ...    api_key=${API_KEY}    verify=${TLS}[ca]    WITH NAME    TrustingImport
+    ...    api_key=${API_KEY}    verify=${TLS}[ca]    AS    TrustingImport
     ${id} =    TrustingImport.Start Process Run    quick
     ${state} =    TrustingImport.Get Process Run State    ${id}
     Should Not Be Empty    ${state}

@@ -79,7 +79,7 @@ Wait Until Process Runs Complete Returns Runs In The Given Order
 Waiting For Many Runs Of One Process Costs One Request A Round
     ${process} =    Define Unique Process    quick
     ${ids} =    Create List
-    FOR    ${i}    IN RANGE    10
+    FOR    ${_}    IN RANGE    10
         ${id} =    Start Process Run    ${process}
         Append To List    ${ids}    ${id}
     END
