@@ -68,6 +68,8 @@ class Steps:
 
     def types(self) -> None:
         self.check("mypy", [PY, "-m", "mypy"])
+        # mypy reads __init__.pyi instead of __init__.py; check the source itself too.
+        self.check("mypy (__init__.py)", [PY, "-m", "mypy", "src/ProcessRunLibrary/__init__.py"])
 
     def robocop(self) -> None:
         """robocop's lint and formatter, configured in pyproject.toml ([tool.robocop])."""
