@@ -15,7 +15,8 @@ import glob
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+# uv when it is there (the dev group installs nox[uv]): a venv and its install in seconds.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "packaging"]
 
@@ -26,8 +27,9 @@ ACCEPTANCE = {("3.10", "6.1.1"), ("3.13", "7.5")}
 
 
 def install(session: nox.Session, *args: str) -> None:
-    # `pip install --group` needs pip 25.1+; a venv's bundled pip may be older.
-    session.install("-q", "-U", "pip")
+    if session.venv_backend != "uv":
+        # `pip install --group` needs pip 25.1+; a venv's bundled pip may be older.
+        session.install("-q", "-U", "pip")
     session.install("-q", *args)
 
 

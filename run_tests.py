@@ -6,7 +6,7 @@ shared emulator) and the example suite.
     python run_tests.py --quick                lint, types and unit tests only
     python run_tests.py --steps utest,atest    only these steps (nox's matrix uses this)
 
-Steps: lint, types, robocop, dryrun, packaging, utest, atest, examples. Ends with one line
+Steps: lint, types, robocop, robotcode, dryrun, packaging, utest, atest, examples. Ends with one line
 `N passed, N failed` counting unit, acceptance and example tests.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 PY = sys.executable
 ROBOT_PATHS = ["atest", "examples"]
-STEPS = ["lint", "types", "robocop", "dryrun", "packaging", "utest", "atest", "examples"]
+STEPS = ["lint", "types", "robocop", "robotcode", "dryrun", "packaging", "utest", "atest", "examples"]
 QUICK = ["lint", "types", "utest"]
 
 
@@ -77,6 +77,14 @@ class Steps:
         self.check(
             "robocop format", [PY, "-m", "robocop", "format", "--check", "--diff", *ROBOT_PATHS]
         )
+
+    def robotcode(self) -> None:
+        """RobotCode's analysis of atest/ and examples/ (settings in robot.toml): 0 errors."""
+        robotcode = str(Path(PY).parent / "robotcode")
+        _, out = run("robotcode analyze", [robotcode, "analyze", "code", *ROBOT_PATHS])
+        # Its exit code counts hints too; errors and warnings are what must not be there.
+        if not re.search(r"Errors: 0, Warnings: 0", out):
+            self.failures.append("robotcode analyze")
 
     def dryrun(self) -> None:
         """`robot --dryrun` over atest/ and examples/: every keyword and import resolves."""

@@ -41,9 +41,9 @@ Wrong Key Given Positionally To An Import With A Bad Argument
     ...    %{FRESH_KEY_IMPORT}    timeout=never    AS    Imported
     Run Keyword And Expect Error
     ...    EQUALS:ProcessRunLibrary was imported with a bad argument: Argument 'timeout' got value 'never': expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'.
-    ...    Imported.Wait Until Process Run Completes    x
+    ...    Imported.Wait Until Process Run Completes    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
-    ...    Imported.Get Process Run    x
+    ...    Imported.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
 
 Wrong Key Through A Wrapper Keyword's Named Arguments
     Create Session Through A Wrapper    api_key=%{FRESH_KEY_KWARGS}
