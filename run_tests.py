@@ -26,7 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 PY = sys.executable
 ROBOT_PATHS = ["atest", "examples"]
-STEPS = ["lint", "types", "robocop", "robotcode", "dryrun", "packaging", "utest", "atest", "examples"]
+STEPS = [
+    "lint",
+    "types",
+    "robocop",
+    "robotcode",
+    "dryrun",
+    "packaging",
+    "utest",
+    "atest",
+    "examples",
+]
 QUICK = ["lint", "types", "utest"]
 
 
