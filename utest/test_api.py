@@ -129,6 +129,40 @@ def test_committed_docs_match_the_code(library):
     )
 
 
+def test_types_are_documented_in_user_words():
+    """libdoc shows a converter's docstring as its type's documentation: Time and Id must
+    read as the class docstrings, not as notes on the converter."""
+    types = {
+        t["name"]: t for t in LibraryDocumentation("ProcessRunLibrary").to_dictionary()["typedocs"]
+    }
+    assert types["Time"]["doc"].startswith("A time in Robot Framework's time format.")
+    assert types["Id"]["doc"].startswith("The id of a process or of a process run")
+    for name in ("Time", "Id"):
+        assert "ValueError" not in types[name]["doc"], name
+
+
+def test_returned_runs_and_outputs_are_documented_typed_dicts():
+    doc = LibraryDocumentation("ProcessRunLibrary").to_dictionary()
+    types = {t["name"]: t for t in doc["typedocs"]}
+    assert types["ProcessRun"]["type"] == "TypedDict"
+    keys = [item["key"] for item in types["ProcessRun"]["items"]]
+    assert keys == [
+        "id", "state", "created_at", "started_at", "ended_at", "duration", "process", "started_by"
+    ]  # fmt: skip
+    assert [i["key"] for i in types["ProcessRunOutput"]["items"]] == [
+        "id", "created_at", "process", "process_run", "payload", "files"
+    ]  # fmt: skip
+    returns = {k["name"]: k["returnType"] and k["returnType"]["name"] for k in doc["keywords"]}
+    for keyword in (
+        "Get Process Run",
+        "Wait Until Process Run Completes",
+        "Start Process Run And Wait",
+    ):
+        assert returns[keyword] == "ProcessRun", keyword
+    for keyword in ("List Process Runs", "Wait Until Process Runs Complete"):
+        assert returns[keyword] == "list", keyword
+
+
 if __name__ == "__main__":
     if sys.version_info < (3, 11):
         sys.exit("Approve with Python 3.11 or newer (see as_on_python_310).")

@@ -6,6 +6,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import InvalidArgument, ProcessRunNotStarted
+from ..returns import ProcessRun, ProcessRunOutput
 from ..types import (
     CallbackEvent,
     Id,
@@ -212,7 +213,7 @@ class ProcessRunKeywords(LibraryComponent):
         return run_id
 
     @keyword
-    def get_process_run(self, process_run_id: Id, alias: str | None = None) -> Any:
+    def get_process_run(self, process_run_id: Id, alias: str | None = None) -> ProcessRun:
         """Returns the process run ``process_run_id``.
 
         The run is a dictionary with dot access: ``${run.state}`` and
@@ -249,7 +250,7 @@ class ProcessRunKeywords(LibraryComponent):
         state: ProcessRunState = None,
         limit: int | None = None,
         alias: str | None = None,
-    ) -> list[Any]:
+    ) -> list[ProcessRun]:
         """Returns the workspace's process runs, newest first, following every page.
 
         ``process_id`` keeps the runs of one process, ``state`` the runs in one
@@ -274,7 +275,7 @@ class ProcessRunKeywords(LibraryComponent):
     @keyword
     def list_process_run_outputs(
         self, process_run_id: Id, limit: int | None = None, alias: str | None = None
-    ) -> list[Any]:
+    ) -> list[ProcessRunOutput]:
         """Returns the outputs of the process run ``process_run_id``, following every page.
 
         Each output has ``id``, ``created_at``, ``payload`` (any JSON) and ``files``

@@ -16,6 +16,7 @@ from ..errors import (
     StateMismatch,
 )
 from ..polling import PollSchedule, RunWatcher, Watched
+from ..returns import ProcessRun
 from ..types import (
     CallbackEvent,
     Id,
@@ -54,7 +55,7 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
-    ) -> Any:
+    ) -> ProcessRun:
         """Waits until the process run has ended and returns it.
 
         A run has ended when its state is ``completed`` or ``unresolved`` (see
@@ -100,7 +101,7 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
-    ) -> list[Any]:
+    ) -> list[ProcessRun]:
         """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
 
         The arguments are those of `Wait Until Process Run Completes`, and
@@ -145,7 +146,7 @@ class WaitingKeywords(LibraryComponent):
         fail_on_unresolved: bool = True,
         message: str | None = None,
         alias: str | None = None,
-    ) -> Any:
+    ) -> ProcessRun:
         """Starts a process run and waits until it has ended; returns the final run.
 
         The same as `Start Process Run` followed by `Wait Until Process Run Completes`,
