@@ -158,6 +158,7 @@ def run_trial(trial: Trial, emu: Emulator, library: ProcessRunLibrary | None, t0
         url = f"{emu.workspace_url}/processes/{trial.process_id}/process-runs"
         run_id = str(session.post(url, timeout=10).json()["id"])
     after = time.monotonic()
+    run: Any  # an ended run: both times are there
     if library is not None:
         run = library.wait_until_process_run_completes(run_id)
     else:
