@@ -163,6 +163,24 @@ def test_returned_runs_and_outputs_are_documented_typed_dicts():
         assert returns[keyword] == "list", keyword
 
 
+def html(library: str) -> tuple[str, dict[str, str]]:
+    doc = LibraryDocumentation(library)
+    doc.convert_docs_to_html()
+    return doc.doc, {kw.name: kw.doc for kw in doc.keywords}
+
+
+def test_what_a_first_reader_hit_renders_as_meant():
+    intro, keywords = html("ProcessRunLibrary")
+    # A table row, not literal text.
+    assert "<td><code>use_input_queue=True</code></td>" in keywords["Start Process Run"]
+    # Each page links the other and the emulator's guide.
+    assert '<a href="Emulator.html">' in intro and '<a href="emulator.md">' in intro
+    intro, _ = html("ProcessRunLibrary.Emulator")
+    assert '<a href="ProcessRunLibrary.html">' in intro and '<a href="emulator.md">' in intro
+    # Section headers as written, not asterisks made bold.
+    assert "<code>*** Settings ***</code>" in intro and "<b>*</b>" not in intro
+
+
 if __name__ == "__main__":
     if sys.version_info < (3, 11):
         sys.exit("Approve with Python 3.11 or newer (see as_on_python_310).")

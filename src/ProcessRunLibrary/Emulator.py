@@ -88,9 +88,10 @@ class Emulator:
     ``__init__.robot``) and all suites share it; `Reset Emulator` in a test setup gives each
     test a clean workspace.
 
-    See docs/emulator.md for a worked example, the process configuration format, the fault
+    See [emulator.md|docs/emulator.md] for a worked example, the process configuration format, the fault
     rules, the callbacks, the admin API and what is inferred rather than published about
-    Control Room.
+    Control Room. The keywords that start, wait for and stop runs are in
+    [ProcessRunLibrary.html|ProcessRunLibrary's keyword documentation].
 
     = Times =
 
@@ -101,14 +102,14 @@ class Emulator:
 
     = Example =
 
-    | *** Settings ***
+    | ``*** Settings ***``
     | Library           ProcessRunLibrary.Emulator
     | Library           ProcessRunLibrary    workspace_id=ws    api_key=key
     | Suite Setup       Start Emulator And Connect
     | Suite Teardown    Stop Emulator
     | Test Setup        Reset Emulator
     |
-    | *** Test Cases ***
+    | ``*** Test Cases ***``
     | A Busy Control Room Is Retried
     |     Define Process    invoices    run_seconds=10 s    outputs=echo
     |     Inject Fault    status=503    method=GET    path=/process-runs/    nth=${1}
@@ -117,7 +118,7 @@ class Emulator:
     |     ${faulted} =    Get Requests    path=/process-runs/
     |     Should Be Equal As Integers    ${faulted}[0][status]    503
     |
-    | *** Keywords ***
+    | ``*** Keywords ***``
     | Start Emulator And Connect
     |     ${url} =    Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
     |     Create Control Room Session    emulator    api_url=${url}

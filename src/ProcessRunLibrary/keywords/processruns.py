@@ -120,7 +120,7 @@ class ProcessRunKeywords(LibraryComponent):
         | ``payload``             | One input work item with this payload.                          |
         | ``payloads``            | One input work item per payload in this list.                   |
         | ``work_item_ids``       | These existing work items.                                      |
-        | ``use_input_queue=True``| The work items waiting in the process's input queue.            |
+        | ``use_input_queue=True`` | The work items waiting in the process's input queue.            |
 
         A payload is a dictionary, a list, or a string holding JSON.
 
