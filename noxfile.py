@@ -12,11 +12,15 @@ newest pair. Each session prints run_tests.py's closing line `N passed, N failed
 from __future__ import annotations
 
 import glob
+import os
 
 import nox
 
 # uv when it is there (the dev group installs nox[uv]): a venv and its install in seconds.
 nox.options.default_venv_backend = "uv|venv"
+# uv does not compile .pyc files by default (pip does); with PYTHONDONTWRITEBYTECODE every
+# process would compile Robot Framework and aiohttp anew, and emulators start slowly.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "packaging"]
 
