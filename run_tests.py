@@ -142,8 +142,19 @@ class Steps:
             self.failures.append("unit tests")
 
     def atest(self) -> None:
+        from robot.version import VERSION as RF_VERSION
+
+        # Tests of what only newer versions have or say, left out where they cannot pass:
+        # `Secret` (Robot Framework 7.4+), and the optional-argument messages of Python 3.11+
+        # (3.10 makes `T = None` a `T | None`, and Robot then words its error differently).
+        excludes = []
+        if tuple(int(p) for p in RF_VERSION.split(".")[:2]) < (7, 4):
+            excludes += ["--exclude", "requires-rf-7.4"]
+        if sys.version_info < (3, 11):
+            excludes += ["--exclude", "python-3.11-messages"]
         ok, _ = run(
-            "acceptance tests (pabot, one shared emulator)", [PY, "atest/run.py", "--pabot"]
+            "acceptance tests (pabot, one shared emulator)",
+            [PY, "atest/run.py", "--pabot", *excludes],
         )
         self.count(ROOT / "results" / "atest" / "output.xml", ok, "acceptance tests")
 
