@@ -112,7 +112,7 @@ class Steps:
                 f"dry-run of {path}/",
                 [PY, "-m", "robot", "--dryrun", "--output", "NONE", "--log", "NONE",
                  "--report", "NONE", "--pythonpath", "atest/resources", "--console", "dotted",
-                 *(["atest/suites"] if path == "atest" else [path])],
+                 *version_excludes(), *(["atest/suites"] if path == "atest" else [path])],
                 env,
             )  # fmt: skip
             if not ok or "[ ERROR ]" in out or "[ WARN ]" in out:
@@ -142,19 +142,9 @@ class Steps:
             self.failures.append("unit tests")
 
     def atest(self) -> None:
-        from robot.version import VERSION as RF_VERSION
-
-        # Tests of what only newer versions have or say, left out where they cannot pass:
-        # `Secret` (Robot Framework 7.4+), and the optional-argument messages of Python 3.11+
-        # (3.10 makes `T = None` a `T | None`, and Robot then words its error differently).
-        excludes = []
-        if tuple(int(p) for p in RF_VERSION.split(".")[:2]) < (7, 4):
-            excludes += ["--exclude", "requires-rf-7.4"]
-        if sys.version_info < (3, 11):
-            excludes += ["--exclude", "python-3.11-messages"]
         ok, _ = run(
             "acceptance tests (pabot, one shared emulator)",
-            [PY, "atest/run.py", "--pabot", *excludes],
+            [PY, "atest/run.py", "--pabot", *version_excludes()],
         )
         self.count(ROOT / "results" / "atest" / "output.xml", ok, "acceptance tests")
 
@@ -169,6 +159,20 @@ class Steps:
         self.passed, self.failed = self.passed + p, self.failed + f
         if not ok or not p:
             self.failures.append(name)
+
+
+def version_excludes() -> list[str]:
+    """Tests of what only newer versions have or say, left out where they cannot pass:
+    `Secret` (Robot Framework 7.4+), and the optional-argument messages of Python 3.11+
+    (3.10 makes `T = None` a `T | None`, and Robot then words its error differently)."""
+    from robot.version import VERSION as RF_VERSION
+
+    excludes = []
+    if tuple(int(p) for p in RF_VERSION.split(".")[:2]) < (7, 4):
+        excludes += ["--exclude", "requires-rf-7.4"]
+    if sys.version_info < (3, 11):
+        excludes += ["--exclude", "python-3.11-messages"]
+    return excludes
 
 
 def package_problems(wheel: Path, sdist: Path) -> list[str]:
