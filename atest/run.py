@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUTPUT_DIR = ROOT / "results" / "atest"
 READY = "Control Room emulator listening on "
+EMULATOR_STDERR = OUTPUT_DIR / "emulator-stderr.txt"
 
 
 def start_emulator(
@@ -32,7 +33,11 @@ def start_emulator(
         "--workspace-id", workspace_id, "--api-key", api_key, "--token", token,
         "--config", str(HERE / "resources" / "processes.json"),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # Its standard error goes to a file: the callbacks that suites send to unreachable URLs
+    # on purpose each leave a line there, which a passing run need not print.
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    with EMULATOR_STDERR.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     if not first.startswith(READY):
@@ -119,6 +124,11 @@ def main(argv: list[str]) -> int:
         emulator.terminate()
         emulator.wait(timeout=10)
     print(result.stdout, end="", flush=True)
+    errors = EMULATOR_STDERR.read_text(encoding="utf-8", errors="replace").splitlines()
+    if result.returncode and errors:  # a failing run shows what the emulator said
+        print("The emulator's standard error:", *errors, sep="\n")
+    lines = "line" if len(errors) == 1 else "lines"
+    print(f"The emulator wrote {len(errors)} {lines} on standard error: {EMULATOR_STDERR}")
     found = leaks(secret_values, result.stdout)
     for line in found:
         print(f"SECRET LEAK: {line}")
