@@ -76,6 +76,14 @@ class WaitingKeywords(LibraryComponent):
         (default), ``continue`` (warn and return the last run seen) or ``stop`` (stop
         the run in Control Room, then fail). ``message`` replaces the failure message.
 
+        The failure messages, word for word (times on the library's clock, the run's
+        duration on Control Room's):
+        | = When =                     | = Message =                                              |
+        | it ends ``unresolved``       | ``Process run ID of process 'NAME' ended unresolved after 1 minute 5 seconds. Failed work items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no customer.).`` Up to 5 items separated by ``;``, then ``and more``; ``Control Room lists no failed work items.`` when there are none. |
+        | ``timeout`` runs out, ``fail`` | ``Process run ID did not complete in 10 minutes; its last state was in_progress.`` (``its state could not be read`` when no poll succeeded, ``(last error: ...)`` when the last one failed) |
+        | ``timeout`` runs out, ``stop`` | the same, then ``Asked Control Room to stop it: the stop was accepted.`` (or ``was not accepted.``, or ``Asking Control Room to stop it failed: ERROR``) |
+        | ``timeout`` runs out, ``continue`` | no failure: the same text as a warning, and the last run seen is returned |
+
         A Robot Framework test or keyword timeout interrupts the wait within about a
         second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
         end the wait: it goes on polling until ``timeout``.
@@ -108,7 +116,8 @@ class WaitingKeywords(LibraryComponent):
         ``timeout`` is for the whole group. Runs of one process are read together
         from the list endpoint, so a polling round costs one request per process, not
         one per run. The failure message lists every run that ended ``unresolved`` or
-        did not end in time, not only the first. log.html gets a table of the runs.
+        did not end in time, not only the first, each in the words of the table in
+        `Wait Until Process Run Completes`. log.html gets a table of the runs.
 
         Examples:
         | @{ids} = | Create List | ${id1} | ${id2} | ${id3} |
