@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import requests
 from robot.api import logger
+from robot.libraries.BuiltIn import BuiltIn
 from robot.utils import DotDict, secs_to_timestr, timestr_to_secs
 from urllib3.exceptions import InsecureRequestWarning
 
@@ -67,6 +68,42 @@ class _StopOnClose:
 
     def close(self) -> None:
         self.library._stop_quietly()
+
+
+class _FollowAlias:
+    """Library listener (API 2, Robot Framework 6.1 and newer): tells the library under
+    which name each of its keywords is called.
+
+    Robot Framework shares one instance of a GLOBAL library between imports with the same
+    arguments, also under different names (``Library  ProcessRunLibrary.Emulator  AS
+    Staging``). Each name gets an emulator of its own all the same: before one of the
+    library's keywords runs, the library switches to the state of the name it was called
+    by."""
+
+    ROBOT_LISTENER_API_VERSION = 2
+
+    def __init__(self, library: Emulator) -> None:
+        self.library = library
+        self.mine: dict[str, bool] = {}  # library or resource name: is it this library?
+
+    def start_suite(self, name: str, attributes: dict[str, Any]) -> None:
+        self.mine.clear()  # another suite may give a name to another library
+
+    def start_keyword(self, name: str, attributes: dict[str, Any]) -> None:
+        owner = attributes.get("libname")
+        if not owner:
+            return
+        if owner not in self.mine:
+            try:
+                self.mine[owner] = BuiltIn().get_library_instance(owner) is self.library
+            except RuntimeError:  # a resource file, or not a library in this scope
+                self.mine[owner] = False
+        if self.mine[owner]:
+            self.library._switch(owner)
+
+
+# What one emulator (one import name) has of its own.
+_PER_NAME = ("_process", "_stderr", "_lines", "_session", "_url", "_root", "_verify")
 
 
 class Emulator:
@@ -123,6 +160,17 @@ class Emulator:
     |     ${url} =    Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
     |     Create Control Room Session    emulator    api_url=${url}
 
+    = Several emulators =
+
+    Each name the library is imported with is an emulator of its own, with its own port,
+    workspace and key: two workspaces are two imports and two sessions of
+    ProcessRunLibrary (examples/two_workspaces.robot does this).
+
+    | Library    ProcessRunLibrary.Emulator    AS    Production
+    | Library    ProcessRunLibrary.Emulator    AS    Staging
+    | ...
+    | ${url} =    Staging.Start Emulator    staging    ${STAGING KEY}
+
     An emulator started outside Robot Framework (for example by a test runner script) is
     driven by importing the library with its address, or with `Connect To Emulator`:
 
@@ -138,7 +186,7 @@ class Emulator:
         (started outside Robot Framework), as `Connect To Emulator` does but without a
         request at import time. Without them, use `Start Emulator` or `Connect To Emulator`.
         """
-        self.ROBOT_LIBRARY_LISTENER = _StopOnClose(self)
+        self.ROBOT_LIBRARY_LISTENER = [_StopOnClose(self), _FollowAlias(self)]
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -148,7 +196,27 @@ class Emulator:
         self._verify: bool | str = True
         if api_url:
             self._use(api_url, "demo-key" if api_key is None else api_key, verify=True)
+        self._name = ""  # the import name whose emulator the attributes above are
+        self._others: dict[str, dict[str, Any]] = {}  # the other names' attributes
         atexit.register(self._stop_quietly)
+
+    def _switch(self, name: str) -> None:
+        """Makes the emulator of import name `name` the one the keywords use."""
+        if name == self._name:
+            return
+        if not self._name:  # the first name used takes what the import connected to
+            self._name = name
+            return
+        self._others[self._name] = {a: getattr(self, a) for a in _PER_NAME}
+        state = self._others.pop(name, None)
+        if state is None:  # a name seen for the first time starts without an emulator
+            state = {
+                "_process": None, "_stderr": None, "_lines": queue.Queue(),
+                "_session": requests.Session(), "_url": None, "_root": None, "_verify": True,
+            }  # fmt: skip
+        for attribute, value in state.items():
+            setattr(self, attribute, value)
+        self._name = name
 
     def _use(self, api_url: str, api_key: Any, verify: bool) -> None:
         url = api_url.rstrip("/")
@@ -164,9 +232,11 @@ class Emulator:
         self._verify = verify
 
     def _stop_quietly(self) -> None:
-        # At interpreter exit nothing can be reported anyway.
-        with contextlib.suppress(Exception):
-            self.stop_emulator()
+        # At interpreter exit nothing can be reported anyway. Every name's emulator stops.
+        for name in [self._name, *self._others]:
+            with contextlib.suppress(Exception):
+                self._switch(name)
+                self.stop_emulator()
 
     # --- starting and stopping
 
