@@ -21,6 +21,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from robot.utils import DotDict, secs_to_timestr, timestr_to_secs
 from urllib3.exceptions import InsecureRequestWarning
 
+from ProcessRunLibrary.types import Secret, Time
 from ProcessRunLibrary.version import VERSION
 
 READY_PREFIX = "Control Room emulator listening on "
@@ -180,8 +181,11 @@ class Emulator:
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    # Times and keys typed like ProcessRunLibrary's: libdoc links `Time`, and Robot refuses
+    # a bad time naming the argument before the keyword runs.
+    ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert}
 
-    def __init__(self, api_url: str | None = None, api_key: Any = None) -> None:
+    def __init__(self, api_url: str | None = None, api_key: str | Secret = None) -> None:
         """``api_url`` and ``api_key`` connect the library to an emulator that runs already
         (started outside Robot Framework), as `Connect To Emulator` does but without a
         request at import time. Without them, use `Start Emulator` or `Connect To Emulator`.
@@ -243,7 +247,7 @@ class Emulator:
     def start_emulator(
         self,
         workspace_id: str = "demo-workspace",
-        api_key: Any = "demo-key",
+        api_key: str | Secret = "demo-key",
         config: str | None = None,
         clock_factor: float | None = None,
         port: int = 0,
@@ -252,7 +256,7 @@ class Emulator:
         tokens: list[str] | None = None,
         certfile: str | None = None,
         keyfile: str | None = None,
-        timeout: str = "10 s",
+        timeout: Time = "10 s",  # type: ignore[assignment]
     ) -> str:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
@@ -372,7 +376,7 @@ class Emulator:
                 self._process.kill()
             self._process.wait()
 
-    def connect_to_emulator(self, api_url: str, api_key: Any = "demo-key") -> None:
+    def connect_to_emulator(self, api_url: str, api_key: str | Secret = "demo-key") -> None:
         """Drives an emulator that runs already, e.g. one started by a test runner script.
 
         ``api_url`` is its API base URL (the address in its first output line) and
@@ -394,7 +398,7 @@ class Emulator:
             raise
         logger.info(f"Connected to the Control Room emulator at {self._url}.")
 
-    def stop_emulator(self, timeout: str = "5 s") -> None:
+    def stop_emulator(self, timeout: Time = "5 s") -> None:  # type: ignore[assignment]
         """Stops the emulator started by `Start Emulator`; does nothing when none runs.
 
         The emulator gets ``timeout`` to stop cleanly and is killed after that. An emulator
@@ -477,7 +481,7 @@ class Emulator:
         self,
         process_id: str,
         name: str | None = None,
-        new_seconds: str = "0.5 s",
+        new_seconds: Time = "0.5 s",  # type: ignore[assignment]
         run_seconds: str | None = "2 s",
         outcome: str = "completed",
         failures: list[dict[str, str]] | str | None = None,
@@ -544,8 +548,8 @@ class Emulator:
         rate: float | None = None,
         nth: list[int] | int | None = None,
         times: int | None = None,
-        retry_after: str | None = None,
-        latency: str | None = None,
+        retry_after: Time = None,
+        latency: Time = None,
         hang: bool = False,
         drop: bool = False,
         lost_answer: bool = False,
@@ -655,7 +659,7 @@ class Emulator:
         """
         return list(self._admin("GET", "/runs", params={"process_id": process_id}).data)
 
-    def add_emulator_token(self, token: Any) -> None:
+    def add_emulator_token(self, token: str | Secret) -> None:
         """Makes the emulator accept ``Authorization: Bearer <token>`` too. ``token`` may be a
         ``Secret``.
 
