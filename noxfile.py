@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+from pathlib import Path
 
 import nox
 
@@ -45,7 +46,9 @@ def tests(session: nox.Session, robot: str) -> None:
     steps = "utest,examples"
     if (session.python, robot) in ACCEPTANCE:
         steps += ",atest"
-    session.run("python", "run_tests.py", "--steps", steps)
+    # Each session its own results folder: .ci/run runs sessions side by side.
+    results = f"results/nox/{Path(session.virtualenv.location).name}"
+    session.run("python", "run_tests.py", "--steps", steps, env={"PROCESSRUN_RESULTS": results})
 
 
 @nox.session(python="3.11")

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# PROCESSRUN_RESULTS: another results folder, for runs side by side (nox's lanes in CI).
+RESULTS = Path(os.environ.get("PROCESSRUN_RESULTS") or ROOT / "results")
 PY = sys.executable
 ROBOT_PATHS = ["atest", "examples"]
 STEPS = [
@@ -146,13 +148,14 @@ class Steps:
             "acceptance tests (pabot, one shared emulator)",
             [PY, "atest/run.py", "--pabot", *version_excludes()],
         )
-        self.count(ROOT / "results" / "atest" / "output.xml", ok, "acceptance tests")
+        self.count(RESULTS / "atest" / "output.xml", ok, "acceptance tests")
 
     def examples(self) -> None:
         ok, _ = run(
-            "example suite", [PY, "-m", "robot", "--outputdir", "results/example", "examples"]
+            "example suite",
+            [PY, "-m", "robot", "--outputdir", str(RESULTS / "example"), "examples"],
         )
-        self.count(ROOT / "results" / "example" / "output.xml", ok, "example suite")
+        self.count(RESULTS / "example" / "output.xml", ok, "example suite")
 
     def count(self, output: Path, ok: bool, name: str) -> None:
         p, f = robot_counts(output)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-OUTPUT_DIR = ROOT / "results" / "atest"
+# PROCESSRUN_RESULTS: another results folder, for runs side by side (nox's lanes in CI).
+OUTPUT_DIR = Path(os.environ.get("PROCESSRUN_RESULTS") or ROOT / "results") / "atest"
 READY = "Control Room emulator listening on "
 EMULATOR_STDERR = OUTPUT_DIR / "emulator-stderr.txt"
 
