@@ -21,9 +21,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-OUTPUT_DIR = ROOT / "results" / "atest"
+# PROCESSRUN_RESULTS: another results folder, for runs side by side (nox's lanes in CI).
+OUTPUT_DIR = Path(os.environ.get("PROCESSRUN_RESULTS") or ROOT / "results") / "atest"
 READY = "Control Room emulator listening on "
 SIGNED_URL = re.compile(r"signature=[0-9a-f]{16}")
+EMULATOR_STDERR = OUTPUT_DIR / "emulator-stderr.txt"
 
 
 def start_emulator(
@@ -36,7 +38,13 @@ def start_emulator(
         "--token-env", "RC_EMULATOR_TOKEN", "--config", str(HERE / "resources" / "processes.json"),
     ]  # fmt: skip
     env = dict(os.environ, RC_EMULATOR_API_KEY=api_key, RC_EMULATOR_TOKEN=token)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    # Its standard error goes to a file: the callbacks that suites send to unreachable URLs
+    # on purpose each leave a line there, which a passing run need not print.
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    with EMULATOR_STDERR.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+        )
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     if not first.startswith(READY):
@@ -129,6 +137,11 @@ def main(argv: list[str]) -> int:
         emulator.terminate()
         emulator.wait(timeout=10)
     print(result.stdout, end="", flush=True)
+    errors = EMULATOR_STDERR.read_text(encoding="utf-8", errors="replace").splitlines()
+    if result.returncode and errors:  # a failing run shows what the emulator said
+        print("The emulator's standard error:", *errors, sep="\n")
+    lines = "line" if len(errors) == 1 else "lines"
+    print(f"The emulator wrote {len(errors)} {lines} on standard error: {EMULATOR_STDERR}")
     found = leaks(secret_values, result.stdout)
     for line in found:
         print(f"SECRET LEAK: {line}")

@@ -180,6 +180,7 @@ def run_trial(trial: Trial, emu: Emulator, library: ProcessRunLibrary | None, t0
         url = f"{emu.workspace_url}/processes/{trial.process_id}/process-runs"
         run_id = str(session.post(url, timeout=10).json()["id"])
     after = time.monotonic()
+    run: Any  # an ended run: both times are there
     if library is not None:
         client = library._ctx.client()
         sent = client.request_count

@@ -89,8 +89,8 @@ def library_wait(emu: Emulator, ids: list[str]) -> list[int]:
         api_url=emu.api_url,
         workspace_id=WORKSPACE_ID,
         api_key=API_KEY,
-        poll_interval=POLL_INTERVAL,  # type: ignore[arg-type]
-        timeout=TIMEOUT,  # type: ignore[arg-type]
+        poll_interval=POLL_INTERVAL,
+        timeout=TIMEOUT,
     )
     with counting_rounds() as rounds:
         runs = library.wait_until_process_runs_complete(ids)

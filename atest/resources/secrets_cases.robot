@@ -11,7 +11,7 @@ Documentation       Run by secrets.robot in a child robot at TRACE. Each case gi
 Library             ProcessRunLibrary    api_url=%{SECRETS_API_URL}
 ...                     workspace_id=%{ATEST_WORKSPACE_ID}    max_retries=0
 Library             ProcessRunLibrary.Emulator    api_url=%{SECRETS_API_URL}
-...                     api_key=%{ATEST_API_KEY}    WITH NAME    Emulator
+...                     api_key=%{ATEST_API_KEY}    AS    Emulator
 Library             OperatingSystem
 Suite Setup         Start Secrets Cases
 Test Teardown       End Secrets Case
@@ -44,12 +44,12 @@ Wrong Key Given As A Secret
 
 Wrong Key Given Positionally To An Import With A Bad Argument
     Import Library    ProcessRunLibrary    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}
-    ...    %{FRESH_KEY_IMPORT}    timeout=never    WITH NAME    Imported
+    ...    %{FRESH_KEY_IMPORT}    timeout=never    AS    Imported
     Run Keyword And Expect Error
     ...    EQUALS:ProcessRunLibrary was imported with a bad argument: Argument 'timeout' got value 'never': expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'.
-    ...    Imported.Wait Until Process Run Completes    x
+    ...    Imported.Wait Until Process Run Completes    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
-    ...    Imported.Get Process Run    x
+    ...    Imported.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
 
 Wrong Key Through A Wrapper Keyword's Named Arguments
     Create Session Through A Wrapper    api_key=%{FRESH_KEY_KWARGS}

@@ -566,13 +566,17 @@ Import And Use
     ...    library's defaults, replaced by what is given, and uses it: a bad import argument
     ...    fails the first keyword, not the import (Robot would show every import argument,
     ...    the key too).
-    [Arguments]    ${api_url}=${PRIVATE URL}    ${workspace_id}=${WORKSPACE_ID}
-    ...    ${request_timeout}=30 seconds    ${timeout}=30 minutes    ${poll_interval}=10 seconds
-    ...    ${max_retries}=3    ${verify}=True
+    [Arguments]    ${api_url}=${PRIVATE URL}    # robocop: off=too-many-arguments
+    ...    ${workspace_id}=${WORKSPACE_ID}
+    ...    ${request_timeout}=30 seconds
+    ...    ${timeout}=30 minutes
+    ...    ${poll_interval}=10 seconds
+    ...    ${max_retries}=3
+    ...    ${verify}=True
     ${IMPORTS} =    Evaluate    ${IMPORTS} + 1
     Set Suite Variable    ${IMPORTS}
     Import Library    ProcessRunLibrary    api_url=${api_url}    workspace_id=${workspace_id}
     ...    api_key=${API_KEY}    request_timeout=${request_timeout}    timeout=${timeout}
     ...    poll_interval=${poll_interval}    max_retries=${max_retries}    verify=${verify}
-    ...    WITH NAME    Imported${IMPORTS}
+    ...    AS    Imported${IMPORTS}
     Run Keyword    Imported${IMPORTS}.Wait Until Process Run Completes    r1

@@ -2,9 +2,9 @@
 Documentation       The Emulator keywords drive a real emulator process. Only
 ...                 ProcessRunLibrary.Emulator is used here; the Control Room API is called
 ...                 with `requests` through ``Evaluate``, not with ProcessRunLibrary.
-Library             ProcessRunLibrary.Emulator
 Library             Collections
 Library             OperatingSystem
+Library             ProcessRunLibrary.Emulator
 Suite Setup         Start The Emulator
 Suite Teardown      Stop Emulator
 Test Setup          Reset Emulator
@@ -200,7 +200,10 @@ Start The Emulator
 
 Call API
     [Documentation]    Calls the emulator's Control Room API and returns the JSON answer.
-    [Arguments]    ${method}    ${path}    ${body}=${None}    ${expected_status}=200
+    [Arguments]    ${method}
+    ...    ${path}
+    ...    ${body}=${None}
+    ...    ${expected_status}=200
     ...    ${authorization}=RC-WSKEY ${KEY}
     ${response} =    Evaluate
     ...    requests.request($method, $URL + '/workspaces/' + $WS + $path, data=$body, headers={'Authorization': $authorization}, timeout=10)

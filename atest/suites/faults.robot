@@ -111,17 +111,17 @@ An Integration Start Follows The Same Policy
 
 Max Retries Comes From The Session, Then The Import
     Import Library    ProcessRunLibrary    api_url=${PRIVATE URL}    workspace_id=${WORKSPACE_ID}
-    ...    api_key=${API_KEY}    max_retries=2    WITH NAME    TwoRetries
+    ...    api_key=${API_KEY}    max_retries=2    AS    TwoRetries
     Private.Inject Fault    status=503    method=GET    path=${RUN PATH}
     Run Keyword And Expect Error
     ...    EQUALS:GET /workspaces/${WORKSPACE_ID}/process-runs/x failed: 503 Service Unavailable: service_unavailable: Injected fault f1: 503 Service Unavailable. (after 2 retries)
-    ...    TwoRetries.Get Process Run    x
+    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Statuses Should Be    GET    ${RUN PATH}    503    503    503
     Private.Clear Request Log
-    TwoRetries.Create Control Room Session    no retries    max_retries=0
+    TwoRetries.Create Control Room Session    no retries    max_retries=0    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Run Keyword And Expect Error
     ...    EQUALS:GET /workspaces/${WORKSPACE_ID}/process-runs/x failed: 503 Service Unavailable: service_unavailable: Injected fault f1: 503 Service Unavailable.
-    ...    TwoRetries.Get Process Run    x
+    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Statuses Should Be    GET    ${RUN PATH}    503
 
 The Default Is Three Retries

@@ -57,7 +57,7 @@ Robot's TRACE Arguments Show No Key, Also When Given Positionally
 
 *** Keywords ***
 Run The Logging Cases
-    ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${OUTPUT DIR}/logging.xml
+    Run Process    ${PYTHON}    -m    robot    --output    ${OUTPUT DIR}/logging.xml
     ...    --log    NONE    --report    NONE    --loglevel    TRACE
     ...    --pythonpath    ${CURDIR}/../resources    ${CURDIR}/../resources/logging_cases.robot
     ...    timeout=2 minutes    on_timeout=kill

@@ -97,7 +97,7 @@ Get Process Run Of An Unknown Run Fails With Control Room's Error
 List Process Runs Follows Every Page
     [Documentation]    The emulator serves pages of 5 runs: 12 runs take three pages.
     ${process} =    Define Unique Process    pager
-    FOR    ${i}    IN RANGE    12
+    FOR    ${_}    IN RANGE    12
         Start Process Run    ${process}
     END
     ${runs} =    List Process Runs    process_id=${process}
@@ -109,7 +109,7 @@ List Process Runs Follows Every Page
 
 List Process Runs With A Limit Stops Early
     ${process} =    Define Unique Process    pager
-    FOR    ${i}    IN RANGE    4
+    FOR    ${_}    IN RANGE    4
         Start Process Run    ${process}
     END
     ${runs} =    List Process Runs    process_id=${process}    limit=3

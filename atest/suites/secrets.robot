@@ -18,8 +18,8 @@ Documentation       The API key, Bearer token, integration tokens and callback s
 ...                 ``requires-rf-7.4`` (the Robot Framework 6.1 run of CI leaves them out with
 ...                 ``--exclude requires-rf-7.4``, and the child robot leaves out its own).
 Resource            private_emulator.resource
-Library             Process
 Library             OperatingSystem
+Library             Process
 Library             SecretScan.py
 Suite Setup         Start Secrets Suite
 Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
@@ -84,12 +84,12 @@ A Request Error Message With The URL Shows The Token Masked
 
 The Bearer Token From The Environment Is Not Shown
     Create Control Room Session    bearer    api_url=${PRIVATE URL}    api_key=${EMPTY}
-    ${id} =    Start Process Run    quick
+    Start Process Run    quick
     ${requests} =    Private.Get Requests    POST
     Should Be Equal    ${requests}[0][headers][Authorization]    Bearer ***
 
 A Callback Secret Is Sent, And Masked In The DEBUG Body
-    ${id} =    Start Process Run    quick    payload={"n": 1}    callback_url=http://127.0.0.1:9/hook
+    Start Process Run    quick    payload={"n": 1}    callback_url=http://127.0.0.1:9/hook
     ...    callback_secret=${CALLBACK_SECRET}    callback_events=${{["completed"]}}
     ${runs} =    Emulator Should Have Runs    1
     Should Be Equal    ${runs}[0][callback][callback_events]    ${{["completed"]}}

@@ -9,7 +9,7 @@ Test Teardown       Close All Control Room Sessions
 *** Test Cases ***
 The Default Session Is Created From The Import Arguments On First Use
     Close All Control Room Sessions
-    ${id} =    Start Process Run    quick
+    Start Process Run    quick
     ${previous} =    Switch Control Room Session    default
     Should Be Equal    ${previous}    default
 
@@ -39,9 +39,9 @@ Missing Values Fall Back To The Environment
     Set Environment Variable    RC_API_URL_V1    ${API_URL}
     Set Environment Variable    RC_WORKSPACE_ID    ${WORKSPACE_ID}
     Set Environment Variable    RC_API_KEY    ${API_KEY}
-    Import Library    ProcessRunLibrary    WITH NAME    FromEnvironment
-    ${id} =    FromEnvironment.Start Process Run    quick
-    ${run} =    FromEnvironment.Wait Until Process Run Completes    ${id}
+    Import Library    ProcessRunLibrary    AS    FromEnvironment
+    ${id} =    FromEnvironment.Start Process Run    quick    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ${run} =    FromEnvironment.Wait Until Process Run Completes    ${id}    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     Should Be Equal    ${run.state}    completed
     ${headers} =    Headers Of The Request To    /workspaces/${WORKSPACE_ID}/process-runs/${id}
     Should Be Equal    ${headers}[Authorization]    RC-WSKEY ***
@@ -65,18 +65,18 @@ Every Request Names The Library And Asks For JSON
 
 A Missing Workspace Id Fails Naming The Argument And The Variable
     Remove Environment Variable    RC_WORKSPACE_ID
-    Import Library    ProcessRunLibrary    api_key=x    WITH NAME    NoWorkspace
+    Import Library    ProcessRunLibrary    api_key=x    AS    NoWorkspace
     Run Keyword And Expect Error
     ...    No workspace id: give 'workspace_id' when importing ProcessRunLibrary or to 'Create Control Room Session', or set the environment variable RC_WORKSPACE_ID.
-    ...    NoWorkspace.Get Process Run    x
+    ...    NoWorkspace.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
 
 A Missing API Key Fails Naming The Argument And The Variables
     ${token} =    Get Environment Variable    RC_API_TOKEN_V1
     Remove Environment Variables
-    Import Library    ProcessRunLibrary    workspace_id=ws    WITH NAME    NoKey
+    Import Library    ProcessRunLibrary    workspace_id=ws    AS    NoKey
     Run Keyword And Expect Error
     ...    No API key: give 'api_key' when importing ProcessRunLibrary or to 'Create Control Room Session', or set the environment variable RC_API_KEY (inside a Control Room run, RC_API_TOKEN_V1 is used).
-    ...    NoKey.Get Process Run    x
+    ...    NoKey.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
     [Teardown]    Set Environment Variable    RC_API_TOKEN_V1    ${token}
 
 A Closed Port Fails With Connection Refused

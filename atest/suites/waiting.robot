@@ -8,6 +8,8 @@ Library             OutputReader.py
 
 *** Variables ***
 ${PYTHON}       ${{sys.executable}}
+# A variable: `robot --dryrun` would convert a literal and fail before Run Keyword And Expect Error.
+${NEGATIVE TIME}    -5 s
 
 
 *** Test Cases ***
@@ -98,7 +100,7 @@ Wait Until Process Runs Complete Returns Runs In The Given Order
 Waiting For Many Runs Of One Process Costs One Request A Round
     ${process} =    Define Unique Process    quick
     ${ids} =    Create List
-    FOR    ${i}    IN RANGE    10
+    FOR    ${_}    IN RANGE    10
         ${id} =    Start Process Run    ${process}
         Append To List    ${ids}    ${id}
     END
@@ -138,7 +140,7 @@ Start Process Run And Wait Checks Its Times Before Starting
     Emulator.Clear Request Log
     Run Keyword And Expect Error
     ...    ValueError: Argument 'timeout' got value '-5 s' that cannot be converted to Time: a time cannot be negative.
-    ...    Start Process Run And Wait    quick    timeout=-5 s
+    ...    Start Process Run And Wait    quick    timeout=${NEGATIVE TIME}
     ${starts} =    Emulator.Get Request Count    POST    /workspaces/${WORKSPACE_ID}/processes/quick/process-runs
     Should Be Equal    ${starts}    ${0}
 

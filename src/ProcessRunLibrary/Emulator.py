@@ -18,9 +18,11 @@ from typing import IO, Any
 
 import requests
 from robot.api import logger
+from robot.libraries.BuiltIn import BuiltIn
 from robot.utils import DotDict, secs_to_timestr, timestr_to_secs
 from urllib3.exceptions import InsecureRequestWarning
 
+from ProcessRunLibrary.types import Secret, Time
 from ProcessRunLibrary.version import VERSION
 
 READY_PREFIX = "Control Room emulator listening on "
@@ -103,6 +105,42 @@ class _StopOnClose:
         self.library._stop_quietly()
 
 
+class _FollowAlias:
+    """Library listener (API 2, Robot Framework 6.1 and newer): tells the library under
+    which name each of its keywords is called.
+
+    Robot Framework shares one instance of a GLOBAL library between imports with the same
+    arguments, also under different names (``Library  ProcessRunLibrary.Emulator  AS
+    Staging``). Each name gets an emulator of its own all the same: before one of the
+    library's keywords runs, the library switches to the state of the name it was called
+    by."""
+
+    ROBOT_LISTENER_API_VERSION = 2
+
+    def __init__(self, library: Emulator) -> None:
+        self.library = library
+        self.mine: dict[str, bool] = {}  # library or resource name: is it this library?
+
+    def start_suite(self, name: str, attributes: dict[str, Any]) -> None:
+        self.mine.clear()  # another suite may give a name to another library
+
+    def start_keyword(self, name: str, attributes: dict[str, Any]) -> None:
+        owner = attributes.get("libname")
+        if not owner:
+            return
+        if owner not in self.mine:
+            try:
+                self.mine[owner] = BuiltIn().get_library_instance(owner) is self.library
+            except RuntimeError:  # a resource file, or not a library in this scope
+                self.mine[owner] = False
+        if self.mine[owner]:
+            self.library._switch(owner)
+
+
+# What one emulator (one import name) has of its own.
+_PER_NAME = ("_process", "_stderr", "_lines", "_session", "_url", "_root", "_verify")
+
+
 class Emulator:
     """Starts and drives a local Control Room emulator from a Robot Framework suite.
 
@@ -123,9 +161,10 @@ class Emulator:
     ``__init__.robot``) and all suites share it; `Reset Emulator` in a test setup gives each
     test a clean workspace.
 
-    See docs/emulator.md for a worked example, the process configuration format, the fault
+    See [emulator.md|docs/emulator.md] for a worked example, the process configuration format, the fault
     rules, the callbacks, the admin API and what is inferred rather than published about
-    Control Room.
+    Control Room. The keywords that start, wait for and stop runs are in
+    [ProcessRunLibrary.html|ProcessRunLibrary's keyword documentation].
 
     = Times =
 
@@ -136,14 +175,14 @@ class Emulator:
 
     = Example =
 
-    | *** Settings ***
+    | ``*** Settings ***``
     | Library           ProcessRunLibrary.Emulator
     | Library           ProcessRunLibrary    workspace_id=ws    api_key=key
     | Suite Setup       Start Emulator And Connect
     | Suite Teardown    Stop Emulator
     | Test Setup        Reset Emulator
     |
-    | *** Test Cases ***
+    | ``*** Test Cases ***``
     | A Busy Control Room Is Retried
     |     Define Process    invoices    run_seconds=10 s    outputs=echo
     |     Inject Fault    status=503    method=GET    path=/process-runs/    nth=${1}
@@ -152,10 +191,21 @@ class Emulator:
     |     ${faulted} =    Get Requests    path=/process-runs/
     |     Should Be Equal As Integers    ${faulted}[0][status]    503
     |
-    | *** Keywords ***
+    | ``*** Keywords ***``
     | Start Emulator And Connect
     |     ${url} =    Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
     |     Create Control Room Session    emulator    api_url=${url}
+
+    = Several emulators =
+
+    Each name the library is imported with is an emulator of its own, with its own port,
+    workspace and key: two workspaces are two imports and two sessions of
+    ProcessRunLibrary (examples/two_workspaces.robot does this).
+
+    | Library    ProcessRunLibrary.Emulator    AS    Production
+    | Library    ProcessRunLibrary.Emulator    AS    Staging
+    | ...
+    | ${url} =    Staging.Start Emulator    staging    ${STAGING KEY}
 
     An emulator started outside Robot Framework (for example by a test runner script) is
     driven by importing the library with its address, or with `Connect To Emulator`:
@@ -166,13 +216,16 @@ class Emulator:
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = VERSION
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    # Times and keys typed like ProcessRunLibrary's: libdoc links `Time`, and Robot refuses
+    # a bad time naming the argument before the keyword runs.
+    ROBOT_LIBRARY_CONVERTERS = {Time: Time.convert}
 
-    def __init__(self, api_url: str | None = None, api_key: Any = None) -> None:
+    def __init__(self, api_url: str | None = None, api_key: str | Secret = None) -> None:
         """``api_url`` and ``api_key`` connect the library to an emulator that runs already
         (started outside Robot Framework), as `Connect To Emulator` does but without a
         request at import time. Without them, use `Start Emulator` or `Connect To Emulator`.
         """
-        self.ROBOT_LIBRARY_LISTENER = _StopOnClose(self)
+        self.ROBOT_LIBRARY_LISTENER = [_StopOnClose(self), _FollowAlias(self)]
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -182,7 +235,27 @@ class Emulator:
         self._verify: bool | str = True
         if api_url:
             self._use(api_url, "demo-key" if api_key is None else api_key, verify=True)
+        self._name = ""  # the import name whose emulator the attributes above are
+        self._others: dict[str, dict[str, Any]] = {}  # the other names' attributes
         atexit.register(self._stop_quietly)
+
+    def _switch(self, name: str) -> None:
+        """Makes the emulator of import name `name` the one the keywords use."""
+        if name == self._name:
+            return
+        if not self._name:  # the first name used takes what the import connected to
+            self._name = name
+            return
+        self._others[self._name] = {a: getattr(self, a) for a in _PER_NAME}
+        state = self._others.pop(name, None)
+        if state is None:  # a name seen for the first time starts without an emulator
+            state = {
+                "_process": None, "_stderr": None, "_lines": queue.Queue(),
+                "_session": requests.Session(), "_url": None, "_root": None, "_verify": True,
+            }  # fmt: skip
+        for attribute, value in state.items():
+            setattr(self, attribute, value)
+        self._name = name
 
     def _use(self, api_url: str, api_key: Any, verify: bool) -> None:
         url = api_url.rstrip("/")
@@ -198,16 +271,18 @@ class Emulator:
         self._verify = verify
 
     def _stop_quietly(self) -> None:
-        # At interpreter exit nothing can be reported anyway.
-        with contextlib.suppress(Exception):
-            self.stop_emulator()
+        # At interpreter exit nothing can be reported anyway. Every name's emulator stops.
+        for name in [self._name, *self._others]:
+            with contextlib.suppress(Exception):
+                self._switch(name)
+                self.stop_emulator()
 
     # --- starting and stopping
 
     def start_emulator(
         self,
         workspace_id: str = "demo-workspace",
-        api_key: Any = "demo-key",
+        api_key: str | Secret = "demo-key",
         config: str | None = None,
         clock_factor: float | None = None,
         port: int = 0,
@@ -216,7 +291,7 @@ class Emulator:
         tokens: list[str] | None = None,
         certfile: str | None = None,
         keyfile: str | None = None,
-        timeout: str = "10 s",
+        timeout: Time = "10 s",  # type: ignore[assignment]
     ) -> str:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
@@ -342,7 +417,7 @@ class Emulator:
                 self._process.kill()
             self._process.wait()
 
-    def connect_to_emulator(self, api_url: str, api_key: Any = "demo-key") -> None:
+    def connect_to_emulator(self, api_url: str, api_key: str | Secret = "demo-key") -> None:
         """Drives an emulator that runs already, e.g. one started by a test runner script.
 
         ``api_url`` is its API base URL (the address in its first output line) and
@@ -364,7 +439,7 @@ class Emulator:
             raise
         logger.info(f"Connected to the Control Room emulator at {self._url}.")
 
-    def stop_emulator(self, timeout: str = "5 s") -> None:
+    def stop_emulator(self, timeout: Time = "5 s") -> None:  # type: ignore[assignment]
         """Stops the emulator started by `Start Emulator`; does nothing when none runs.
 
         The emulator gets ``timeout`` to stop cleanly and is killed after that. An emulator
@@ -447,7 +522,7 @@ class Emulator:
         self,
         process_id: str,
         name: str | None = None,
-        new_seconds: str = "0.5 s",
+        new_seconds: Time = "0.5 s",  # type: ignore[assignment]
         run_seconds: str | None = "2 s",
         outcome: str = "completed",
         failures: list[dict[str, str]] | str | None = None,
@@ -550,8 +625,8 @@ class Emulator:
         rate: float | None = None,
         nth: list[int] | int | None = None,
         times: int | None = None,
-        retry_after: str | None = None,
-        latency: str | None = None,
+        retry_after: Time = None,
+        latency: Time = None,
         hang: bool = False,
         drop: bool = False,
         lost_answer: bool = False,
@@ -721,7 +796,7 @@ class Emulator:
         params = {"process_id": process_id, "process_run_id": process_run_id}
         return list(self._admin("GET", "/work-items", params=params).data)
 
-    def add_emulator_token(self, token: Any) -> None:
+    def add_emulator_token(self, token: str | Secret) -> None:
         """Makes the emulator accept ``Authorization: Bearer <token>`` too. ``token`` may be a
         ``Secret``.
 

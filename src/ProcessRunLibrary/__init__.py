@@ -378,8 +378,9 @@ class ProcessRunLibrary(DynamicCore):
     | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
     | Delete Process Run | ${id} |
 
-    The bundled Control Room emulator (``ProcessRunLibrary.Emulator``) lets these
-    suites run without a Control Room.
+    The bundled Control Room emulator (``ProcessRunLibrary.Emulator``, keywords in
+    [Emulator.html|its keyword documentation], the server in
+    [emulator.md|docs/emulator.md]) lets these suites run without a Control Room.
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"

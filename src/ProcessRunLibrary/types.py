@@ -111,7 +111,9 @@ class Id(str):
 
     @staticmethod
     def convert(value: str) -> str:
-        """Only strings: Robot refuses other values, naming the argument."""
+        # No docstring: libdoc shows a converter's docstring as the type's documentation,
+        # and the class docstring says it in user words. Only strings: Robot refuses
+        # other values, naming the argument.
         return value
 
 
@@ -126,7 +128,8 @@ class Time:
 
     @staticmethod
     def convert(value: str | int | float | timedelta) -> float:
-        """Seconds in ``value``; raises ``ValueError`` saying what was expected."""
+        # No docstring: libdoc shows the class docstring. Seconds in `value`; raises
+        # ValueError saying what was expected.
         if isinstance(value, timedelta):
             seconds = value.total_seconds()
         else:

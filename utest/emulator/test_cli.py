@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import ssl
@@ -249,3 +250,39 @@ def test_start_emulator_keeps_its_secrets_off_the_command_line() -> None:
         assert library.get_request_count() == 0  # the admin API took the key
     finally:
         library.stop_emulator()
+
+
+MISSING = (
+    "processrun-emulator: error: the emulator needs aiohttp, which is not installed: "
+    "pip install 'robotframework-processrunlibrary[emulator]'.\n"
+)
+
+
+def without_aiohttp(tmp_path: Path) -> dict[str, str]:
+    """An environment where `import aiohttp` fails as it does without the `emulator` extra."""
+    shadow = tmp_path / "no-aiohttp"
+    (shadow / "aiohttp").mkdir(parents=True)
+    (shadow / "aiohttp" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'aiohttp'\", name='aiohttp')\n"
+    )
+    return {"PYTHONPATH": os.pathsep.join([str(SRC), str(shadow)])}
+
+
+def test_without_aiohttp_it_says_what_to_install_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ProcessRunLibrary.emulator", "--port", "0"],
+        env=dict(os.environ, **without_aiohttp(tmp_path)),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", MISSING)
+
+
+def test_without_aiohttp_start_emulator_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ProcessRunLibrary.Emulator import Emulator, EmulatorError
+
+    monkeypatch.setenv("PYTHONPATH", without_aiohttp(tmp_path)["PYTHONPATH"])
+    with pytest.raises(EmulatorError) as error:
+        Emulator().start_emulator()
+    assert str(error.value) == f"Starting the emulator failed. Its error output: {MISSING.strip()}"

@@ -329,6 +329,7 @@ class Transport:
         *,
         timeout: float | None = None,
         total: float | None = None,
+        repeatable: bool | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         """Send a request to a URL outside the API (a presigned upload or download URL)
@@ -338,8 +339,9 @@ class Transport:
         the last byte of the body. With ``stream=True`` it bounds the request up to
         the response headers, and then each read of the body; ``total``, when given,
         bounds the whole download, body included. Connection errors before sending
-        are retried, and for GET also timeouts and 429/502/503/504; redirects are
-        followed (nothing secret goes with them).
+        are retried, and for GET (or with ``repeatable=True``: a presigned upload
+        stores the same object again) also timeouts and 429/502/503/504; redirects
+        are followed (nothing secret goes with them).
 
         Such a URL is a credential of its own: it is registered as a secret, so it is
         masked wherever it would be logged."""
@@ -347,7 +349,8 @@ class Transport:
         stream = bool(kwargs.pop("stream", False))
         kwargs.setdefault("verify", self.http.verify)
         shown = masking.mask(url)
-        repeatable = method.upper() in ("GET", "HEAD")
+        if repeatable is None:
+            repeatable = method.upper() in ("GET", "HEAD")
         until = None if total is None else time.monotonic() + total
         made = 0
         while True:

@@ -152,7 +152,11 @@ def upload_presigned_post(
     body = _MultipartBody(fields, file)
     try:
         response = transport.open_url(
-            "POST", url, data=body, headers={"Content-Type": body.content_type}
+            "POST",
+            url,
+            data=body,
+            headers={"Content-Type": body.content_type},
+            repeatable=True,  # the same object stored again: no harm
         )
     except requests.Timeout:
         raise ControlRoomError("POST", shown, "no answer.") from None

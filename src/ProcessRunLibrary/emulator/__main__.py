@@ -22,6 +22,10 @@ DEFAULT_API_KEY = "demo-key"
 # Where Start Emulator (and anyone who keeps keys off command lines, which `ps` shows)
 # puts the key: read when neither --api-key nor --api-key-env is given.
 API_KEY_VARIABLE = "RC_EMULATOR_API_KEY"
+MISSING_AIOHTTP = (
+    "the emulator needs aiohttp, which is not installed: "
+    "pip install 'robotframework-processrunlibrary[emulator]'"
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -174,6 +178,11 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        import aiohttp  # noqa: F401  (only the server needs it: the `emulator` extra)
+    except ImportError:
+        print(f"processrun-emulator: error: {MISSING_AIOHTTP}.", file=sys.stderr, flush=True)
+        return 2
     try:
         asyncio.run(serve(args))
     except (OSError, ValueError, ConfigError) as error:

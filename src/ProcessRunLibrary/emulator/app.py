@@ -524,6 +524,11 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return unexpected_error_response(request, error)
 
 
+# Codes that do not follow the reason phrase, which differs between Python versions
+# (3.13 renamed 413 "Request Entity Too Large" to "Content Too Large").
+HTTP_ERROR_CODES = {413: "request_entity_too_large"}
+
+
 def unexpected_error_response(request: web.Request, error: Exception) -> web.Response:
     """The catch-all: no answer leaves the emulator without an error body.
 
@@ -531,7 +536,8 @@ def unexpected_error_response(request: web.Request, error: Exception) -> web.Res
     other exception is a bug of the emulator: 500 `internal_server_error`, and the
     traceback on standard error (the path, never the query: it may hold a token)."""
     if isinstance(error, web.HTTPException) and error.status >= 400:
-        code = error.reason.lower().replace(" ", "_").replace("-", "_")
+        phrase = error.reason.lower().replace(" ", "_").replace("-", "_")
+        code = HTTP_ERROR_CODES.get(error.status, phrase)
         return error_response(ApiError(error.status, code, f"{error.status} {error.reason}."))
     print(
         f"processrun-emulator: internal error answering {request.method} {request.path}:",

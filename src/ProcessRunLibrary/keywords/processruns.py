@@ -6,6 +6,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import InvalidArgument, ProcessRunNotStarted
+from ..returns import ProcessRun, ProcessRunOutput
 from ..types import (
     CallbackEvent,
     Id,
@@ -116,7 +117,7 @@ class ProcessRunKeywords(LibraryComponent):
         | ``payload``             | One input work item with this payload.                          |
         | ``payloads``            | One input work item per payload in this list.                   |
         | ``work_item_ids``       | These existing work items.                                      |
-        | ``use_input_queue=True``| The work items waiting in the process's input queue.            |
+        | ``use_input_queue=True`` | The work items waiting in the process's input queue.            |
 
         A payload is a dictionary, a list, or a string holding JSON.
 
@@ -209,7 +210,7 @@ class ProcessRunKeywords(LibraryComponent):
         return run_id
 
     @keyword
-    def get_process_run(self, process_run_id: Id, alias: str | None = None) -> Any:
+    def get_process_run(self, process_run_id: Id, alias: str | None = None) -> ProcessRun:
         """Returns the process run ``process_run_id``.
 
         The run is a dictionary with dot access: ``${run.state}`` and
@@ -246,7 +247,7 @@ class ProcessRunKeywords(LibraryComponent):
         state: ProcessRunState = None,
         limit: int | None = None,
         alias: str | None = None,
-    ) -> list[Any]:
+    ) -> list[ProcessRun]:
         """Returns the workspace's process runs, newest first, following every page.
 
         ``process_id`` keeps the runs of one process, ``state`` the runs in one
@@ -271,7 +272,7 @@ class ProcessRunKeywords(LibraryComponent):
     @keyword
     def list_process_run_outputs(
         self, process_run_id: Id, limit: int | None = None, alias: str | None = None
-    ) -> list[Any]:
+    ) -> list[ProcessRunOutput]:
         """Returns the outputs of the process run ``process_run_id``, following every page.
 
         Each output has ``id``, ``created_at``, ``payload`` (any JSON) and ``files``

@@ -18,6 +18,7 @@ from ..errors import (
     StateMismatch,
 )
 from ..polling import PredictiveSchedule, RunWatcher, Watched, history_of
+from ..returns import ProcessRun
 from ..types import (
     CallbackEvent,
     Id,
@@ -64,7 +65,7 @@ class WaitingKeywords(LibraryComponent):
         *,
         expected_duration: Time = None,
         download_artifacts: bool = False,
-    ) -> Any:
+    ) -> ProcessRun:
         """Waits until the process run has ended and returns it.
 
         A run has ended when its state is ``completed`` or ``unresolved`` (see
@@ -95,6 +96,14 @@ class WaitingKeywords(LibraryComponent):
         ``${OUTPUT DIR}/process-runs/<process run id>/<step run id>`` and logs a
         link to each file (see `Diagnosing a failed run`). A failed download is a
         warning, not a failure.
+
+        The failure messages, word for word (times on the library's clock, the run's
+        duration on Control Room's):
+        | = When =                     | = Message =                                              |
+        | it ends ``unresolved``       | ``Process run ID of process 'NAME' ended unresolved after 1 minute 5 seconds. Failed work items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no customer.).`` Up to 5 items separated by ``;``, then ``and more``; ``Control Room lists no failed work items.`` when there are none. Then, on lines of their own, ``Last console lines of step run STEP_RUN_ID (STEP):`` and up to five of them, each cut at 200 characters, where Control Room has them. |
+        | ``timeout`` runs out, ``fail`` | ``Process run ID did not complete in 10 minutes; its last state was in_progress.`` (``its state could not be read`` when no poll succeeded, ``(last error: ...)`` when the last one failed) |
+        | ``timeout`` runs out, ``stop`` | the same, then ``Asked Control Room to stop it: the stop was accepted.`` (or ``was not accepted.``, or ``Asking Control Room to stop it failed: ERROR``) |
+        | ``timeout`` runs out, ``continue`` | no failure: the same text as a warning, and the last run seen is returned |
 
         A Robot Framework test or keyword timeout interrupts the wait within about a
         second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
@@ -134,14 +143,15 @@ class WaitingKeywords(LibraryComponent):
         *,
         expected_duration: Time = None,
         download_artifacts: bool = False,
-    ) -> list[Any]:
+    ) -> list[ProcessRun]:
         """Waits until every run in ``process_run_ids`` has ended; returns them in that order.
 
         The arguments are those of `Wait Until Process Run Completes`, and
         ``timeout`` is for the whole group. Runs of one process are read together
         from the list endpoint, so a polling round costs one request per process, not
         one per run. The failure message lists every run that ended ``unresolved`` or
-        did not end in time, not only the first. log.html gets a table of the runs.
+        did not end in time, not only the first, each in the words of the table in
+        `Wait Until Process Run Completes`. log.html gets a table of the runs.
         With ``expected_duration``, every run is expected to take that long from its
         creation.
         With ``download_artifacts=True`` the artifacts of every run that has ended
@@ -188,7 +198,7 @@ class WaitingKeywords(LibraryComponent):
         *,
         expected_duration: Time = None,
         download_artifacts: bool = False,
-    ) -> Any:
+    ) -> ProcessRun:
         """Starts a process run and waits until it has ended; returns the final run.
 
         The same as `Start Process Run` followed by `Wait Until Process Run Completes`,

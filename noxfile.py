@@ -1,0 +1,78 @@
+"""The version matrix and the packaging checks (README.md, "Two commands").
+
+    nox                      every session
+    nox -l                   list them
+    nox -s packaging         build, twine check, the wheel's contents, an install without extras
+
+`tests` runs the unit tests and the example suite on every supported Python with the oldest
+and the newest supported Robot Framework, and the acceptance tests on the oldest and the
+newest pair. Each session prints run_tests.py's closing line `N passed, N failed`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import nox
+
+# uv when it is there (the dev group installs nox[uv]): a venv and its install in seconds.
+nox.options.default_venv_backend = "uv|venv"
+# uv does not compile .pyc files by default (pip does); with PYTHONDONTWRITEBYTECODE every
+# process would compile Robot Framework and aiohttp anew, and emulators start slowly.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "packaging"]
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The oldest and newest supported Robot Framework (pyproject.toml: robotframework>=6.1.1).
+ROBOTS = {"6.1.1": "robotframework==6.1.1", "7.5": "robotframework==7.5.*"}
+ACCEPTANCE = {("3.10", "6.1.1"), ("3.13", "7.5")}
+
+
+def install(session: nox.Session, *args: str) -> None:
+    if session.venv_backend != "uv":
+        # `pip install --group` needs pip 25.1+; a venv's bundled pip may be older.
+        session.install("-q", "-U", "pip")
+    session.install("-q", *args)
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("robot", list(ROBOTS))
+def tests(session: nox.Session, robot: str) -> None:
+    """Unit tests and examples (and acceptance tests on the oldest and newest pair)."""
+    install(session, "-e", ".[emulator]", "--group", "test", ROBOTS[robot])
+    steps = "utest,examples"
+    if (session.python, robot) in ACCEPTANCE:
+        steps += ",atest"
+    # Each session its own results folder: .ci/run runs sessions side by side.
+    results = f"results/nox/{Path(session.virtualenv.location).name}"
+    session.run("python", "run_tests.py", "--steps", steps, env={"PROCESSRUN_RESULTS": results})
+
+
+@nox.session(python="3.11")
+def packaging(session: nox.Session) -> None:
+    """Build the sdist and wheel, check them, and install the wheel without extras."""
+    install(session, "--group", "packaging")
+    session.run("python", "run_tests.py", "--steps", "packaging")
+    wheel = glob.glob("dist/robotframework_processrunlibrary-*.whl")[0]
+    session.install("-q", wheel)
+    # Without the emulator extra the emulator says what to install, in one line.
+    session.run("python", "-c", CHECK_WITHOUT_EXTRA)
+
+
+CHECK_WITHOUT_EXTRA = """
+import subprocess, sys
+from robot.libdocpkg import LibraryDocumentation
+import ProcessRunLibrary, pathlib
+spec = pathlib.Path(ProcessRunLibrary.__file__).parent / "ProcessRunLibrary.libspec.json"
+doc = LibraryDocumentation(str(spec))
+assert doc.name == "ProcessRunLibrary" and doc.keywords, doc.name
+result = subprocess.run(["processrun-emulator"], capture_output=True, text=True)
+expected = ("processrun-emulator: error: the emulator needs aiohttp, which is not installed: "
+            "pip install 'robotframework-processrunlibrary[emulator]'.\\n")
+assert (result.returncode, result.stderr) == (2, expected), result
+print(f"installed wheel: {len(doc.keywords)} keywords in its libdoc spec; "
+      "processrun-emulator without aiohttp: one line, exit code 2")
+"""
