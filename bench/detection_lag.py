@@ -210,8 +210,8 @@ def make_library(emu: Emulator, trial: Trial) -> ProcessRunLibrary:
         api_url=emu.api_url,
         workspace_id=WORKSPACE_ID,
         api_key=API_KEY,
-        poll_interval=trial.strategy.interval,  # type: ignore[arg-type]
-        timeout=wait_bound(trial),  # type: ignore[arg-type]
+        poll_interval=trial.strategy.interval,
+        timeout=wait_bound(trial),
     )
 
 

@@ -1,17 +1,19 @@
 *** Settings ***
-Documentation       Test an orchestration robot offline: the emulator answers like Control
-...                 Room, including when Control Room is busy or an answer is lost, and its
-...                 request log shows what the robot sent.
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-...                     poll_interval=1 s
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
-Test Setup          Reset Emulator
+Documentation     Test an orchestration robot offline: the emulator answers like Control
+...               Room, including when Control Room is busy or an answer is lost, and its
+...               request log shows what the robot sent.
+
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+...                   poll_interval=1 s
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
+Test Setup        Reset Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

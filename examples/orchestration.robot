@@ -1,23 +1,25 @@
 *** Settings ***
-Documentation       Orchestrating Control Room processes from a robot, against the bundled
-...                 emulator: no Control Room needed. Run it with
+Documentation     Orchestrating Control Room processes from a robot, against the bundled
+...               emulator: no Control Room needed. Run it with
 ...
-...                 ``robot --outputdir results/example examples/``
+...               ``robot --outputdir results/example examples/``
 ...
-...                 The emulator runs the processes of ``emulator-config.json`` ten times
-...                 faster than they are described, so the whole suite takes seconds.
-...                 To run the same tests against your Control Room, drop the emulator and
-...                 give the library your ``workspace_id`` and ``api_key`` (or set
-...                 ``RC_WORKSPACE_ID`` and ``RC_API_KEY``).
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-...                     timeout=1 minute    poll_interval=2 s
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
+...               The emulator runs the processes of ``emulator-config.json`` ten times
+...               faster than they are described, so the whole suite takes seconds.
+...               To run the same tests against your Control Room, drop the emulator and
+...               give the library your ``workspace_id`` and ``api_key`` (or set
+...               ``RC_WORKSPACE_ID`` and ``RC_API_KEY``).
+
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+...                   timeout=1 minute    poll_interval=2 s
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

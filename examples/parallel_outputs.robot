@@ -1,16 +1,18 @@
 *** Settings ***
-Documentation       Several processes at once: start them all, wait for them together (one
-...                 group wait polls far less than one wait per run), then collect what
-...                 each run produced.
-Library             Collections
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
+Documentation     Several processes at once: start them all, wait for them together (one
+...               group wait polls far less than one wait per run), then collect what
+...               each run produced.
+
+Library           Collections
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

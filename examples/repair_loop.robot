@@ -1,28 +1,30 @@
 *** Settings ***
-Documentation       The repair loop of an orchestration robot, against the bundled emulator:
-...                 feed a process its input queue (payloads and files), wait for the run,
-...                 find the work items that failed, fix their payloads, retry them, and
-...                 wait again until the run is ``completed``. Run it with
+Documentation     The repair loop of an orchestration robot, against the bundled emulator:
+...               feed a process its input queue (payloads and files), wait for the run,
+...               find the work items that failed, fix their payloads, retry them, and
+...               wait again until the run is ``completed``. Run it with
 ...
-...                 ``robot --outputdir results/example examples/repair_loop.robot``
+...               ``robot --outputdir results/example examples/repair_loop.robot``
 ...
-...                 The process ``orders`` of ``emulator-config.json`` fails its first
-...                 work item with a business exception (``NO_CUSTOMER``); a retry
-...                 succeeds, as a process does once its input is fixed. Against your
-...                 Control Room, drop the emulator and give the library your
-...                 ``workspace_id`` and ``api_key``; ``Get Process Id`` finds the
-...                 process by its name.
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-...                     timeout=1 minute    poll_interval=2 s
-Library             ProcessRunLibrary.Emulator
-Library             Collections
-Library             OperatingSystem
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
+...               The process ``orders`` of ``emulator-config.json`` fails its first
+...               work item with a business exception (``NO_CUSTOMER``); a retry
+...               succeeds, as a process does once its input is fixed. Against your
+...               Control Room, drop the emulator and give the library your
+...               ``workspace_id`` and ``api_key``; ``Get Process Id`` finds the
+...               process by its name.
+
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+...                   timeout=1 minute    poll_interval=2 s
+Library           ProcessRunLibrary.Emulator
+Library           Collections
+Library           OperatingSystem
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

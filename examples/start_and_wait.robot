@@ -1,16 +1,18 @@
 *** Settings ***
-Documentation       The smallest orchestration: start a process run and wait until it ends.
+Documentation     The smallest orchestration: start a process run and wait until it ends.
 ...
-...                 Against Control Room, import the library with your workspace and key
-...                 (or set ``RC_WORKSPACE_ID`` and ``RC_API_KEY``) and drop the emulator.
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
+...               Against Control Room, import the library with your workspace and key
+...               (or set ``RC_WORKSPACE_ID`` and ``RC_API_KEY``) and drop the emulator.
+
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

@@ -1,21 +1,23 @@
 *** Settings ***
-Documentation       Two workspaces, each behind an emulator of its own: a robot that starts
-...                 the same process in production and in staging, tested offline. Each
-...                 ``ProcessRunLibrary.Emulator`` import with ``AS`` is an emulator of its
-...                 own (its own port, workspace and key); each workspace is a session of
-...                 ProcessRunLibrary, picked with ``alias=``.
-Library             ProcessRunLibrary    timeout=1 minute    poll_interval=1 s
-Library             ProcessRunLibrary.Emulator    AS    Production
-Library             ProcessRunLibrary.Emulator    AS    Staging
-Suite Setup         Start Both Workspaces
-Suite Teardown      Run Keywords    Production.Stop Emulator    AND    Staging.Stop Emulator
-...                     AND    Close All Control Room Sessions
+Documentation     Two workspaces, each behind an emulator of its own: a robot that starts
+...               the same process in production and in staging, tested offline. Each
+...               ``ProcessRunLibrary.Emulator`` import with ``AS`` is an emulator of its
+...               own (its own port, workspace and key); each workspace is a session of
+...               ProcessRunLibrary, picked with ``alias=``.
+
+Library           ProcessRunLibrary    timeout=1 minute    poll_interval=1 s
+Library           ProcessRunLibrary.Emulator    AS    Production
+Library           ProcessRunLibrary.Emulator    AS    Staging
+
+Suite Setup       Start Both Workspaces
+Suite Teardown    Run Keywords    Production.Stop Emulator    AND    Staging.Stop Emulator
+...                   AND    Close All Control Room Sessions
 
 
 *** Variables ***
-${PRODUCTION KEY}       production-key-not-a-secret
-${STAGING KEY}          staging-key-not-a-secret
-${STAGING URL}          ${None}
+${PRODUCTION KEY}    production-key-not-a-secret
+${STAGING KEY}       staging-key-not-a-secret
+${STAGING URL}       ${None}
 
 
 *** Test Cases ***

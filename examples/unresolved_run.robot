@@ -1,15 +1,17 @@
 *** Settings ***
-Documentation       React to a run that ends ``unresolved``: by default a wait fails with the
-...                 failed work items in its message; with ``fail_on_unresolved=False`` it
-...                 returns the run, and the robot decides.
-Library             ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
+Documentation     React to a run that ends ``unresolved``: by default a wait fails with the
+...               failed work items in its message; with ``fail_on_unresolved=False`` it
+...               returns the run, and the robot decides.
+
+Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
 
 
 *** Variables ***
-${API KEY}      example-key-not-a-secret
+${API KEY}    example-key-not-a-secret
 
 
 *** Test Cases ***

@@ -1,14 +1,15 @@
 *** Settings ***
-Documentation       Run by bad_input.robot in a child robot: ``max_retries=three`` in the
-...                 settings table must not crash Robot Framework (it did, rc 255, no log).
-...                 The import succeeds and the first keyword that needs a session fails.
-Library             ProcessRunLibrary    api_url=${URL}    workspace_id=${WS}    max_retries=three
-...                     timeout=nan
+Documentation    Run by bad_input.robot in a child robot: ``max_retries=three`` in the
+...              settings table must not crash Robot Framework (it did, rc 255, no log).
+...              The import succeeds and the first keyword that needs a session fails.
+
+Library          ProcessRunLibrary    api_url=${URL}    workspace_id=${WS}    max_retries=three
+...                  timeout=nan
 
 
 *** Variables ***
-${URL}      http://127.0.0.1:9/api/v1
-${WS}       atest-workspace
+${URL}    http://127.0.0.1:9/api/v1
+${WS}     atest-workspace
 
 
 *** Test Cases ***

@@ -1,7 +1,8 @@
 *** Settings ***
-Documentation       Run by logging.robot in a child robot at TRACE; logging.robot reads the
-...                 messages from the child's output.xml.
-Resource            common.resource
+Documentation    Run by logging.robot in a child robot at TRACE; logging.robot reads the
+...              messages from the child's output.xml.
+
+Resource         common.resource
 
 
 *** Test Cases ***

@@ -1,8 +1,10 @@
 *** Settings ***
-Documentation       Run by waiting.robot in a child robot: both tests are meant to fail
-...                 with Robot's own timeout message, and to finish by themselves.
-Resource            common.resource
-Test Teardown       Stop Process Run    ${RUN}
+Documentation    Run by waiting.robot in a child robot: both tests are meant to fail
+...              with Robot's own timeout message, and to finish by themselves.
+
+Resource         common.resource
+
+Test Teardown    Stop Process Run    ${RUN}
 
 
 *** Test Cases ***

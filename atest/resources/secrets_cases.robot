@@ -1,26 +1,28 @@
 *** Settings ***
-Documentation       Run by secrets.robot in a child robot at TRACE. Each case gives the library
-...                 a secret that the run has not seen before (%{FRESH_...}, made by
-...                 secrets.robot), on one path: named, positional, Secret, through a
-...                 wrapper keyword, refused before use, in a failing request. secrets.robot
-...                 then counts each secret in this run's output.xml, log.html and console.
+Documentation    Run by secrets.robot in a child robot at TRACE. Each case gives the library
+...              a secret that the run has not seen before (%{FRESH_...}, made by
+...              secrets.robot), on one path: named, positional, Secret, through a
+...              wrapper keyword, refused before use, in a failing request. secrets.robot
+...              then counts each secret in this run's output.xml, log.html and console.
 ...
-...                 The key of the import comes from RC_API_KEY: Robot Framework shows the
-...                 arguments of the first import of a library to every listener before the
-...                 library can mask anything (see the library's "Logging and secrets").
-Library             ProcessRunLibrary    api_url=%{SECRETS_API_URL}
-...                     workspace_id=%{ATEST_WORKSPACE_ID}    max_retries=0
-Library             ProcessRunLibrary.Emulator    api_url=%{SECRETS_API_URL}
-...                     api_key=%{ATEST_API_KEY}    AS    Emulator
-Library             OperatingSystem
-Suite Setup         Start Secrets Cases
-Test Teardown       End Secrets Case
+...              The key of the import comes from RC_API_KEY: Robot Framework shows the
+...              arguments of the first import of a library to every listener before the
+...              library can mask anything (see the library's "Logging and secrets").
+
+Library          ProcessRunLibrary    api_url=%{SECRETS_API_URL}
+...                  workspace_id=%{ATEST_WORKSPACE_ID}    max_retries=0
+Library          ProcessRunLibrary.Emulator    api_url=%{SECRETS_API_URL}
+...              api_key=%{ATEST_API_KEY}    AS    Emulator
+Library          OperatingSystem
+
+Suite Setup      Start Secrets Cases
+Test Teardown    End Secrets Case
 
 
 *** Variables ***
-${FORBIDDEN}        failed: 403 Forbidden: forbidden: The API key or token in the Authorization header is not valid.
-${INTEGRATION}      POST /workspaces/%{ATEST_WORKSPACE_ID}/processes/quick/process-runs-integrations?token=***
-${BAD TOKEN}        failed: 403 Forbidden: forbidden: The token is not valid.
+${FORBIDDEN}      failed: 403 Forbidden: forbidden: The API key or token in the Authorization header is not valid.
+${INTEGRATION}    POST /workspaces/%{ATEST_WORKSPACE_ID}/processes/quick/process-runs-integrations?token=***
+${BAD TOKEN}      failed: 403 Forbidden: forbidden: The token is not valid.
 
 
 *** Test Cases ***
@@ -47,9 +49,9 @@ Wrong Key Given Positionally To An Import With A Bad Argument
     ...    %{FRESH_KEY_IMPORT}    timeout=never    AS    Imported
     Run Keyword And Expect Error
     ...    EQUALS:ProcessRunLibrary was imported with a bad argument: Argument 'timeout' got value 'never': expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'.
-    ...    Imported.Wait Until Process Run Completes    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    Imported.Wait Until Process Run Completes    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
-    ...    Imported.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    Imported.Get Process Run    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
 
 Wrong Key Through A Wrapper Keyword's Named Arguments
     Create Session Through A Wrapper    api_key=%{FRESH_KEY_KWARGS}
@@ -106,7 +108,6 @@ Callback Secret Refused Before It Is Used
 Callback Secret Given Positionally
     Start Process Run    quick    ${None}    ${None}    ${None}    ${False}    http://127.0.0.1:9/hook
     ...    %{FRESH_CALLBACK_POSITIONAL}
-
 
 Wrong Key Set In The Environment After The Import
     Set Environment Variable    RC_API_KEY    %{FRESH_KEY_ENVIRONMENT}

@@ -1,9 +1,11 @@
 *** Settings ***
-Documentation       Run by step_runs.robot as a child robot, with robot and with pabot: a parent
-...                 robot that waits for a child run that fails, with download_artifacts=True.
-...                 The test fails on purpose; step_runs.robot checks its message and its log.
-Resource            common.resource
-Suite Setup         Define The Failing Child
+Documentation    Run by step_runs.robot as a child robot, with robot and with pabot: a parent
+...              robot that waits for a child run that fails, with download_artifacts=True.
+...              The test fails on purpose; step_runs.robot checks its message and its log.
+
+Resource         common.resource
+
+Suite Setup      Define The Failing Child
 
 
 *** Test Cases ***

@@ -1,13 +1,14 @@
 *** Settings ***
-Documentation       Run by work_items.robot in a child robot at TRACE: every path on which a
-...                 presigned upload URL, its form fields or a download URL passes through the
-...                 library. work_items.robot then looks for them in this run's output.xml,
-...                 log.html and console: the URLs and fields change on every call, so they
-...                 are found by their shape (the emulator signs with 64 hex digits) and by
-...                 the emulator's paths for uploads and downloads.
-Library             ProcessRunLibrary    api_url=%{WORK_ITEMS_API_URL}
-...                     workspace_id=%{ATEST_WORKSPACE_ID}    api_key=%{ATEST_API_KEY}
-Library             OperatingSystem
+Documentation    Run by work_items.robot in a child robot at TRACE: every path on which a
+...              presigned upload URL, its form fields or a download URL passes through the
+...              library. work_items.robot then looks for them in this run's output.xml,
+...              log.html and console: the URLs and fields change on every call, so they
+...              are found by their shape (the emulator signs with 64 hex digits) and by
+...              the emulator's paths for uploads and downloads.
+
+Library          ProcessRunLibrary    api_url=%{WORK_ITEMS_API_URL}
+...                  workspace_id=%{ATEST_WORKSPACE_ID}    api_key=%{ATEST_API_KEY}
+Library          OperatingSystem
 
 
 *** Test Cases ***

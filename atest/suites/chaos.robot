@@ -1,31 +1,33 @@
 *** Settings ***
-Documentation       Chaos acceptance test: 200 runs started and waited for while a private
-...                 emulator injects about 20 % faults of every kind (429, 5xx, latency,
-...                 dropped connections, lost answers), drawn from a seeded generator.
+Documentation     Chaos acceptance test: 200 runs started and waited for while a private
+...               emulator injects about 20 % faults of every kind (429, 5xx, latency,
+...               dropped connections, lost answers), drawn from a seeded generator.
 ...
-...                 Each start sends the payload ``{"chaos": <marker>}``, so every run the
-...                 emulator created names the start attempt that created it, and
-...                 ChaosLedger.py can count precisely (see its documentation): a run is
-...                 *duplicated* when one attempt created two; *lost* when the library
-...                 reported a run the emulator does not have, or the emulator has a run that
-...                 the library neither reported nor announced with "may have been started
-...                 anyway" after a lost answer. Both must be 0, every failed start must say
-...                 clearly why, and every wait must return the right final state or fail
-...                 with the clear message of an unresolved run.
+...               Each start sends the payload ``{"chaos": <marker>}``, so every run the
+...               emulator created names the start attempt that created it, and
+...               ChaosLedger.py can count precisely (see its documentation): a run is
+...               *duplicated* when one attempt created two; *lost* when the library
+...               reported a run the emulator does not have, or the emulator has a run that
+...               the library neither reported nor announced with "may have been started
+...               anyway" after a lost answer. Both must be 0, every failed start must say
+...               clearly why, and every wait must return the right final state or fail
+...               with the clear message of an unresolved run.
 ...
-...                 The waits are mixed: per batch of 20 runs, 14 are waited for together
-...                 (`Wait Until Process Runs Complete`), 3 one by one (`Wait Until Process
-...                 Run Completes`, failing on unresolved) and 3 with `Start Process Run And
-...                 Wait`. Every fifth run belongs to a process that ends unresolved.
-Resource            private_emulator.resource
-Library             ChaosLedger.py
-Suite Setup         Start Chaos
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
+...               The waits are mixed: per batch of 20 runs, 14 are waited for together
+...               (`Wait Until Process Runs Complete`), 3 one by one (`Wait Until Process
+...               Run Completes`, failing on unresolved) and 3 with `Start Process Run And
+...               Wait`. Every fifth run belongs to a process that ends unresolved.
+
+Resource          private_emulator.resource
+Library           ChaosLedger.py
+
+Suite Setup       Start Chaos
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 
 
 *** Variables ***
 ${RUNS TO START}    200
-${SEED}         20240301
+${SEED}             20240301
 
 
 *** Test Cases ***

@@ -1,18 +1,20 @@
 *** Settings ***
-Documentation       The Emulator keywords drive a real emulator process. Only
-...                 ProcessRunLibrary.Emulator is used here; the Control Room API is called
-...                 with `requests` through ``Evaluate``, not with ProcessRunLibrary.
-Library             Collections
-Library             OperatingSystem
-Library             ProcessRunLibrary.Emulator
-Suite Setup         Start The Emulator
-Suite Teardown      Stop Emulator
-Test Setup          Reset Emulator
+Documentation     The Emulator keywords drive a real emulator process. Only
+...               ProcessRunLibrary.Emulator is used here; the Control Room API is called
+...               with `requests` through ``Evaluate``, not with ProcessRunLibrary.
+
+Library           Collections
+Library           OperatingSystem
+Library           ProcessRunLibrary.Emulator
+
+Suite Setup       Start The Emulator
+Suite Teardown    Stop Emulator
+Test Setup        Reset Emulator
 
 
 *** Variables ***
-${WS}       atest-ws
-${KEY}      atest-key
+${WS}     atest-ws
+${KEY}    atest-key
 
 
 *** Test Cases ***

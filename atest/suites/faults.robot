@@ -1,21 +1,23 @@
 *** Settings ***
-Documentation       The retry policy, proven with a private emulator's faults and request log.
+Documentation     The retry policy, proven with a private emulator's faults and request log.
 ...
-...                 GET and DELETE, and stop, are repeated after connection errors, timeouts,
-...                 429, 502, 503 and 504, with backoff and ``Retry-After``; a start is
-...                 repeated only when Control Room certainly did not get it (a 429, a refused
-...                 connection) and never when its answer may have been lost after the run was
-...                 created. A hanging server fails a keyword after ``request_timeout`` (times
-...                 the attempts that ``max_retries`` allows).
-Resource            private_emulator.resource
-Suite Setup         Start Faults Suite
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
-Test Setup          Private.Reset Emulator
-Test Teardown       Switch Control Room Session    private
+...               GET and DELETE, and stop, are repeated after connection errors, timeouts,
+...               429, 502, 503 and 504, with backoff and ``Retry-After``; a start is
+...               repeated only when Control Room certainly did not get it (a 429, a refused
+...               connection) and never when its answer may have been lost after the run was
+...               created. A hanging server fails a keyword after ``request_timeout`` (times
+...               the attempts that ``max_retries`` allows).
+
+Resource          private_emulator.resource
+
+Suite Setup       Start Faults Suite
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
+Test Setup        Private.Reset Emulator
+Test Teardown     Switch Control Room Session    private
 
 
 *** Variables ***
-${STARTING}     POST /workspaces/${WORKSPACE_ID}/processes/quick/process-runs failed:
+${STARTING}    POST /workspaces/${WORKSPACE_ID}/processes/quick/process-runs failed:
 
 
 *** Test Cases ***
@@ -29,18 +31,18 @@ A 503 On The First GET Is Retried
 Requests That May Be Repeated Are Retried After One Fault
     [Documentation]    The first matching request gets the fault, the repeated one the answer.
     [Template]    One Fault Is Retried
-    Get Process Run             GET       ${RUN PATH}             status=429
-    Get Process Run             GET       ${RUN PATH}             status=502
-    Get Process Run State       GET       ${RUN PATH}             status=503
-    Get Process Run             GET       ${RUN PATH}             status=504
-    Get Process Run             GET       ${RUN PATH}             drop=${True}
-    Get Process Run             GET       ${RUN PATH}             lost_answer=${True}
-    List Process Runs           GET       /process-runs$          status=503
-    List Process Run Outputs    GET       /outputs$               drop=${True}
-    Delete Process Run          DELETE    ${RUN PATH}             status=502
-    Delete Process Run          DELETE    ${RUN PATH}             drop=${True}
-    Stop Process Run            POST      /stop$                  status=503
-    Stop Process Run            POST      /stop$                  drop=${True}
+    Get Process Run    GET    ${RUN PATH}    status=429
+    Get Process Run    GET    ${RUN PATH}    status=502
+    Get Process Run State    GET    ${RUN PATH}    status=503
+    Get Process Run    GET    ${RUN PATH}    status=504
+    Get Process Run    GET    ${RUN PATH}    drop=${True}
+    Get Process Run    GET    ${RUN PATH}    lost_answer=${True}
+    List Process Runs    GET    /process-runs$    status=503
+    List Process Run Outputs    GET    /outputs$    drop=${True}
+    Delete Process Run    DELETE    ${RUN PATH}    status=502
+    Delete Process Run    DELETE    ${RUN PATH}    drop=${True}
+    Stop Process Run    POST    /stop$    status=503
+    Stop Process Run    POST    /stop$    drop=${True}
 
 A Stop Whose Answer Was Lost Is Repeated And Stops The Run Once
     ${id} =    Start Process Run    forever
@@ -115,13 +117,13 @@ Max Retries Comes From The Session, Then The Import
     Private.Inject Fault    status=503    method=GET    path=${RUN PATH}
     Run Keyword And Expect Error
     ...    EQUALS:GET /workspaces/${WORKSPACE_ID}/process-runs/x failed: 503 Service Unavailable: service_unavailable: Injected fault f1: 503 Service Unavailable. (after 2 retries)
-    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Statuses Should Be    GET    ${RUN PATH}    503    503    503
     Private.Clear Request Log
-    TwoRetries.Create Control Room Session    no retries    max_retries=0    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    TwoRetries.Create Control Room Session    no retries    max_retries=0    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Run Keyword And Expect Error
     ...    EQUALS:GET /workspaces/${WORKSPACE_ID}/process-runs/x failed: 503 Service Unavailable: service_unavailable: Injected fault f1: 503 Service Unavailable.
-    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    TwoRetries.Get Process Run    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Statuses Should Be    GET    ${RUN PATH}    503
 
 The Default Is Three Retries
@@ -136,7 +138,7 @@ A Hanging Server Fails A Keyword After The Request Timeout
     ...    the longest time the keyword may take (0.5 s per attempt, 0.5 to 0.75 s backoff,
     ...    and slack for a busy machine).
     [Template]    Hanging Server
-    0    no answer within 0.5 seconds.                    1    0.5    2.5
+    0    no answer within 0.5 seconds.    1    0.5    2.5
     1    no answer within 0.5 seconds (after 1 retry).    2    1.5    4
 
 A Hanging Start Is Not Repeated
@@ -201,9 +203,7 @@ Start Under Fault
     ${sent} =    Private.Get Request Count    POST    ${START PATH}
     Should Be Equal As Integers    ${sent}    ${posts}    Start requests sent
     ${created} =    Emulator Should Have Runs    ${runs}
-    IF    $outcome == "started"
-        Should Be Equal    ${created}[0][id]    ${id}
-    END
+    IF    $outcome == "started"    Should Be Equal    ${created}[0][id]    ${id}
 
 Hanging Server
     [Arguments]    ${retries}    ${error}    ${requests}    ${shortest}    ${longest}

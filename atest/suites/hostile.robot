@@ -1,25 +1,27 @@
 *** Settings ***
-Documentation       The library against servers that are not Control Room: a false Control
-...                 Room (the impostor) whose answers try to send the credentials to another
-...                 origin (the thief), stretch every bound, or answer what Control Room
-...                 never answers. Both are real HTTP servers on 127.0.0.1
-...                 (``HostileServer.py``); the thief records what it gets, so that each test
-...                 proves that nothing reached it. Messages are asserted word for word;
-...                 times are measured by ``bench/hostile_bounds.py``, not asserted here.
-Resource            common.resource
-Library             HostileServer
-Suite Setup         Start Hostile Servers
-Suite Teardown      Run Keywords    Stop Hostile Servers    AND    Close All Control Room Sessions
-Test Setup          Clear Received
-Test Teardown       Thief Should Have Received Nothing
+Documentation     The library against servers that are not Control Room: a false Control
+...               Room (the impostor) whose answers try to send the credentials to another
+...               origin (the thief), stretch every bound, or answer what Control Room
+...               never answers. Both are real HTTP servers on 127.0.0.1
+...               (``HostileServer.py``); the thief records what it gets, so that each test
+...               proves that nothing reached it. Messages are asserted word for word;
+...               times are measured by ``bench/hostile_bounds.py``, not asserted here.
+
+Resource          common.resource
+Library           HostileServer
+
+Suite Setup       Start Hostile Servers
+Suite Teardown    Run Keywords    Stop Hostile Servers    AND    Close All Control Room Sessions
+Test Setup        Clear Received
+Test Teardown     Thief Should Have Received Nothing
 
 
 *** Variables ***
-${RUNS}             GET /workspaces/ws/process-runs
-${START}            POST /workspaces/ws/processes/p1/process-runs
-${NOT SENT}         nothing is sent there, so that the credentials stay with Control Room.
+${RUNS}                GET /workspaces/ws/process-runs
+${START}               POST /workspaces/ws/processes/p1/process-runs
+${NOT SENT}            nothing is sent there, so that the credentials stay with Control Room.
 ${MAY HAVE STARTED}
-...                 The process run may have been started anyway: a start is not repeated after such an error, so that no run is started twice; List Process Runs shows whether it exists.
+...                    The process run may have been started anyway: a start is not repeated after such an error, so that no run is started twice; List Process Runs shows whether it exists.
 
 
 *** Test Cases ***
@@ -62,8 +64,8 @@ A Wait Ends At Its Timeout Whatever The Server Does
     [Documentation]    Retries, backoff, Retry-After and hanging reads all fit in the wait's
     ...    timeout; after it, one last read of at most half a second.
     [Template]    Wait Times Out
-    drip           no answer within 2 seconds.
-    hang           no answer within 2 seconds.
+    drip    no answer within 2 seconds.
+    hang    no answer within 2 seconds.
     retry-after    503 Service Unavailable: service_unavailable: Come back later. (Retry-After asked for 10 seconds, more than the wait had left)
 
 A Wait For Several Runs Ends At Its Timeout
@@ -74,31 +76,31 @@ A Wait For Several Runs Ends At Its Timeout
 
 Answers Of The Wrong Shape Fail With What Was Expected
     [Template]    Answer Is Refused
-    empty            Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an empty body, expected a JSON object.
-    null             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got null.
-    list             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
-    state-number     Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected 'state' to be a string, got a number (7).
-    list             List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
-    data-string      List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'data' to be a list, got a string ("abc").
-    next-number      List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'next' to be a string or null, got a number (7).
+    empty    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with an empty body, expected a JSON object.
+    null    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got null.
+    list    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
+    state-number    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with an unexpected answer: expected 'state' to be a string, got a number (7).
+    list    List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]).
+    data-string    List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'data' to be a list, got a string ("abc").
+    next-number    List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'next' to be a string or null, got a number (7).
     items-strings    List Process Runs    5    ${RUNS}?limit=5 failed: 200 OK with an unexpected answer: expected 'data' to be a list of objects, got a list holding a string ("a").
-    deep             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
-    deep-object      Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
-    huge             Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body larger than 10 MB, the most an answer may have.
-    huge-declared    Get Process Run      r1    ${RUNS}/r1 failed: 200 OK with a body larger than 10 MB, the most an answer may have.
+    deep    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
+    deep-object    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with a body that is JSON nested deeper than 64 levels.
+    huge    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with a body larger than 10 MB, the most an answer may have.
+    huge-declared    Get Process Run    r1    ${RUNS}/r1 failed: 200 OK with a body larger than 10 MB, the most an answer may have.
 
 Only An Explicit Started False Says No Run Was Started
     [Template]    Answer Is Refused
-    empty          Start Process Run    p1    ${START} failed: 200 OK with an empty body, expected a JSON object. ${MAY HAVE STARTED}
-    truncated      Start Process Run    p1    ${START} failed: 200 OK with a body that is not JSON. ${MAY HAVE STARTED}
-    no-started     Start Process Run    p1    ${START} failed: 200 OK with an unexpected answer: expected 'started' (boolean), got no 'started'. ${MAY HAVE STARTED}
-    list           Start Process Run    p1    ${START} failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]). ${MAY HAVE STARTED}
+    empty    Start Process Run    p1    ${START} failed: 200 OK with an empty body, expected a JSON object. ${MAY HAVE STARTED}
+    truncated    Start Process Run    p1    ${START} failed: 200 OK with a body that is not JSON. ${MAY HAVE STARTED}
+    no-started    Start Process Run    p1    ${START} failed: 200 OK with an unexpected answer: expected 'started' (boolean), got no 'started'. ${MAY HAVE STARTED}
+    list    Start Process Run    p1    ${START} failed: 200 OK with an unexpected answer: expected a JSON object, got a list ([]). ${MAY HAVE STARTED}
     not-started    Start Process Run    p1    No process run of process 'p1' was started: Control Room answered {'started': False}.
 
 Paging Ends
     [Template]    Answer Is Refused
     loop-next    List Process Runs    5    ${RUNS}?limit=5 failed: its next page is one already read (/workspaces/ws/process-runs?limit=5): the listing would never end.
-    cycle        List Process Runs    5    ${RUNS}?page=a failed: its next page is one already read (/workspaces/ws/process-runs?page=b): the listing would never end.
+    cycle    List Process Runs    5    ${RUNS}?page=a failed: its next page is one already read (/workspaces/ws/process-runs?page=b): the listing would never end.
 
 A Many-Run Wait Names Every Run That Cannot Be Read
     Use Scenario    runs-gone

@@ -1,14 +1,16 @@
 *** Settings ***
-Documentation       What the library writes to the log, word for word: one INFO line per
-...                 request, the wait's start, state changes and end, bodies at DEBUG.
-Resource            common.resource
-Library             Process
-Library             OutputReader.py
-Suite Setup         Run The Logging Cases
+Documentation    What the library writes to the log, word for word: one INFO line per
+...              request, the wait's start, state changes and end, bodies at DEBUG.
+
+Resource         common.resource
+Library          Process
+Library          OutputReader.py
+
+Suite Setup      Run The Logging Cases
 
 
 *** Variables ***
-${PYTHON}       ${{sys.executable}}
+${PYTHON}    ${{sys.executable}}
 
 
 *** Test Cases ***
@@ -64,4 +66,3 @@ Run The Logging Cases
     Read Output    ${OUTPUT DIR}/logging.xml
     ${run} =    Suite Metadata    run
     Set Suite Variable    ${RUN}    ${run}
-

@@ -1,6 +1,7 @@
 *** Settings ***
-Documentation       Every process run keyword over HTTP against the emulator.
-Resource            common.resource
+Documentation    Every process run keyword over HTTP against the emulator.
+
+Resource         common.resource
 
 
 *** Test Cases ***

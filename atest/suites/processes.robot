@@ -1,12 +1,14 @@
 *** Settings ***
-Documentation       List Processes and Get Process Id over HTTP against a private emulator
-...                 (its request log counts only this suite's requests), configured by
-...                 atest/resources/processes.json (page size 5, seven processes; the suite adds four: three pages).
-Resource            private_emulator.resource
-Library             OperatingSystem
-Suite Setup         Start Processes Suite
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
-Test Setup          Private.Clear Request Log
+Documentation     List Processes and Get Process Id over HTTP against a private emulator
+...               (its request log counts only this suite's requests), configured by
+...               atest/resources/processes.json (page size 5, seven processes; the suite adds four: three pages).
+
+Resource          private_emulator.resource
+Library           OperatingSystem
+
+Suite Setup       Start Processes Suite
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
+Test Setup        Private.Clear Request Log
 
 
 *** Test Cases ***

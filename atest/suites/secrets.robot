@@ -1,46 +1,48 @@
 *** Settings ***
-Documentation       The API key, Bearer token, integration tokens and callback secrets are
-...                 masked everywhere, also on the failure paths.
+Documentation     The API key, Bearer token, integration tokens and callback secrets are
+...               masked everywhere, also on the failure paths.
 ...
-...                 The test cases here use the run's secrets (\${API_KEY}, \${BEARER_TOKEN},
-...                 \${INTEGRATION_TOKEN}, \${CALLBACK_SECRET}): atest/run.py searches every
-...                 output file and the console for them afterwards, at log level TRACE. The
-...                 last ones run secrets_cases.robot in a child robot with a fresh secret
-...                 per case, so that no case is masked only because an earlier one made the
-...                 library learn the value, and count each in the child's output.
+...               The test cases here use the run's secrets (\${API_KEY}, \${BEARER_TOKEN},
+...               \${INTEGRATION_TOKEN}, \${CALLBACK_SECRET}): atest/run.py searches every
+...               output file and the console for them afterwards, at log level TRACE. The
+...               last ones run secrets_cases.robot in a child robot with a fresh secret
+...               per case, so that no case is masked only because an earlier one made the
+...               library learn the value, and count each in the child's output.
 ...
-...                 The child robot also runs with a second listener, SecretCounter.py, that
-...                 plays a user's ``--listener`` (ReportPortal, Allure): it counts the secrets
-...                 in everything Robot Framework gives it, which must be none.
+...               The child robot also runs with a second listener, SecretCounter.py, that
+...               plays a user's ``--listener`` (ReportPortal, Allure): it counts the secrets
+...               in everything Robot Framework gives it, which must be none.
 ...
-...                 It runs on every Robot Framework version the library supports; the cases
-...                 that use Robot Framework 7.4's ``Secret`` type are tagged
-...                 ``requires-rf-7.4`` (the Robot Framework 6.1 run of CI leaves them out with
-...                 ``--exclude requires-rf-7.4``, and the child robot leaves out its own).
-Resource            private_emulator.resource
-Library             OperatingSystem
-Library             Process
-Library             SecretScan.py
-Suite Setup         Start Secrets Suite
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
-Test Setup          Private.Reset Emulator
-Test Teardown       Switch Control Room Session    private
+...               It runs on every Robot Framework version the library supports; the cases
+...               that use Robot Framework 7.4's ``Secret`` type are tagged
+...               ``requires-rf-7.4`` (the Robot Framework 6.1 run of CI leaves them out with
+...               ``--exclude requires-rf-7.4``, and the child robot leaves out its own).
+
+Resource          private_emulator.resource
+Library           OperatingSystem
+Library           Process
+Library           SecretScan.py
+
+Suite Setup       Start Secrets Suite
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
+Test Setup        Private.Reset Emulator
+Test Teardown     Switch Control Room Session    private
 
 
 *** Variables ***
-${SECRET KEY: Secret}       %{ATEST_API_KEY=atest-key}
-${PYTHON}                   ${{sys.executable}}
+${SECRET KEY: Secret}    %{ATEST_API_KEY=atest-key}
+${PYTHON}                ${{sys.executable}}
 ${FORBIDDEN}
-...                         failed: 403 Forbidden: forbidden: The API key or token in the Authorization header is not valid.
+...                      failed: 403 Forbidden: forbidden: The API key or token in the Authorization header is not valid.
 ${INTEGRATION}
-...                         POST /workspaces/${WORKSPACE_ID}/processes/quick/process-runs-integrations?token=***
+...                      POST /workspaces/${WORKSPACE_ID}/processes/quick/process-runs-integrations?token=***
 @{FRESH}
-...                         FRESH_KEY_NAMED    FRESH_KEY_POSITIONAL    FRESH_KEY_SECRET
-...                         FRESH_KEY_IMPORT    FRESH_KEY_KWARGS    FRESH_KEY_WRAPPER
-...                         FRESH_TOKEN_NAMED    FRESH_TOKEN_POSITIONAL    FRESH_TOKEN_SECRET
-...                         FRESH_TOKEN_REFUSED    FRESH_TOKEN_LOST    FRESH_CALLBACK_NAMED
-...                         FRESH_CALLBACK_SECRET    FRESH_CALLBACK_REFUSED    FRESH_KEY_ENVIRONMENT
-...                         FRESH_KEY_UNDEFINED
+...                      FRESH_KEY_NAMED    FRESH_KEY_POSITIONAL    FRESH_KEY_SECRET
+...                      FRESH_KEY_IMPORT    FRESH_KEY_KWARGS    FRESH_KEY_WRAPPER
+...                      FRESH_TOKEN_NAMED    FRESH_TOKEN_POSITIONAL    FRESH_TOKEN_SECRET
+...                      FRESH_TOKEN_REFUSED    FRESH_TOKEN_LOST    FRESH_CALLBACK_NAMED
+...                      FRESH_CALLBACK_SECRET    FRESH_CALLBACK_REFUSED    FRESH_KEY_ENVIRONMENT
+...                      FRESH_KEY_UNDEFINED
 
 
 *** Test Cases ***
@@ -148,6 +150,7 @@ Other Libraries' Text Is Not Rewritten By Pattern
     ...    Should Be Equal    token=abc123    token=abc124
     Run Keyword And Expect Error    EQUALS:https://h/f?X-Amz-Signature=s1 != https://h/f?X-Amz-Signature=s2
     ...    Should Be Equal    https://h/f?X-Amz-Signature=s1    https://h/f?X-Amz-Signature=s2
+
 
 *** Keywords ***
 Start Secrets Suite

@@ -1,9 +1,11 @@
 *** Settings ***
-Documentation       Sessions, configuration from import arguments and environment variables.
-Resource            common.resource
-Library             OperatingSystem
-Suite Setup         Set Library Search Order    ProcessRunLibrary
-Test Teardown       Close All Control Room Sessions
+Documentation    Sessions, configuration from import arguments and environment variables.
+
+Resource         common.resource
+Library          OperatingSystem
+
+Suite Setup      Set Library Search Order    ProcessRunLibrary
+Test Teardown    Close All Control Room Sessions
 
 
 *** Test Cases ***
@@ -40,8 +42,8 @@ Missing Values Fall Back To The Environment
     Set Environment Variable    RC_WORKSPACE_ID    ${WORKSPACE_ID}
     Set Environment Variable    RC_API_KEY    ${API_KEY}
     Import Library    ProcessRunLibrary    AS    FromEnvironment
-    ${id} =    FromEnvironment.Start Process Run    quick    # robotcode: ignore[KeywordNotFound]  (imported at run time)
-    ${run} =    FromEnvironment.Wait Until Process Run Completes    ${id}    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ${id} =    FromEnvironment.Start Process Run    quick    # robotcode: ignore[KeywordNotFound]    (imported at run time)
+    ${run} =    FromEnvironment.Wait Until Process Run Completes    ${id}    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Should Be Equal    ${run.state}    completed
     ${headers} =    Headers Of The Request To    /workspaces/${WORKSPACE_ID}/process-runs/${id}
     Should Be Equal    ${headers}[Authorization]    RC-WSKEY ***
@@ -61,14 +63,14 @@ Every Request Names The Library And Asks For JSON
     Get Process Run    ${id}
     ${headers} =    Headers Of The Request To    /workspaces/${WORKSPACE_ID}/process-runs/${id}
     Should Be Equal    ${headers}[Accept]    application/json
-    Should Match Regexp    ${headers}[User-Agent]    ^ProcessRunLibrary/\\d+\\.\\d+\\.\\d+ 
+    Should Match Regexp    ${headers}[User-Agent]    ^ProcessRunLibrary/\\d+\\.\\d+\\.\\d+
 
 A Missing Workspace Id Fails Naming The Argument And The Variable
     Remove Environment Variable    RC_WORKSPACE_ID
     Import Library    ProcessRunLibrary    api_key=x    AS    NoWorkspace
     Run Keyword And Expect Error
     ...    No workspace id: give 'workspace_id' when importing ProcessRunLibrary or to 'Create Control Room Session', or set the environment variable RC_WORKSPACE_ID.
-    ...    NoWorkspace.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    NoWorkspace.Get Process Run    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
 
 A Missing API Key Fails Naming The Argument And The Variables
     ${token} =    Get Environment Variable    RC_API_TOKEN_V1
@@ -76,7 +78,7 @@ A Missing API Key Fails Naming The Argument And The Variables
     Import Library    ProcessRunLibrary    workspace_id=ws    AS    NoKey
     Run Keyword And Expect Error
     ...    No API key: give 'api_key' when importing ProcessRunLibrary or to 'Create Control Room Session', or set the environment variable RC_API_KEY (inside a Control Room run, RC_API_TOKEN_V1 is used).
-    ...    NoKey.Get Process Run    x    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ...    NoKey.Get Process Run    x    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     [Teardown]    Set Environment Variable    RC_API_TOKEN_V1    ${token}
 
 A Closed Port Fails With Connection Refused

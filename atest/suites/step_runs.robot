@@ -1,26 +1,28 @@
 *** Settings ***
-Documentation       Step runs, their console messages and artifacts, and downloads, over real
-...                 HTTP. Downloads run against a hostile server (atest/resources/HostileFiles.py)
-...                 whose file names try to leave the download folder and whose signed URLs
-...                 must never be logged: atest/run.py searches every output file for their
-...                 signature. Bad input is refused before any request (the private
-...                 emulator's request log proves it).
-Resource            private_emulator.resource
-Library             OperatingSystem
-Library             HostileFiles
-Library             Process
-Library             ArtifactLinks
-Library             OutputReader
-Library             BrowserCheck
-Suite Setup         Start Step Runs Suite
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Stop Hostile File Server
-...                     AND    Close All Control Room Sessions
+Documentation     Step runs, their console messages and artifacts, and downloads, over real
+...               HTTP. Downloads run against a hostile server (atest/resources/HostileFiles.py)
+...               whose file names try to leave the download folder and whose signed URLs
+...               must never be logged: atest/run.py searches every output file for their
+...               signature. Bad input is refused before any request (the private
+...               emulator's request log proves it).
+
+Resource          private_emulator.resource
+Library           OperatingSystem
+Library           HostileFiles
+Library           Process
+Library           ArtifactLinks
+Library           OutputReader
+Library           BrowserCheck
+
+Suite Setup       Start Step Runs Suite
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Stop Hostile File Server
+...                   AND    Close All Control Room Sessions
 
 
 *** Variables ***
-${ID RULE}      must be an id without '/', '?', '#', '\\' or white space, got
-${PYTHON}       ${{sys.executable}}
-${CASES}        ${CURDIR}${/}..${/}resources${/}step_runs_cases.robot
+${ID RULE}    must be an id without '/', '?', '#', '\\' or white space, got
+${PYTHON}     ${{sys.executable}}
+${CASES}      ${CURDIR}${/}..${/}resources${/}step_runs_cases.robot
 
 
 *** Test Cases ***

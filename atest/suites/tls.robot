@@ -1,22 +1,24 @@
 *** Settings ***
-Documentation       TLS against the emulator served over HTTPS with a throwaway CA (trustme):
-...                 verification is on by default, ``verify`` takes a CA bundle path (also
-...                 when REQUESTS_CA_BUNDLE names another), and ``verify=False`` warns once
-...                 per session, not per request.
-Resource            private_emulator.resource
-Library             OperatingSystem
-Library             Process
-Library             TlsFiles.py
-Suite Setup         Start TLS Emulator
-Suite Teardown      Stop TLS Emulator
-Test Setup          Private.Clear Request Log
-Test Teardown       Switch Control Room Session    private
+Documentation     TLS against the emulator served over HTTPS with a throwaway CA (trustme):
+...               verification is on by default, ``verify`` takes a CA bundle path (also
+...               when REQUESTS_CA_BUNDLE names another), and ``verify=False`` warns once
+...               per session, not per request.
+
+Resource          private_emulator.resource
+Library           OperatingSystem
+Library           Process
+Library           TlsFiles.py
+
+Suite Setup       Start TLS Emulator
+Suite Teardown    Stop TLS Emulator
+Test Setup        Private.Clear Request Log
+Test Teardown     Switch Control Room Session    private
 
 
 *** Variables ***
 # Set by the suite setup; declared so that `robot --dryrun` can import libraries with it.
-&{TLS}              ca=${None}    other_ca=${None}    cert=${None}    key=${None}
-${PYTHON}       ${{sys.executable}}
+&{TLS}       ca=${None}    other_ca=${None}    cert=${None}    key=${None}
+${PYTHON}    ${{sys.executable}}
 
 
 *** Test Cases ***
@@ -39,8 +41,8 @@ A CA Bundle Path Is Trusted
 A CA Bundle Path Is Trusted From The Import
     Import Library    ProcessRunLibrary    api_url=${PRIVATE URL}    workspace_id=${WORKSPACE_ID}
     ...    api_key=${API_KEY}    verify=${TLS}[ca]    AS    TrustingImport
-    ${id} =    TrustingImport.Start Process Run    quick    # robotcode: ignore[KeywordNotFound]  (imported at run time)
-    ${state} =    TrustingImport.Get Process Run State    ${id}    # robotcode: ignore[KeywordNotFound]  (imported at run time)
+    ${id} =    TrustingImport.Start Process Run    quick    # robotcode: ignore[KeywordNotFound]    (imported at run time)
+    ${state} =    TrustingImport.Get Process Run State    ${id}    # robotcode: ignore[KeywordNotFound]    (imported at run time)
     Should Not Be Empty    ${state}
 
 Another CA Does Not Verify The Server

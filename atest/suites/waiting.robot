@@ -1,13 +1,14 @@
 *** Settings ***
-Documentation       Waiting for runs: outcomes, timeouts, many runs, Robot timeouts.
-Resource            common.resource
-Library             Process
-Library             String
-Library             OutputReader.py
+Documentation    Waiting for runs: outcomes, timeouts, many runs, Robot timeouts.
+
+Resource         common.resource
+Library          Process
+Library          String
+Library          OutputReader.py
 
 
 *** Variables ***
-${PYTHON}       ${{sys.executable}}
+${PYTHON}           ${{sys.executable}}
 # A variable: `robot --dryrun` would convert a literal and fail before Run Keyword And Expect Error.
 ${NEGATIVE TIME}    -5 s
 
@@ -177,4 +178,3 @@ Robot Timeouts Interrupt A Wait
     Should Be Equal    ${messages}[Test Timeout Interrupts A Wait]    Test timeout 1 second exceeded.
     Should Be Equal    ${messages}[Keyword Timeout Interrupts A Wait]
     ...    Keyword timeout 1 second exceeded.
-

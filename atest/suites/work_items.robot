@@ -1,20 +1,22 @@
 *** Settings ***
-Documentation       Every work item keyword over HTTP against a private emulator (so that its
-...                 request log counts only this suite's requests), configured by
-...                 atest/resources/processes.json (page size 5): input items with files, the
-...                 repair loop, paging, bad input with nothing sent, and no upload URL,
-...                 form field or download URL in any output at TRACE.
-Resource            private_emulator.resource
-Library             OperatingSystem
-Library             Process
-Suite Setup         Start Work Items Suite
-Suite Teardown      Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
-Test Setup          Private.Clear Request Log
+Documentation     Every work item keyword over HTTP against a private emulator (so that its
+...               request log counts only this suite's requests), configured by
+...               atest/resources/processes.json (page size 5): input items with files, the
+...               repair loop, paging, bad input with nothing sent, and no upload URL,
+...               form field or download URL in any output at TRACE.
+
+Resource          private_emulator.resource
+Library           OperatingSystem
+Library           Process
+
+Suite Setup       Start Work Items Suite
+Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
+Test Setup        Private.Clear Request Log
 
 
 *** Variables ***
-${ID RULE}      must be an id without '/', '?', '#', '\\' or white space, got
-${NOT JSON}     must be a dictionary, a list or a string holding JSON, got a string that is not JSON
+${ID RULE}     must be an id without '/', '?', '#', '\\' or white space, got
+${NOT JSON}    must be a dictionary, a list or a string holding JSON, got a string that is not JSON
 
 
 *** Test Cases ***
@@ -204,7 +206,8 @@ No Upload URL, Form Field Or Download URL Reaches Any Output At TRACE
     ${child} =    Set Variable    ${OUTPUT DIR}${/}work_item_secrets_cases
     # Through this process's environment: `env:` arguments make Run Process log all of it.
     Set Environment Variable    WORK_ITEMS_API_URL    ${PRIVATE URL}
-    ${result} =    Run Process    ${{sys.executable}}    -m    robot    --output    ${child}.xml
+    ${result} =    Run Process    ${{sys.executable}}    -m    robot    --outputdir    ${OUTPUT DIR}
+    ...    --output    ${child}.xml
     ...    --log    ${child}.html    --report    NONE    --loglevel    TRACE
     ...    ${CURDIR}/../resources/work_item_secrets_cases.robot
     ...    stdout=${child}.txt    stderr=STDOUT    timeout=2 minutes    on_timeout=kill
