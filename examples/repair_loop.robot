@@ -13,11 +13,11 @@ Documentation     The repair loop of an orchestration robot, against the bundled
 ...               ``workspace_id`` and ``api_key``; ``Get Process Id`` finds the
 ...               process by its name.
 
+Library           Collections
+Library           OperatingSystem
 Library           ProcessRunLibrary    workspace_id=example-workspace    api_key=${API KEY}
 ...                   timeout=1 minute    poll_interval=2 s
 Library           ProcessRunLibrary.Emulator
-Library           Collections
-Library           OperatingSystem
 
 Suite Setup       Start The Emulator
 Suite Teardown    Stop Emulator
@@ -33,7 +33,7 @@ Failed orders are fixed and retried until the run completes
     Create File    ${OUTPUT DIR}/order-42.csv    sku,quantity\nA-1,3\n
     ${first} =    Create Input Work Item    ${process}    {"order": 42}
     ...    files=${OUTPUT DIR}/order-42.csv
-    ${second} =    Create Input Work Item    ${process}    {"order": 43, "customer": "ACME"}
+    Create Input Work Item    ${process}    {"order": 43, "customer": "ACME"}
     ${run id} =    Start Process Run    ${process}    use_input_queue=True
     ${run} =    Wait Until Process Run Completes    ${run id}    fail_on_unresolved=False
     IF    $run.state == "unresolved"    Repair And Retry    ${run id}

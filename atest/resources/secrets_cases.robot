@@ -9,11 +9,11 @@ Documentation    Run by secrets.robot in a child robot at TRACE. Each case gives
 ...              arguments of the first import of a library to every listener before the
 ...              library can mask anything (see the library's "Logging and secrets").
 
+Library          OperatingSystem
 Library          ProcessRunLibrary    api_url=%{SECRETS_API_URL}
 ...                  workspace_id=%{ATEST_WORKSPACE_ID}    max_retries=0
 Library          ProcessRunLibrary.Emulator    api_url=%{SECRETS_API_URL}
 ...              api_key=%{ATEST_API_KEY}    AS    Emulator
-Library          OperatingSystem
 
 Suite Setup      Start Secrets Cases
 Test Teardown    End Secrets Case

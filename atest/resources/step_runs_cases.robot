@@ -17,9 +17,9 @@ Parent Waits For A Failing Child
 
 *** Keywords ***
 Define The Failing Child
-    ${child} =    Set Variable    child-${{uuid.uuid4().hex[:8]}}
-    Set Suite Variable    ${CHILD}    ${child}
-    Emulator.Define Process    ${child}    new_seconds=0.1 s    run_seconds=0.4 s
+    ${name} =    Set Variable    child-${{uuid.uuid4().hex[:8]}}
+    Set Suite Variable    ${CHILD}    ${name}
+    Emulator.Define Process    ${name}    new_seconds=0.1 s    run_seconds=0.4 s
     ...    outcome=unresolved
     ...    failures=[{"type": "business", "code": "INVALID_PDF", "message": "No PDF in the mail."}]
-    Set Suite Metadata    child    ${child}
+    Set Suite Metadata    child    ${name}

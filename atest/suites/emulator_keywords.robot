@@ -225,7 +225,7 @@ Download Artifact
     ...    (lambda u, forge: requests.get(u[:-1] + '01'[u[-1] == '0'] if forge else u, timeout=10))(requests.get($URL + '/workspaces/' + $WS + '/step-runs/' + $step_run_id + '/artifacts/' + $artifact_id, headers={'Authorization': 'RC-WSKEY ' + $KEY}, timeout=10).json()['url'], $forge)
     ...    modules=requests
     RETURN    ${response}
-    [Teardown]    Evaluate    logging.getLogger('urllib3').setLevel($level)    modules=logging
+    [Teardown]    Evaluate    logging.getLogger('urllib3').setLevel(${level})    modules=logging
 
 Run Should Be
     [Arguments]    ${run_id}    ${expected}

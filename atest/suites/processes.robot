@@ -14,8 +14,8 @@ Test Setup        Private.Clear Request Log
 *** Test Cases ***
 List Processes Follows Every Page
     ${processes} =    List Processes
-    ${names} =    Evaluate    [p["name"] for p in $processes]
-    Should Be Equal    ${names}    ${NAMES}
+    ${listed} =    Evaluate    [p["name"] for p in $processes]
+    Should Be Equal    ${listed}    ${NAMES}
     Should Be Equal    ${processes}[0][id]    quick
     Should Be Equal    ${processes[0].name}    Quick
     ${pages} =    Private.Get Request Count    GET    /processes$
@@ -84,13 +84,13 @@ Start Processes Suite
     ${url} =    Private.Start Emulator    ${WORKSPACE_ID}    ${API_KEY}    config=${config}
     Set Suite Variable    ${PRIVATE URL}    ${url}
     Create Control Room Session    private    api_url=${url}
-    ${names} =    Create List    Quick    Slow    Forever    Failing    Queue    Empty queue    Pager
+    ${defined} =    Create List    Quick    Slow    Forever    Failing    Queue    Empty queue    Pager
     Private.Define Process    extra-1    name=Extra one
     Private.Define Process    extra-2    name=Extra two
     Private.Define Process    extra-3    name=Extra three
     Private.Define Process    extra-4    name=Extra four
-    Append To List    ${names}    Extra one    Extra two    Extra three    Extra four
-    Set Suite Variable    ${NAMES}    ${names}
+    Append To List    ${defined}    Extra one    Extra two    Extra three    Extra four
+    Set Suite Variable    ${NAMES}    ${defined}
 
 Is Refused Before Sending
     [Arguments]    ${expected}    ${keyword}    @{args}    &{kwargs}

@@ -8,8 +8,8 @@ Documentation     Step runs, their console messages and artifacts, and downloads
 
 Resource          private_emulator.resource
 Library           OperatingSystem
-Library           HostileFiles
 Library           Process
+Library           HostileFiles
 Library           ArtifactLinks
 Library           OutputReader
 Library           BrowserCheck
@@ -28,13 +28,13 @@ ${CASES}      ${CURDIR}${/}..${/}resources${/}step_runs_cases.robot
 *** Test Cases ***
 A Parent Log Says Why The Child Failed And Links The Child's Log
     ${dir} =    Run The Child Cases    robot    ${WORK}${/}parent-robot
-    The Failure Message Gives The Failed Items And The Console Tail    ${dir}
+    The Failure Message Gives The Failed Items And The Console Tail
     The Log Links The Child's Log    ${dir}
     A Click In Chromium Opens The Child's Log    ${dir}
 
 The Links Work From Pabot Too
     ${dir} =    Run The Child Cases    pabot    ${WORK}${/}parent-pabot
-    The Failure Message Gives The Failed Items And The Console Tail    ${dir}
+    The Failure Message Gives The Failed Items And The Console Tail
     The Log Links The Child's Log    ${dir}
     A Click In Chromium Opens The Child's Log    ${dir}
 
@@ -223,7 +223,7 @@ Run The Child Cases
     RETURN    ${dir}
 
 The Failure Message Gives The Failed Items And The Console Tail
-    [Arguments]    ${dir}
+    [Documentation]    Reads the output.xml that ``Run The Child Cases`` has just loaded.
     ${run id} =    Suite Metadata    run
     ${child} =    Suite Metadata    child
     ${run} =    Get Process Run    ${run id}
@@ -262,9 +262,9 @@ Start Step Runs Suite
     # Downloads and child robots go to results/atest/step_runs, also under pabot: pabot
     # merges every output.xml below its pabot_results folder, a child's ones too.
     ${out} =    Evaluate    pathlib.Path($OUTPUT_DIR)    modules=pathlib
-    ${root} =    Set Variable If    $out.parent.name == "pabot_results"    ${out.parent.parent}    ${out}
-    Set Suite Variable    ${ROOT}    ${root}
-    Set Suite Variable    ${WORK}    ${root}${/}step_runs
+    ${results} =    Set Variable If    $out.parent.name == "pabot_results"    ${out.parent.parent}    ${out}
+    Set Suite Variable    ${ROOT}    ${results}
+    Set Suite Variable    ${WORK}    ${results}${/}step_runs
     ${hostile} =    Start Hostile File Server
     Create Control Room Session    hostile    api_url=${hostile}
     Start Private Emulator

@@ -30,7 +30,7 @@ A Run That Has Already Ended Returns At Once
     Should Be Equal    ${gets}    ${1}
 
 A Wait Reads Its Process's History Through The List It Polls Anyway
-    FOR    ${i}    IN RANGE    3
+    FOR    ${_}    IN RANGE    3
         Start Process Run And Wait    quick
     END
     Emulator.Clear Request Log
@@ -44,7 +44,7 @@ A Wait Reads Its Process's History Through The List It Polls Anyway
     Should Be Equal    ${lists}    ${1}
     Emulator.Clear Request Log
     ${id} =    Start Process Run    quick
-    ${run} =    Wait Until Process Run Completes    ${id}    expected_duration=0.5 s
+    Wait Until Process Run Completes    ${id}    expected_duration=0.5 s
     ${lists} =    Emulator.Get Request Count    GET    /process-runs$
     Should Be Equal    ${lists}    ${0}    The history is known in this session: no more lists
 

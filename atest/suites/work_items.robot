@@ -57,7 +57,7 @@ The Upload Is A Multipart POST Without The API Key, With The Form Fields And The
     ${uploads} =    Private.Get Requests    POST    /uploads/
     Length Should Be    ${uploads}    1
     Dictionary Should Not Contain Key    ${uploads}[0][headers]    Authorization
-    Should Start With    ${uploads}[0][headers][Content-Type]    multipart/form-data; boundary=
+    Should Start With    ${uploads}[0][headers][Content-Type]    multipart/form-data; boundary=${EMPTY}
     Should Be Equal    ${uploads}[0][status]    ${204}
     [Teardown]    Delete Work Items    ${{[$id]}}
 
@@ -74,8 +74,8 @@ Mark Work Items Done Completes An Unresolved Run
     Should Be Empty    ${failed}
 
 Delete Work Items Empties The Input Queue
-    ${a} =    Create Input Work Item    empty-queue    {"n": 1}
-    ${b} =    Create Input Work Item    empty-queue    {"n": 2}
+    Create Input Work Item    empty-queue    {"n": 1}
+    Create Input Work Item    empty-queue    {"n": 2}
     ${queued} =    List Work Items    process_id=empty-queue    state=new
     Length Should Be    ${queued}    2
     Delete Work Items    ${queued}
@@ -89,7 +89,7 @@ Start A Run With Chosen Work Item Ids
     ${a} =    Create Input Work Item    quick    {"n": 1}
     ${b} =    Create Input Work Item    quick    {"n": 2}
     ${run id} =    Start Process Run    quick    work_item_ids=${{[$a, $b]}}
-    ${run} =    Wait Until Process Run Completes    ${run id}
+    Wait Until Process Run Completes    ${run id}
     ${items} =    List Work Items    process_run_id=${run id}
     ${ids} =    Evaluate    sorted(i["id"] for i in $items)
     Should Be Equal    ${ids}    ${{sorted([$a, $b])}}
