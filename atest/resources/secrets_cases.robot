@@ -122,9 +122,9 @@ An Undefined Variable Where A Secret Stands Is Robot's Error, Not The Listener's
     ...    Robot and logs nothing (secrets.robot counts ERROR lines in this run's output).
     Run Keyword And Expect Error    EQUALS:Variable '\${UNDEFINED}' not found.
     ...    Create Control Room Session    undefined    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}
-    ...    ${UNDEFINED}
+    ...    ${UNDEFINED}    # robotcode: ignore[VariableNotFound]    (undefined on purpose)
     Run Keyword And Expect Error    EQUALS:Variable '\${UNDEFINED}' not found.
-    ...    Start Process Run For Integration    quick    {}    token=${UNDEFINED}
+    ...    Start Process Run For Integration    quick    {}    token=${UNDEFINED}    # robotcode: ignore[VariableNotFound]    (undefined on purpose)
     Create Control Room Session    undefined    %{SECRETS_API_URL}    %{ATEST_WORKSPACE_ID}
     ...    %{FRESH_KEY_UNDEFINED}
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
