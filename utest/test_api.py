@@ -139,7 +139,7 @@ def test_types_are_documented_in_user_words():
         t["name"]: t for t in LibraryDocumentation("ProcessRunLibrary").to_dictionary()["typedocs"]
     }
     assert types["Time"]["doc"].startswith("A time in Robot Framework's time format.")
-    assert types["Id"]["doc"].startswith("The id of a process or of a process run")
+    assert types["Id"]["doc"].startswith("The id of a process, a process run, a work item")
     for name in ("Time", "Id"):
         assert "ValueError" not in types[name]["doc"], name
 

@@ -330,7 +330,7 @@ def keywords(client, http) -> StepRunKeywords:
         ),
         (
             lambda k: k.list_step_run_console_messages("s\x001"),
-            "Argument 'step_run_id' must be an id without control characters, got 's\\x001'.",
+            "Argument 'step_run_id' must be an id without control or invisible characters, got 's\\x001' (contains U+0000).",
         ),
         (
             lambda k: k.list_step_run_artifacts("s1", limit=-1),

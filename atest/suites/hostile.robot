@@ -35,7 +35,7 @@ A Next URL On Another Origin Is Not Followed By Any Listing
     Run Keyword And Expect Error    EQUALS:GET /workspaces/ws/outputs?process_run_id=r1 failed: ${elsewhere}
     ...    List Process Run Outputs    r1
     Run Keyword And Expect Error
-    ...    EQUALS:Process run r1 of process 'Hostile' ended unresolved. Its failed work items could not be read: GET /workspaces/ws/work-items?process_run_id=r1&state=failed&limit=6 failed: ${elsewhere}
+    ...    EQUALS:Process run r1 of process 'Hostile' ended unresolved. Its failed work items could not be read: GET /workspaces/ws/work-items?process_run_id=r1&state=failed&limit=6 failed: ${elsewhere}\nIts console messages could not be read: GET /workspaces/ws/step-runs?process_run_id=r1 failed: ${elsewhere}
     ...    Wait Until Process Run Completes    r1    timeout=5 s
     Run Keyword And Expect Error    EQUALS:${RUNS}?limit=100 failed: ${elsewhere}
     ...    Wait Until Process Runs Complete    ${{["r1", "r2"]}}    timeout=5 s

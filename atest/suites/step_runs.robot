@@ -163,7 +163,7 @@ Bad Input Is Refused Before Sending
     Argument 'process_run_id' ${ID RULE} 'a/b' (contains '/').    List Step Runs    a/b
     Argument 'limit' must be a positive integer, got 0.    List Step Runs    r1    limit=${0}
     Argument 'step_run_id' ${ID RULE} 'a?b' (contains '?').    Get Step Run    a?b
-    Argument 'step_run_id' must be an id without control characters, got 's\\x001'.
+    Argument 'step_run_id' must be an id without control or invisible characters, got 's\\x001' (contains U+0000).
     ...    Get Step Run    s\x001
     Argument 'step_run_id' ${ID RULE} '..' (contains '..').    List Step Run Console Messages    ..
     Argument 'limit' must be a positive integer, got -1.    List Step Run Artifacts    s1    limit=${-1}

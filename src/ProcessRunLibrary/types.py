@@ -102,7 +102,8 @@ class CallbackEvent(Enum):
 
 
 class Id(str):
-    """The id of a process, a process run or a work item, as Control Room shows it.
+    """The id of a process, a process run, a work item, a step run or an artifact, as
+    Control Room shows it.
 
     A non-empty string without ``/``, ``?``, ``#``, ``\\``, white space or control and
     invisible characters. Other values, ``${None}`` among them, are refused before any
