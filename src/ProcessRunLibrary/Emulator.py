@@ -532,7 +532,7 @@ class Emulator:
         allow_parallel_runs: bool = True,
         failing_attempts: int | str | None = 1,
         steps: list[Any] | str | None = None,
-        console: list[str] | str | None = None,
+        console: str | list[str] | None = None,
         artifacts: list[dict[str, Any]] | str | None = None,
     ) -> DotDict:
         """Defines a process, or replaces the one with the same id, and returns its definition.
