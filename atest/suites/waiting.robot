@@ -30,23 +30,23 @@ A Run That Has Already Ended Returns At Once
     Should Be Equal    ${gets}    ${1}
 
 A Wait Reads Its Process's History Through The List It Polls Anyway
+    # A process of its own: pabot's other processes share this emulator and its request log.
+    Emulator.Define Process    waiting-history    new_seconds=0.1 s    run_seconds=0.4 s
     FOR    ${_}    IN RANGE    3
-        Start Process Run And Wait    quick
+        Start Process Run And Wait    waiting-history
     END
     Emulator.Clear Request Log
     Close All Control Room Sessions    # a new session has no history yet
-    ${run} =    Start Process Run And Wait    quick
+    ${run} =    Start Process Run And Wait    waiting-history
     Should Be Equal    ${run.state}    completed
-    ${requests} =    Emulator.Get Requests    GET
-    Should Be Equal    ${requests}[0][path]    /workspaces/${WORKSPACE_ID}/process-runs
-    Should Be Equal    ${requests}[0][query][process_id]    quick
-    ${lists} =    Emulator.Get Request Count    GET    /process-runs$
+    ${reads} =    Reads Of    waiting-history    ${run.id}
+    Should Be Equal    ${reads}[0][path]    /workspaces/${WORKSPACE_ID}/process-runs
+    ${lists} =    Lists Of    waiting-history
     Should Be Equal    ${lists}    ${1}
-    Emulator.Clear Request Log
-    ${id} =    Start Process Run    quick
+    ${id} =    Start Process Run    waiting-history
     Wait Until Process Run Completes    ${id}    expected_duration=0.5 s
-    ${lists} =    Emulator.Get Request Count    GET    /process-runs$
-    Should Be Equal    ${lists}    ${0}    The history is known in this session: no more lists
+    ${after} =    Lists Of    waiting-history
+    Should Be Equal    ${after}    ${1}    The history is known in this session: no more lists
 
 An Unresolved Run Fails The Wait With Its Failed Work Items
     ${id} =    Start Process Run    failing    payloads=${{[{"order": 42}, {"order": 43}]}}
@@ -178,3 +178,21 @@ Robot Timeouts Interrupt A Wait
     Should Be Equal    ${messages}[Test Timeout Interrupts A Wait]    Test timeout 1 second exceeded.
     Should Be Equal    ${messages}[Keyword Timeout Interrupts A Wait]
     ...    Keyword timeout 1 second exceeded.
+
+
+*** Keywords ***
+Reads Of
+    [Documentation]    The shared emulator's logged GETs that read ``run_id``: by id, or
+    ...    through the listing of ``process``, in order.
+    [Arguments]    ${process}    ${run_id}
+    ${requests} =    Emulator.Get Requests    GET
+    ${reads} =    Evaluate
+    ...    (lambda rs, p, i: [r for r in rs if r['query'].get('process_id') == p or r['path'].endswith('/' + i)])($requests, $process, $run_id)
+    RETURN    ${reads}
+
+Lists Of
+    [Documentation]    How many listings of the runs of ``process`` the shared emulator logged.
+    [Arguments]    ${process}
+    ${requests} =    Emulator.Get Requests    GET    /process-runs$
+    ${count} =    Evaluate    (lambda rs, p: sum(1 for r in rs if r['query'].get('process_id') == p))($requests, $process)
+    RETURN    ${count}
