@@ -13,7 +13,9 @@ from robot.api import ExecutionResult
 from robot.result import ResultVisitor
 
 
-class _Links(HTMLParser):
+class Links(HTMLParser):
+    """The text and href of every link in an HTML fragment (BrowserCheck.py uses it too)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.found: list[tuple[str, str]] = []
@@ -76,7 +78,7 @@ class ArtifactLinks:
     def resolve_links(self, message: str, log: str) -> dict[str, str]:
         """Link text -> the absolute path its href points to, relative to the folder of
         ``log``. Fails for a link that is not relative (a browser would go elsewhere)."""
-        parser = _Links()
+        parser = Links()
         parser.feed(message)
         base = Path(log).absolute().parent
         resolved = {}

@@ -9,29 +9,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
 
+from ArtifactLinks import Links
 from robot.api import SkipExecution
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, str]] = []
-        self._href: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self.found.append((data, self._href))
-            self._href = None
 
 
 class BrowserCheck:
@@ -58,7 +42,7 @@ class BrowserCheck:
         """Link text -> the URL a click would open, of the links that log.html shows
         when opened at ``element_id`` (the keyword holding them)."""
         base = Path(log).absolute().as_uri()
-        parser = _Anchors()
+        parser = Links()
         parser.feed(self.rendered_dom(f"{base}#{element_id}"))
         return {text: urljoin(base, href) for text, href in parser.found if "process-runs/" in href}
 
