@@ -93,6 +93,7 @@ def main(argv: list[str]) -> int:
         "the integration token": f"atest-integration-{secrets.token_hex(8)}",
         "the callback secret": f"atest-callback-{secrets.token_hex(8)}",
         "a download URL's signature": f"atest-download-signature-{secrets.token_hex(8)}",
+        "a second workspace's key": f"atest-second-key-{secrets.token_hex(8)}",
     }
     workspace_id = "atest-workspace"
     emulator, url = start_emulator(
@@ -125,6 +126,7 @@ def main(argv: list[str]) -> int:
         ATEST_INTEGRATION_TOKEN=secret_values["the integration token"],
         ATEST_CALLBACK_SECRET=secret_values["the callback secret"],
         ATEST_DOWNLOAD_SIGNATURE=secret_values["a download URL's signature"],
+        ATEST_SECOND_KEY=secret_values["a second workspace's key"],
         RC_API_TOKEN_V1=secret_values["the Bearer token"],
     )
     env.pop("RC_API_KEY", None)

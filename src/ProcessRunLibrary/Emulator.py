@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import inspect
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from robot.utils import DotDict, secs_to_timestr, timestr_to_secs
 from urllib3.exceptions import InsecureRequestWarning
 
+from ProcessRunLibrary.listener import listeners, secret_arguments
 from ProcessRunLibrary.types import Secret, Time
 from ProcessRunLibrary.version import VERSION
 
@@ -83,6 +85,15 @@ def _files(files: Any) -> list[dict[str, str]]:
     return result
 
 
+def _keyword_arguments(library: type) -> dict[str, list[str]]:
+    """The library's keywords (its public methods) and the names of their arguments."""
+    return {
+        name: [p for p in inspect.signature(method).parameters if p != "self"]
+        for name, method in inspect.getmembers(library, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
 def _json_argument(value: Any, argument: str) -> Any:
     """Lists and dictionaries as they are; a string is parsed as JSON."""
     if not isinstance(value, str):
@@ -138,7 +149,9 @@ class _FollowAlias:
 
 
 # What one emulator (one import name) has of its own.
-_PER_NAME = ("_process", "_stderr", "_lines", "_session", "_url", "_root", "_verify")
+_PER_NAME = (
+    "_process", "_stderr", "_lines", "_session", "_url", "_root", "_verify", "_keys", "_workspace",
+)  # fmt: skip
 
 
 class Emulator:
@@ -196,11 +209,27 @@ class Emulator:
     |     ${url} =    Start Emulator    workspace_id=ws    api_key=key    clock_factor=10
     |     Create Control Room Session    emulator    api_url=${url}
 
+    = Several workspaces =
+
+    One emulator serves several workspaces, each opened by its own key, as one Control
+    Room organisation has several: `Add Emulator Workspace` adds one, and each workspace is
+    a session of ProcessRunLibrary with its own ``workspace_id`` and ``api_key``
+    (examples/two_workspaces.robot does this). A key opens its own workspace only; each
+    workspace has its own processes, runs, work items and tokens; the clock, fault rules
+    and request log are shared. The admin keywords (`Define Process`, `Get Emulator
+    Runs`, ...) act on one workspace at a time, chosen with `Switch Emulator Workspace`.
+
+    | ${url} =    Start Emulator    production    ${PRODUCTION KEY}
+    | Add Emulator Workspace    staging    ${STAGING KEY}
+    | Create Control Room Session    staging    api_url=${url}    workspace_id=staging    api_key=${STAGING KEY}
+    | Switch Emulator Workspace    staging
+    | Define Process    invoices    run_seconds=10 s
+
     = Several emulators =
 
     Each name the library is imported with is an emulator of its own, with its own port,
-    workspace and key: two workspaces are two imports and two sessions of
-    ProcessRunLibrary (examples/two_workspaces.robot does this).
+    workspaces, clock, faults and request log: for two Control Rooms rather than two
+    workspaces of one.
 
     | Library    ProcessRunLibrary.Emulator    AS    Production
     | Library    ProcessRunLibrary.Emulator    AS    Staging
@@ -225,7 +254,13 @@ class Emulator:
         (started outside Robot Framework), as `Connect To Emulator` does but without a
         request at import time. Without them, use `Start Emulator` or `Connect To Emulator`.
         """
-        self.ROBOT_LIBRARY_LISTENER = [_StopOnClose(self), _FollowAlias(self)]
+        self.ROBOT_LIBRARY_LISTENER = [
+            _StopOnClose(self),
+            _FollowAlias(self),
+            # Keys and tokens given to these keywords are masked as ProcessRunLibrary's are,
+            # also in a suite that imports only this library.
+            *listeners(secret_arguments(_keyword_arguments(Emulator))),
+        ]
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -233,6 +268,8 @@ class Emulator:
         self._url: str | None = None
         self._root: str | None = None
         self._verify: bool | str = True
+        self._keys: dict[str, str] = {}  # workspace id -> its key, of the workspaces added
+        self._workspace: str | None = None  # the workspace the admin keywords act on
         if api_url:
             self._use(api_url, "demo-key" if api_key is None else api_key, verify=True)
         self._name = ""  # the import name whose emulator the attributes above are
@@ -252,6 +289,7 @@ class Emulator:
             state = {
                 "_process": None, "_stderr": None, "_lines": queue.Queue(),
                 "_session": requests.Session(), "_url": None, "_root": None, "_verify": True,
+                "_keys": {}, "_workspace": None,
             }  # fmt: skip
         for attribute, value in state.items():
             setattr(self, attribute, value)
@@ -269,6 +307,7 @@ class Emulator:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"RC-WSKEY {_secret_value(api_key)}"
         self._verify = verify
+        self._keys, self._workspace = {}, None
 
     def _stop_quietly(self) -> None:
         # At interpreter exit nothing can be reported anyway. Every name's emulator stops.
@@ -295,8 +334,8 @@ class Emulator:
     ) -> str:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
-        - ``workspace_id`` and ``api_key``: the only workspace the emulator serves and the key
-          it accepts, exactly as ``Authorization: RC-WSKEY <api_key>`` (as Control Room
+        - ``workspace_id`` and ``api_key``: the workspace the emulator serves (the first,
+          when `Add Emulator Workspace` adds more) and the key that opens it, exactly as ``Authorization: RC-WSKEY <api_key>`` (as Control Room
           takes it: ``Bearer <api_key>`` or ``rc-wskey <api_key>`` are refused with 403).
           ``api_key`` may be a ``Secret``.
         - ``config``: path to a JSON configuration file (processes, ``clock_factor``,
@@ -358,6 +397,7 @@ class Emulator:
         line = self._wait_for_address(wait)
         # A test certificate is rarely in the system's trust store; the admin API is local.
         self._use(line[len(READY_PREFIX) :].strip(), key, verify=not certfile)
+        self._keys, self._workspace = {workspace_id: key}, workspace_id
         assert self._url is not None
         logger.info(f"Control Room emulator started at {self._url}.")
         return self._url
@@ -433,10 +473,11 @@ class Emulator:
             raise EmulatorError(f"The emulator is already running at {self._url}.")
         self._use(api_url, api_key, verify=True)
         try:
-            self._admin("GET", "/faults")
+            workspace = self._admin("GET", "/workspaces").current
         except EmulatorError:
             self._url = self._root = None
             raise
+        self._keys, self._workspace = {workspace: _secret_value(api_key)}, workspace
         logger.info(f"Connected to the Control Room emulator at {self._url}.")
 
     def stop_emulator(self, timeout: Time = "5 s") -> None:  # type: ignore[assignment]
@@ -805,8 +846,87 @@ class Emulator:
         """
         self._admin("POST", "/tokens", {"token": _secret_value(token)})
 
+    # --- workspaces
+
+    def add_emulator_workspace(self, workspace_id: str, api_key: str | Secret) -> None:
+        """Makes the emulator serve one more workspace, opened by ``api_key`` only.
+
+        One emulator process then serves several workspaces, each with its own key: a key
+        opens its own workspace only, and another workspace's path answers 403 ``No access
+        to workspace '<id>' with this API key.``, as Control Room does. The new workspace
+        starts with the processes the emulator started with (those of ``config``, or the
+        demo processes) and has runs, work items and tokens of its own. The emulator's
+        clock, fault rules and request log are shared by all its workspaces: a fault rule or
+        `Get Requests` can name one with its path (``path=^/workspaces/staging/``).
+
+        ``workspace_id`` is 1 to 100 letters, digits, ``-``, ``_`` or ``.``; ``api_key``
+        (may be a ``Secret``) must differ from every other workspace's key. The keywords of
+        this library keep acting on the workspace they acted on: use `Switch Emulator
+        Workspace` to define processes, look at runs or add tokens in another one. A
+        workspace stays until the emulator stops; `Reset Emulator` empties every workspace
+        but removes none.
+
+        The emulator's command line does the same with ``--workspace ID:NAME``, the key
+        read from the environment variable ``NAME``.
+
+        Examples:
+        | `Add Emulator Workspace` | staging | ${STAGING KEY} |
+        | `Create Control Room Session` | staging | api_url=${url} | workspace_id=staging | api_key=${STAGING KEY} |
+        """
+        key = _secret_value(api_key)
+        self._admin("POST", "/workspaces", {"workspace_id": workspace_id, "api_key": key})
+        self._keys[workspace_id] = key
+        logger.info(f"The emulator serves workspace '{workspace_id}' too.")
+
+    def switch_emulator_workspace(
+        self, workspace_id: str, api_key: str | Secret | None = None
+    ) -> str:
+        """Makes the keywords of this library act on workspace ``workspace_id`` and returns
+        the id of the workspace they acted on before.
+
+        `Define Process`, `Get Emulator Runs`, `Add Input Work Item`, `Get Emulator Work
+        Items` and `Add Emulator Token` act on one workspace: the one the emulator started
+        with, until this keyword switches. ``api_key`` is needed only for a workspace this
+        library did not add or start (one of the emulator's ``--workspace`` options); it
+        may be a ``Secret``. ProcessRunLibrary's sessions are not affected: each session
+        has its own ``workspace_id``.
+
+        Fails when the library does not know the workspace's key, or the emulator refuses
+        it.
+
+        Examples:
+        | `Switch Emulator Workspace` | staging | |
+        | `Define Process` | invoices | run_seconds=5 s |
+        | ${previous} = | `Switch Emulator Workspace` | production |
+        """
+        self._require_running()
+        if self._workspace is None:  # connected at import: learn which workspace that is
+            current = str(self._admin("GET", "/workspaces").current)
+            header = str(self._session.headers["Authorization"])
+            self._keys[current], self._workspace = header[len("RC-WSKEY ") :], current
+        key = self._keys.get(workspace_id) if api_key is None else _secret_value(api_key)
+        if key is None:
+            known = ", ".join(f"'{k}'" for k in self._keys) or "none"
+            raise EmulatorError(
+                f"No key for workspace '{workspace_id}': add it with 'Add Emulator Workspace' "
+                f"or give its 'api_key'. Workspaces known: {known}."
+            )
+        previous, header = self._workspace, str(self._session.headers["Authorization"])
+        self._session.headers["Authorization"] = f"RC-WSKEY {key}"
+        try:
+            current = self._admin("GET", "/workspaces").current
+        except EmulatorError:
+            self._session.headers["Authorization"] = header
+            raise
+        if current != workspace_id:
+            self._session.headers["Authorization"] = header
+            raise EmulatorError(f"The key given opens workspace '{current}', not '{workspace_id}'.")
+        self._keys[workspace_id], self._workspace = key, workspace_id
+        return previous or ""
+
     def reset_emulator(self, processes: bool = False) -> None:
-        """Forgets every run, work item, fault rule and logged request.
+        """Forgets every run, work item, fault rule and logged request, in every workspace
+        the emulator serves.
 
         Processes defined with `Define Process` stay, unless ``processes`` is true: then the
         processes the emulator started with come back.

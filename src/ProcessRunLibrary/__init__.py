@@ -16,7 +16,7 @@ from .keywords import (
     WorkItemKeywords,
 )
 from .keywords.context import LibraryContext, Settings
-from .listener import SECRET_ARGUMENTS, listeners, normalise
+from .listener import listeners, secret_arguments
 from .types import (
     CallbackEvent,
     Id,
@@ -440,10 +440,11 @@ class ProcessRunLibrary(DynamicCore):
     def _keyword_arguments(self) -> dict[str, list[str]]:
         """Keyword (normalised name) -> names of its arguments, for keywords that take a
         secret: the listener learns it from them before Robot logs the arguments."""
-        found = {}
-        for name in self.get_keyword_names():
-            args = [str(a[0] if isinstance(a, tuple) else a).split("=")[0]
-                    for a in self.get_keyword_arguments(name)]  # fmt: skip
-            if SECRET_ARGUMENTS & set(args):
-                found[normalise(name)] = args
-        return found
+
+        def names(keyword: str) -> list[str]:
+            return [
+                str(a[0] if isinstance(a, tuple) else a).split("=")[0]
+                for a in self.get_keyword_arguments(keyword)
+            ]
+
+        return secret_arguments({name: names(name) for name in self.get_keyword_names()})

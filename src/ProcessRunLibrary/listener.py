@@ -25,7 +25,7 @@ from typing import Any
 from . import masking
 from .types import reveal
 
-SECRET_ARGUMENTS = frozenset({"api_key", "token", "callback_secret"})
+SECRET_ARGUMENTS = frozenset({"api_key", "token", "tokens", "callback_secret"})
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
 # Robot Framework 7.1 and newer call listeners with a higher priority first. Listeners
 # have priority 0 unless they say otherwise.
@@ -37,6 +37,8 @@ class SecretsListener:
 
     ROBOT_LISTENER_API_VERSION = 3
     ROBOT_LISTENER_PRIORITY = PRIORITY
+
+    _last: Any = None  # the message masked last, by any instance
 
     def __init__(self, arguments: dict[str, list[str]]) -> None:
         """``arguments``: keyword (normalised name) -> names of its arguments in order."""
@@ -64,22 +66,21 @@ class SecretsListener:
             if isinstance(arg, str) and arg.startswith("&{"):
                 given = _resolve(builtin, arg)
                 if isinstance(given, dict):
-                    masking.register(*(reveal(given.get(n)) for n in SECRET_ARGUMENTS))
+                    for secret in SECRET_ARGUMENTS:
+                        _register(given.get(secret))
             elif isinstance(arg, str) and arg.startswith("@{"):
                 given = _resolve(builtin, arg)
                 positional.extend(given if isinstance(given, list) else [None])
             elif isinstance(arg, str) and arg.split("=", 1)[0] in names and "=" in arg:
                 argument, value = arg.split("=", 1)
                 if argument in SECRET_ARGUMENTS:
-                    masking.register(reveal(_resolve(builtin, value)))
+                    _register(_resolve(builtin, value))
             else:
                 positional.append(arg)
         for index, argument in enumerate(names[: len(positional)]):
             if argument in SECRET_ARGUMENTS:
                 value = positional[index]
-                masking.register(
-                    reveal(_resolve(builtin, value) if isinstance(value, str) else value)
-                )
+                _register(_resolve(builtin, value) if isinstance(value, str) else value)
 
     def _learn_environment(self, args: list[Any]) -> None:
         builtin = _builtin()
@@ -96,6 +97,11 @@ class SecretsListener:
         self.learn(result.name or "", getattr(result, "owner", None), data.args)
 
     def log_message(self, message: Any) -> None:
+        # With ProcessRunLibrary and its Emulator imported, two instances listen: the
+        # second has nothing left to mask.
+        if message is SecretsListener._last:
+            return
+        SecretsListener._last = message
         learn_environment()
         text = message.message
         if message.level == "TRACE" and text.startswith("Arguments: ["):
@@ -159,6 +165,18 @@ def learn_environment() -> None:
         value = os.environ.get(name)
         if value and not masking.is_known(value):
             masking.register(value)
+
+
+def _register(value: Any) -> None:
+    """A secret argument's value: a string, a ``Secret``, or a list of them (``tokens``)."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        masking.register(reveal(item))
+
+
+def secret_arguments(keywords: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Of `keywords` (name -> names of its arguments in order), those that take a secret,
+    by normalised name: the table a listener learns secrets with."""
+    return {normalise(k): a for k, a in keywords.items() if SECRET_ARGUMENTS & set(a)}
 
 
 def normalise(name: str) -> str:

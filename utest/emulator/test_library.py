@@ -68,7 +68,7 @@ def test_connect_to_a_running_emulator(emu: Emulator) -> None:
     with pytest.raises(EmulatorError) as error:
         library.connect_to_emulator(emu.base_url, "wrong")
     assert str(error.value) == (
-        "Emulator admin request GET /_emulator/faults failed with status 403: "
+        "Emulator admin request GET /_emulator/workspaces failed with status 403: "
         "The API key or token in the Authorization header is not valid."
     )
     library.connect_to_emulator(emu.base_url + "/", KEY)
@@ -84,9 +84,49 @@ def test_import_arguments_connect(emu: Emulator) -> None:
     library = EmulatorLibrary(api_url=emu.base_url, api_key=KEY)
     assert library.get_emulator_url() == emu.base_url
     assert library.get_request_count() == 0
+    library.add_emulator_workspace("import-ws", "import-key-1")
+    assert library.switch_emulator_workspace("import-ws") == "WS"
+    assert library.switch_emulator_workspace("WS") == "import-ws"
     with pytest.raises(EmulatorError) as error:
         EmulatorLibrary(api_url="localhost:1/api")
     assert str(error.value) == (
         "Argument 'api_url' must be the emulator's http(s)://HOST:PORT/api/v1, got "
         "'localhost:1/api'."
     )
+
+
+def test_the_keys_and_tokens_of_its_keywords_are_learned_by_a_secrets_listener() -> None:
+    from ProcessRunLibrary.listener import SecretsListener
+
+    library = EmulatorLibrary()
+    [listener] = [x for x in library.ROBOT_LIBRARY_LISTENER if isinstance(x, SecretsListener)]
+    assert listener.arguments == {
+        "addemulatortoken": ["token"],
+        "addemulatorworkspace": ["workspace_id", "api_key"],
+        "connecttoemulator": ["api_url", "api_key"],
+        "startemulator": [
+            "workspace_id", "api_key", "config", "clock_factor", "port", "host", "seed",
+            "tokens", "certfile", "keyfile", "timeout",
+        ],
+        "switchemulatorworkspace": ["workspace_id", "api_key"],
+    }  # fmt: skip
+    library._stop_quietly()
+
+
+def test_switching_workspaces_changes_the_key_the_admin_keywords_send(emu: Emulator) -> None:
+    library = EmulatorLibrary()
+    library.connect_to_emulator(emu.base_url, KEY)
+    library.add_emulator_workspace("second-ws", "second-key-1")
+    assert library.switch_emulator_workspace("second-ws") == "WS"
+    library.define_process("only-in-second")
+    assert library._session.headers["Authorization"] == "RC-WSKEY second-key-1"
+    assert library.switch_emulator_workspace("WS") == "second-ws"
+    assert "only-in-second" not in [p["id"] for p in emu.admin("GET", "/processes")["data"]]
+    with pytest.raises(EmulatorError) as error:
+        library.switch_emulator_workspace("second-ws", "wrong-key-1")
+    assert str(error.value) == (
+        "Emulator admin request GET /_emulator/workspaces failed with status 403: "
+        "The API key or token in the Authorization header is not valid."
+    )
+    assert library._session.headers["Authorization"] == f"RC-WSKEY {KEY}"
+    library.stop_emulator()

@@ -676,12 +676,15 @@ def test_health_needs_no_auth(emu: Emulator) -> None:
     assert health == {
         "status": "ok",
         "workspace_id": WS,
+        "workspaces": health["workspaces"],
         "clock_factor": CLOCK_FACTOR,
         "version": health["version"],
     }
     from ProcessRunLibrary.version import VERSION
 
     assert health["version"] == VERSION
+    # The first workspace; other tests of this session add more (workspaces stay).
+    assert health["workspaces"][0] == WS
 
 
 def test_admin_needs_the_api_key(emu: Emulator) -> None:

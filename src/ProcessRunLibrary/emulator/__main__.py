@@ -62,6 +62,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="read a --token from the environment variable NAME (repeatable)",
     )
     parser.add_argument(
+        "--workspace",
+        action="append",
+        default=[],
+        metavar="ID:NAME",
+        help="serve another workspace ID too, whose API key is in the environment variable "
+        "NAME (repeatable); it starts with the same processes",
+    )
+    parser.add_argument(
         "--clock-factor",
         type=float,
         help="emulated seconds per real second (overrides the config; default 1)",
@@ -80,6 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.api_key = os.environ.get(API_KEY_VARIABLE) or DEFAULT_API_KEY
         args.default_key = args.api_key == DEFAULT_API_KEY
     args.token += [_from_environment(parser, "--token-env", name) for name in args.token_env]
+    args.workspaces = []
+    for given in args.workspace:
+        workspace_id, _, name = given.rpartition(":")
+        if not workspace_id or not name:
+            parser.error(f"--workspace {given}: give ID:NAME, e.g. staging:STAGING_API_KEY")
+        args.workspaces.append((workspace_id, _from_environment(parser, "--workspace", name)))
     if args.clock_factor is not None and not (
         math.isfinite(args.clock_factor) and args.clock_factor > 0
     ):
@@ -124,7 +138,10 @@ def build_context(args: argparse.Namespace) -> Any:
     seed: Any = args.seed
     if seed is not None and seed.lstrip("-").isdigit():
         seed = int(seed)
-    return Context(workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed)
+    ctx = Context(workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed)
+    for workspace_id, api_key in args.workspaces:
+        ctx.new_workspace(workspace_id, api_key)
+    return ctx
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -170,6 +187,8 @@ async def serve(args: argparse.Namespace) -> None:
         f"{', '.join(ctx.workspace.processes)}",
         flush=True,
     )
+    for workspace_id in list(ctx.served)[1:]:
+        print(f"Workspace id: {workspace_id}  API key: (given, not shown)", flush=True)
     try:
         await stop.wait()
     finally:

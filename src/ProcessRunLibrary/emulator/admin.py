@@ -24,14 +24,15 @@ from ..version import VERSION
 from . import signing
 from .app import (
     CONTEXT,
+    SERVED,
     Handler,
     check_authorization,
-    check_workspace,
     error_response,
     forbidden,
     json_response,
     read_json,
     robot_files_ready,
+    served_of,
     workspace_of,
 )
 from .common import ApiError, ConfigError, bad_request, not_found
@@ -50,7 +51,8 @@ def admin(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
-            check_authorization(request.app[CONTEXT], request.headers.get("Authorization"))
+            ctx = request.app[CONTEXT]
+            request[SERVED] = check_authorization(ctx, request.headers.get("Authorization"))
             return await handler(request)
         except ConfigError as error:
             return error_response(bad_request(str(error)))
@@ -66,6 +68,7 @@ async def health(request: web.Request) -> web.Response:
         {
             "status": "ok",
             "workspace_id": ctx.workspace.workspace_id,
+            "workspaces": list(ctx.served),
             "clock_factor": ctx.workspace.clock.factor,
             "version": VERSION,
         }
@@ -105,7 +108,8 @@ def signed_download(handler: Handler) -> Handler:
 @signed_download
 async def download_file(request: web.Request) -> web.Response:
     # Like Control Room's download links, these need no Authorization header.
-    file = workspace_of(request).files.get(request.match_info["id"])
+    file_id = request.match_info["id"]
+    file = request.app[CONTEXT].holding(lambda w: file_id in w.files).files.get(file_id)
     if file is None:
         raise not_found(f"File '{request.match_info['id']}' not found.")
     return web.Response(
@@ -118,8 +122,11 @@ async def download_file(request: web.Request) -> web.Response:
 @signed_download
 async def download_artifact(request: web.Request) -> web.StreamResponse:
     """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
-    workspace = workspace_of(request)
-    check_workspace(request.app[CONTEXT], request.match_info["ws"])
+    served = request.app[CONTEXT].served.get(request.match_info["ws"])
+    if served is None:
+        raise not_found(f"Workspace '{request.match_info['ws']}' not found.")
+    request[SERVED] = served
+    workspace = served.workspace
     await robot_files_ready(request)
     name, size, chunks = workspace.artifact_content(
         request.match_info["step_run"], request.match_info["artifact"]
@@ -140,12 +147,12 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
 
 @admin
 async def list_processes(request: web.Request) -> web.Response:
-    return json_response({"data": request.app[CONTEXT].workspace.processes_json()})
+    return json_response({"data": workspace_of(request).processes_json()})
 
 
 @admin
 async def put_process(request: web.Request) -> web.Response:
-    workspace = request.app[CONTEXT].workspace
+    workspace = workspace_of(request)
     process = parse_process(await read_json(request, required=True), request.match_info["id"])
     workspace.define_process(process)
     return json_response(next(p for p in workspace.processes_json() if p["id"] == process.id))
@@ -153,7 +160,7 @@ async def put_process(request: web.Request) -> web.Response:
 
 @admin
 async def delete_process(request: web.Request) -> web.Response:
-    request.app[CONTEXT].workspace.delete_process(request.match_info["id"])
+    workspace_of(request).delete_process(request.match_info["id"])
     return json_response({"id": request.match_info["id"], "deleted": True})
 
 
@@ -163,10 +170,7 @@ async def reset(request: web.Request) -> web.Response:
     body = await read_json(request, required=False) or {}
     if not isinstance(body, dict) or not isinstance(body.get("processes", False), bool):
         raise bad_request('The body must be empty or {"processes": true|false}.')
-    ctx.workspace.reset(reset_processes=body.get("processes", False))
-    ctx.callbacks.cancel_all()
-    ctx.reset_faults()
-    ctx.log.clear()
+    ctx.reset(reset_processes=body.get("processes", False))
     return json_response({"reset": True, "processes_reset": body.get("processes", False)})
 
 
@@ -213,7 +217,7 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 @admin
 async def list_runs(request: web.Request) -> web.Response:
-    workspace = request.app[CONTEXT].workspace
+    workspace = workspace_of(request)
     return json_response({"data": workspace.runs_json(request.query.get("process_id") or None)})
 
 
@@ -244,7 +248,7 @@ async def seed_runs(request: web.Request) -> web.Response:
     """Add ``count`` runs of a process that have already ended, one emulated second
     apart, the newest ending now; their lengths are ``run_seconds`` in turn (default:
     the process's). They have no work items. Much faster than starting runs."""
-    workspace = request.app[CONTEXT].workspace
+    workspace = workspace_of(request)
     process = workspace._process(request.match_info["id"])
     count, lengths, outcome = _seed_lengths(await read_json(request, required=True))
     lengths = lengths or [process.run_seconds or 0.0]
@@ -267,7 +271,7 @@ async def add_token(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
     if not isinstance(body, dict) or not isinstance(body.get("token"), str) or not body["token"]:
         raise bad_request('The body must be {"token": "<a non-empty string>"}.')
-    request.app[CONTEXT].tokens.add(body["token"])
+    served_of(request).tokens.add(body["token"])
     return json_response({"accepted": True})
 
 
@@ -283,17 +287,49 @@ async def add_work_item(request: web.Request) -> web.Response:
     if not isinstance(given, list):
         raise bad_request("'files' must be a list.")
     files = [(f.name, f.content) for f in (parse_file(f, "A work item file") for f in given)]
-    workspace = request.app[CONTEXT].workspace
+    workspace = workspace_of(request)
     item = workspace.add_input_work_item(body["process_id"], body.get("payload", {}), files)
     return json_response(next(i for i in workspace.work_items_json() if i["id"] == item.id))
 
 
 @admin
 async def list_work_items(request: web.Request) -> web.Response:
-    workspace = request.app[CONTEXT].workspace
+    workspace = workspace_of(request)
     process_id = request.query.get("process_id") or None
     run_id = request.query.get("process_run_id") or None
     return json_response({"data": workspace.work_items_json(process_id, run_id)})
+
+
+@admin
+async def list_workspaces(request: web.Request) -> web.Response:
+    """The workspaces served, first the one the emulator started with; `current` is the
+    one the request's credential opens (the one the other admin routes act on)."""
+    ctx = request.app[CONTEXT]
+    return json_response(
+        {
+            "current": workspace_of(request).workspace_id,
+            "data": [
+                {"workspace_id": s.workspace.workspace_id, "processes": list(s.workspace.processes)}
+                for s in ctx.served.values()
+            ],
+        }
+    )
+
+
+@admin
+async def add_workspace(request: web.Request) -> web.Response:
+    body: Any = await read_json(request, required=True)
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"workspace_id", "api_key"}
+        or not all(isinstance(v, str) for v in body.values())
+    ):
+        raise bad_request('The body must be {"workspace_id": "...", "api_key": "..."}.')
+    served = request.app[CONTEXT].new_workspace(body["workspace_id"], body["api_key"])
+    workspace = served.workspace
+    return json_response(
+        {"workspace_id": workspace.workspace_id, "processes": list(workspace.processes)}
+    )
 
 
 @web.middleware
@@ -324,6 +360,8 @@ def add_admin_routes(app: web.Application) -> None:
         ("DELETE", "/requests", clear_requests),
         ("GET", "/runs", list_runs),
         ("POST", "/tokens", add_token),
+        ("GET", "/workspaces", list_workspaces),
+        ("POST", "/workspaces", add_workspace),
         ("POST", "/work-items", add_work_item),
         ("GET", "/work-items", list_work_items),
     ]

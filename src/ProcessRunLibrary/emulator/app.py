@@ -23,7 +23,7 @@ from yarl import URL
 
 from . import robotfiles
 from .callbacks import Callbacks
-from .common import MAX_PAGE_SIZE, ApiError, bad_request, not_found, parse_json
+from .common import MAX_PAGE_SIZE, ApiError, ConfigError, bad_request, not_found, parse_json
 from .faults import FaultRule, FaultSet
 from .requestlog import RequestLog
 from .state import Workspace
@@ -49,36 +49,107 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # and list outputs (CORS_HANDLERS, below the handlers). A preflight (OPTIONS) of any API
 # path is answered too.
 CORS = {"Access-Control-Allow-Origin": "*"}
+# A workspace id goes into every API path: no character that a path would need to escape.
+WORKSPACE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 PREFLIGHT_HEADERS = "Authorization, Content-Type"
 PREFLIGHT_MAX_AGE = "600"
 
 
 @dataclass
+class Served:
+    """One workspace the emulator serves, with the credentials that open it: its API key
+    and the tokens issued for it."""
+
+    workspace: Workspace
+    api_key: str
+    tokens: set[str]
+    callbacks: Callbacks
+
+    def accepts_token(self, credential: str) -> bool:
+        """A token the emulator issued (`--token`, `POST /_emulator/tokens`)."""
+        return any(same_secret(credential, t) for t in self.tokens)
+
+    def accepts_credential(self, credential: str) -> bool:
+        """The integrations endpoint's `token`: the API key or an issued token."""
+        return same_secret(credential, self.api_key) or self.accepts_token(credential)
+
+
+@dataclass
 class Context:
+    """What one emulator process holds: the workspaces it serves (the first is the one it
+    was started with), and the fault rules and request log, which all of them share."""
+
     workspace: Workspace
     api_key: str
     tokens: set[str] = field(default_factory=set)
     seed: Any = None
     faults: FaultSet = field(init=False)
     log: RequestLog = field(default_factory=RequestLog)
-    callbacks: Callbacks = field(init=False)
+    served: dict[str, Served] = field(init=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultSet(self.seed)
-        self.callbacks = Callbacks(self.workspace)
+        self.served = {}
+        self.add_workspace(self.workspace, self.api_key, self.tokens)
 
-    def reset_faults(self) -> None:
+    @property
+    def callbacks(self) -> Callbacks:
+        """The first workspace's callback deliveries."""
+        return self.served[self.workspace.workspace_id].callbacks
+
+    def add_workspace(self, workspace: Workspace, api_key: str, tokens: set[str]) -> Served:
+        """Serve one more workspace. Its id and its key must be its own: a key opens one
+        workspace, as in Control Room."""
+        if workspace.workspace_id in self.served:
+            raise ConfigError(f"Workspace '{workspace.workspace_id}' is served already.")
+        if not api_key:
+            raise ConfigError(f"Workspace '{workspace.workspace_id}' needs an API key.")
+        for other in self.served.values():
+            if same_secret(api_key, other.api_key) or other.accepts_token(api_key):
+                raise ConfigError(
+                    f"Workspace '{workspace.workspace_id}' needs an API key of its own: "
+                    f"workspace '{other.workspace.workspace_id}' has this one."
+                )
+        served = Served(workspace, api_key, tokens, Callbacks(workspace))
+        self.served[workspace.workspace_id] = served
+        return served
+
+    def new_workspace(self, workspace_id: str, api_key: str) -> Served:
+        """A workspace like the first: the same clock and settings, and the processes the
+        first one started with (of the configuration file, or the demo processes)."""
+        if not WORKSPACE_ID.fullmatch(workspace_id):
+            raise ConfigError(
+                "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', got "
+                f"'{workspace_id[:100]}'."
+            )
+        if not api_key.strip() or not api_key.isascii() or not api_key.isprintable():
+            raise ConfigError(f"The API key of workspace '{workspace_id}' must be printable ASCII.")
+        first = self.workspace
+        workspace = Workspace(
+            workspace_id,
+            first.initial_processes,
+            clock=first.clock,
+            stopping_seconds=first.stopping_seconds,
+            page_size=first.page_size,
+            url_expiry_seconds=first.url_expiry_seconds,
+        )
+        return self.add_workspace(workspace, api_key, set())
+
+    def holding(self, has: Callable[[Workspace], bool]) -> Workspace:
+        """The workspace for which `has` is true (a download or upload URL names no
+        workspace, only its file), else the first (whose lookup then answers 404)."""
+        return next((s.workspace for s in self.served.values() if has(s.workspace)), self.workspace)
+
+    def reset(self, reset_processes: bool) -> None:
+        for served in self.served.values():
+            served.workspace.reset(reset_processes=reset_processes)
+            served.callbacks.cancel_all()
         self.faults = FaultSet(self.seed)
+        self.log.clear()
 
-    def accepts_credential(self, credential: str) -> bool:
-        """The integrations endpoint's `token`: the API key or an issued token."""
-        if same_secret(credential, self.api_key):
-            return True
-        return self.accepts_token(credential)
-
-    def accepts_token(self, credential: str) -> bool:
-        """A token the emulator issued (`--token`, `POST /_emulator/tokens`)."""
-        return any(same_secret(credential, t) for t in self.tokens)
+    async def close(self) -> None:
+        for served in self.served.values():
+            await served.callbacks.close()
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -90,6 +161,8 @@ def same_secret(given: str, expected: str) -> bool:
 
 
 CONTEXT = web.AppKey("context", Context)
+# The request's key for its Served (web.RequestKey from aiohttp 3.12 on; a string before).
+SERVED: Any = web.RequestKey("served", Served) if hasattr(web, "RequestKey") else "served"
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> web.Response:
@@ -110,40 +183,45 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def check_authorization(ctx: Context, header: str | None) -> None:
+def check_authorization(ctx: Context, header: str | None) -> Served:
     """Authorization: exactly `RC-WSKEY <api key>` or `Bearer <token>` with a token the
     emulator issued, as Control Room takes them: the scheme as written, one space. The
     API key as a Bearer token, or with another spelling of the scheme, is refused with a
-    message that says how to send it (a robot that passes here passes in Control Room)."""
+    message that says how to send it (a robot that passes here passes in Control Room).
+    Returns the workspace the credential opens."""
     if not header:
         raise forbidden(
             "Missing Authorization header: send 'RC-WSKEY <api key>' or 'Bearer <token>'."
         )
     scheme, _, credential = header.partition(" ")
-    if scheme == "RC-WSKEY" and same_secret(credential, ctx.api_key):
-        return
-    if scheme == "Bearer" and ctx.accepts_token(credential):
-        return
+    for served in ctx.served.values():
+        if scheme == "RC-WSKEY" and same_secret(credential, served.api_key):
+            return served
+        if scheme == "Bearer" and served.accepts_token(credential):
+            return served
     last = header.split()[-1] if header.split() else ""
-    if same_secret(last, ctx.api_key):
-        raise forbidden("The API key must be sent as 'RC-WSKEY <api key>': that scheme, one space.")
-    if ctx.accepts_token(last):
-        raise forbidden("A token must be sent as 'Bearer <token>': that scheme, one space.")
+    for served in ctx.served.values():
+        if same_secret(last, served.api_key):
+            raise forbidden(
+                "The API key must be sent as 'RC-WSKEY <api key>': that scheme, one space."
+            )
+        if served.accepts_token(last):
+            raise forbidden("A token must be sent as 'Bearer <token>': that scheme, one space.")
     raise forbidden("The API key or token in the Authorization header is not valid.")
 
 
-def check_workspace(ctx: Context, workspace_id: str) -> None:
-    if workspace_id != ctx.workspace.workspace_id:
+def check_workspace(served: Served, workspace_id: str) -> None:
+    if workspace_id != served.workspace.workspace_id:
         raise forbidden(f"No access to workspace '{workspace_id}' with this API key.")
 
 
 # --- pagination -------------------------------------------------------------------------
 
 
-def page_limit(request: web.Request, ctx: Context) -> int:
+def page_limit(request: web.Request) -> int:
     raw = request.query.get("limit")
     if raw is None or raw == "":
-        return ctx.workspace.page_size
+        return workspace_of(request).page_size
     try:
         value = float(raw)
     except ValueError:
@@ -218,9 +296,14 @@ async def read_json(request: web.Request, required: bool) -> Any:
         raise bad_request("The request body is not valid JSON.") from None
 
 
+def served_of(request: web.Request) -> Served:
+    """The workspace an API or admin request is for: the one its credential opens."""
+    return request[SERVED]
+
+
 def workspace_of(request: web.Request) -> Workspace:
     """The workspace an API request is for. Handlers reach the state only through this."""
-    return request.app[CONTEXT].workspace
+    return served_of(request).workspace
 
 
 def optional(request: web.Request, name: str) -> str | None:
@@ -232,8 +315,7 @@ def optional(request: web.Request, name: str) -> str | None:
 
 
 async def list_process_runs(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     page, cursor = workspace_of(request).list_runs(
         optional(request, "process_id"),
         optional(request, "state"),
@@ -252,18 +334,16 @@ async def delete_process_run(request: web.Request) -> web.Response:
 
 
 async def stop_process_run(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
     answer = workspace_of(request).stop_run(request.match_info["run"], body)
-    ctx.callbacks.wake(request.match_info["run"])  # its end moved
+    served_of(request).callbacks.wake(request.match_info["run"])  # its end moved
     return json_response(answer)
 
 
 async def _outputs(request: web.Request, run_id: str | None) -> web.Response:
-    ctx = request.app[CONTEXT]
     if not run_id:
         raise bad_request("'process_run_id' is required.")
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     page, cursor = workspace_of(request).list_outputs(
         run_id, limit, decode_cursor(request, "outputs"), str(origin(request))
     )
@@ -279,8 +359,7 @@ async def list_outputs_old_path(request: web.Request) -> web.Response:
 
 
 async def list_work_items(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     page, cursor = workspace_of(request).list_work_items(
         optional(request, "process_id"),
         optional(request, "process_run_id"),
@@ -292,11 +371,10 @@ async def list_work_items(request: web.Request) -> web.Response:
 
 
 async def start_process_run(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
     body = await read_json(request, required=False)
     answer = workspace_of(request).start_run(request.match_info["process"], body)
     if answer["started"]:
-        ctx.callbacks.watch(
+        served_of(request).callbacks.watch(
             workspace_of(request).runs[answer["id"]]
         )  # does nothing without callback
     return json_response(answer)
@@ -319,8 +397,7 @@ async def start_process_run_for_integration(request: web.Request) -> web.StreamR
 
 
 async def list_processes(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     page, cursor = workspace_of(request).list_processes(limit, decode_cursor(request, "processes"))
     return page_response(request, "processes", page, cursor, limit)
 
@@ -352,12 +429,11 @@ async def update_work_item_payload(request: web.Request) -> web.Response:
 
 
 async def run_work_item_batch_operation(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
     body = await read_json(request, required=True)
     workspace = workspace_of(request)
     answer, changed_runs = workspace.run_batch_operation(body)
     for run_id in changed_runs:
-        ctx.callbacks.resume(workspace.runs[run_id])  # a new outcome to deliver
+        served_of(request).callbacks.resume(workspace.runs[run_id])  # a new outcome to deliver
     return json_response(answer)
 
 
@@ -386,8 +462,7 @@ def preflight(allowed: set[str]) -> web.Response:
 
 
 async def list_step_runs(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     workspace = workspace_of(request)
     page, cursor = workspace.list_step_runs(
         optional(request, "process_run_id"), limit, decode_cursor(request, "step-runs")
@@ -408,8 +483,7 @@ async def robot_files_ready(request: web.Request) -> None:
 
 
 async def list_step_run_console_messages(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     page, cursor = workspace_of(request).list_console_messages(
         request.match_info["step_run"], limit, decode_cursor(request, "console")
     )
@@ -417,8 +491,7 @@ async def list_step_run_console_messages(request: web.Request) -> web.Response:
 
 
 async def list_step_run_artifacts(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    limit = page_limit(request, ctx)
+    limit = page_limit(request)
     await robot_files_ready(request)  # for their sizes
     page, cursor = workspace_of(request).list_artifacts(
         request.match_info["step_run"], limit, decode_cursor(request, "artifacts")
@@ -509,11 +582,13 @@ async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             token = request.query.get("token")
             if not token:
                 raise forbidden("Missing 'token' query parameter: give the API key.")
-            if not ctx.accepts_credential(token):
+            served = next((s for s in ctx.served.values() if s.accepts_credential(token)), None)
+            if served is None:
                 raise forbidden("The token is not valid.")
         else:
-            check_authorization(ctx, request.headers.get("Authorization"))
-        check_workspace(ctx, request.match_info["ws"])
+            served = check_authorization(ctx, request.headers.get("Authorization"))
+        check_workspace(served, request.match_info["ws"])
+        request[SERVED] = served
         response = await handler(request)
         if response.status == 200 and route.handler in CORS_HANDLERS:
             response.headers.update(CORS)
@@ -636,7 +711,7 @@ def create_app(ctx: Context) -> web.Application:
     app[CONTEXT] = ctx
 
     async def close_callbacks(app: web.Application) -> None:
-        await app[CONTEXT].callbacks.close()
+        await app[CONTEXT].close()
 
     app.on_cleanup.append(close_callbacks)
     add_api_routes(app)
@@ -645,4 +720,4 @@ def create_app(ctx: Context) -> web.Application:
     return app
 
 
-__all__ = ["API_PREFIX", "CONTEXT", "Context", "create_app"]
+__all__ = ["API_PREFIX", "CONTEXT", "Context", "Served", "create_app"]

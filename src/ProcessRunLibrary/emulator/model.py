@@ -108,7 +108,7 @@ class WorkspaceData:
         self.stopping_seconds = stopping_seconds
         self.page_size = page_size
         self.url_expiry_seconds = url_expiry_seconds  # of signed download URLs, real time
-        self._initial_processes = list(processes)
+        self.initial_processes = list(processes)
         self.processes: dict[str, Process] = {}
         self.queues: dict[str, list[WorkItem]] = {}
         self.runs: dict[str, Run] = {}
@@ -117,7 +117,7 @@ class WorkspaceData:
         self.item_files: dict[str, tuple[WorkItem, WorkItemFile]] = {}
         self.process_created: dict[str, float] = {}
         self._seq = 0
-        for process in self._initial_processes:
+        for process in self.initial_processes:
             self.define_process(process)
 
     def _next_seq(self) -> int:
@@ -153,7 +153,7 @@ class WorkspaceData:
 
     def reset(self, reset_processes: bool = False) -> None:
         """Forget every run, work item and file; optionally restore the initial processes."""
-        processes = self._initial_processes if reset_processes else list(self.processes.values())
+        processes = self.initial_processes if reset_processes else list(self.processes.values())
         self.processes, self.queues, self.runs, self.items, self.files = {}, {}, {}, {}, {}
         self.item_files, self.process_created = {}, {}
         for process in processes:

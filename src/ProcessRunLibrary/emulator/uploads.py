@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from .app import CONTEXT, FAULT_HEADER, Handler, apply_fault, error_response, workspace_of
+from .app import CONTEXT, FAULT_HEADER, Handler, apply_fault, error_response
 from .common import ApiError, bad_request
 from .requestlog import MASK
 from .workitems import DOWNLOAD_PATH, UPLOAD_PATH
@@ -71,8 +71,8 @@ async def upload(request: web.Request) -> web.Response:
 
 
 async def _upload(request: web.Request) -> web.Response:
-    workspace = workspace_of(request)
     file_id = request.match_info["id"]
+    workspace = request.app[CONTEXT].holding(lambda w: file_id in w.item_files)
     reader = await request.multipart()
     fields: dict[str, str] = {}
     content: bytes | None = None
@@ -126,7 +126,9 @@ def _logged_form(fields: dict[str, str], file_name: str | None, content: bytes |
 
 @logged
 async def download(request: web.Request) -> web.Response:
-    file = workspace_of(request).downloadable(request.match_info["id"], request.query)
+    file_id = request.match_info["id"]
+    workspace = request.app[CONTEXT].holding(lambda w: file_id in w.item_files)
+    file = workspace.downloadable(file_id, request.query)
     return web.Response(
         body=file.content,
         content_type="application/octet-stream",
