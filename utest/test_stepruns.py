@@ -429,7 +429,7 @@ def test_the_failure_message_of_a_wait_gets_the_console_tail(client, http):
     with pytest.raises(Exception) as error:
         WaitingKeywords(ctx).wait_until_process_run_completes("r1")
     assert str(error.value) == (
-        "Process run r1 of process 'Invoices' ended unresolved after 3 seconds. "
+        "Process run r1 of process 'Invoices' ended unresolved; by Control Room's clock it ran 3 seconds. "
         "Failed work items: w1 (business exception: No PDF).\n"
         "Last console lines of step run s1 (Process invoices):\n"
         "    line 3\n    line 4\n    line 5\n    line 6\n    line 7"
@@ -446,3 +446,19 @@ def test_bad_download_artifacts_fails_before_any_request(client, http):
         WaitingKeywords(ctx).start_process_run_and_wait("p1", download_artifacts="yes")  # type: ignore[arg-type]
     assert str(error.value) == "Argument 'download_artifacts' must be True or False, got 'yes'."
     assert http.sent == []
+
+
+@pytest.mark.parametrize(
+    ("duration", "ending"),
+    [(10.0, "; by Control Room's clock it ran 10 seconds."), (None, ".")],
+)
+def test_the_end_of_a_wait_names_the_clock_of_each_figure(client, http, caplog, duration, ending):
+    from ProcessRunLibrary.keywords.waiting import WaitingKeywords
+
+    ctx = LibraryContext(Settings(), 30, 1)
+    ctx.sessions["default"], ctx.current_alias = client, "default"
+    http.answer(body={"id": "r1", "state": "completed", "duration": duration})
+    with caplog.at_level(logging.INFO):
+        WaitingKeywords(ctx).wait_until_process_run_completes("r1")
+    last = [r.getMessage() for r in caplog.records][-1]
+    assert last == f"Process run r1 ended completed after waiting 0 seconds (1 request){ending}"

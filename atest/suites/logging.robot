@@ -39,10 +39,10 @@ A Wait Logs Its Start, Each State Change And Its End
     ${messages} =    Messages    Start, Get And Wait    Wait Until Process Run Completes    INFO
     Should Be Equal    ${messages}[0]
     ...    Waiting up to 30 seconds for process run ${RUN} to complete (polling at most every 500 milliseconds).
-    Should Match Regexp    ${messages}[1]    ^Process run ${RUN} is (new|in_progress|completed) after \\d+ (milliseconds|seconds?.*)\\.$
-    Should Match Regexp    ${messages}[-1]    ^Process run ${RUN} ended completed after .+ \\(\\d+ requests\\)\\.$
+    Should Match Regexp    ${messages}[1]    ^Process run ${RUN} is (new|in_progress|completed) after waiting \\d+ (milliseconds|seconds?.*)\\.$
+    Should Match Regexp    ${messages}[-1]    ^Process run ${RUN} ended completed after waiting .+ \\(\\d+ requests\\); by Control Room's clock it ran .+\\.$
     FOR    ${message}    IN    @{messages}[1:-1]
-        Should Match Regexp    ${message}    ^Process run ${RUN} is \\w+ after .+\\.$
+        Should Match Regexp    ${message}    ^Process run ${RUN} is \\w+ after waiting .+\\.$
     END
 
 Polls Are Logged At DEBUG Only

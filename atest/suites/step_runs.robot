@@ -59,7 +59,7 @@ A Multi-Step Run Shows The Console Tail Of The Step That Failed
     ${emulated} =    Emulator.Get Emulator Runs    ${id}
     ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
     ${expected} =    Catenate    SEPARATOR=\n
-    ...    Process run ${run id} of process '${id}' ended unresolved after ${after}. Failed work items: ${emulated}[0][work_items][0][id] (application exception PORTAL_DOWN: The portal did not answer.).
+    ...    Process run ${run id} of process '${id}' ended unresolved; by Control Room's clock it ran ${after}. Failed work items: ${emulated}[0][work_items][0][id] (application exception PORTAL_DOWN: The portal did not answer.).
     ...    Last console lines of step run ${step.id} (Enter):
     ...    ${SPACE * 4}three
     ...    ${SPACE * 4}four
@@ -233,7 +233,7 @@ The Failure Message Gives The Failed Items And The Console Tail
     ${after} =    Evaluate    robot.utils.secs_to_timestr(round($run.duration, 1))    modules=robot.utils
     ${step} =    Set Variable    Step '${child}' of process '${child}'
     ${expected} =    Catenate    SEPARATOR=\n
-    ...    Process run ${run id} of process '${child}' ended unresolved after ${after}. Failed work items: ${item} (business exception INVALID_PDF: No PDF in the mail.).
+    ...    Process run ${run id} of process '${child}' ended unresolved; by Control Room's clock it ran ${after}. Failed work items: ${item} (business exception INVALID_PDF: No PDF in the mail.).
     ...    Last console lines of step run ${steps}[0][id] (${child}):
     ...    ${SPACE * 4}${step} started: 1 work item(s) to process.
     ...    ${SPACE * 4}Work item ${item} failed with business exception INVALID_PDF: No PDF in the mail.

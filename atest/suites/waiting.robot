@@ -52,7 +52,7 @@ An Unresolved Run Fails The Wait With Its Failed Work Items
     ${id} =    Start Process Run    failing    payloads=${{[{"order": 42}, {"order": 43}]}}
     ${error} =    Run Keyword And Expect Error    *    Wait Until Process Run Completes    ${id}
     Should Match Regexp    ${error}
-    ...    ^Process run ${id} of process 'Failing' ended unresolved after \\d+ milliseconds\\. Failed work items: \\S+ \\(business exception INVALID_ORDER: Order 42 has no customer\\.\\); \\S+ \\(application exception TIMEOUT: The portal did not answer\\.\\)\\.\\nLast console lines of step run \\S+ \\(Failing\\):\\n {4}Step 'Failing' of process 'Failing' started: 2 work item\\(s\\) to process\\.\\n {4}Work item \\S+ failed with business exception INVALID_ORDER: Order 42 has no customer\\.\\n {4}Work item \\S+ failed with application exception TIMEOUT: The portal did not answer\\.\\n {4}Step 'Failing' of process 'Failing' failed \\(ROBOT_FAILED\\): 2 of 2 work item\\(s\\) failed\\.$
+    ...    ^Process run ${id} of process 'Failing' ended unresolved; by Control Room's clock it ran \\d+ milliseconds\\. Failed work items: \\S+ \\(business exception INVALID_ORDER: Order 42 has no customer\\.\\); \\S+ \\(application exception TIMEOUT: The portal did not answer\\.\\)\\.\\nLast console lines of step run \\S+ \\(Failing\\):\\n {4}Step 'Failing' of process 'Failing' started: 2 work item\\(s\\) to process\\.\\n {4}Work item \\S+ failed with business exception INVALID_ORDER: Order 42 has no customer\\.\\n {4}Work item \\S+ failed with application exception TIMEOUT: The portal did not answer\\.\\n {4}Step 'Failing' of process 'Failing' failed \\(ROBOT_FAILED\\): 2 of 2 work item\\(s\\) failed\\.$
 
 An Unresolved Run Is Returned When Fail On Unresolved Is False
     ${id} =    Start Process Run    failing
@@ -125,8 +125,8 @@ The Failure Of Many Runs Lists Every Failed Run
     ${lines} =    Evaluate    [l for l in $all_lines if not l.startswith((" ", "Last console lines"))]
     ${tails} =    Evaluate    sum(l.startswith("Last console lines of step run ") for l in $all_lines)
     Should Be Equal    ${tails}    ${2}
-    Should Match    ${lines}[1]    - Process run ${bad1} of process 'Failing' ended unresolved after *
-    Should Match    ${lines}[2]    - Process run ${bad2} of process 'Failing' ended unresolved after *
+    Should Match    ${lines}[1]    - Process run ${bad1} of process 'Failing' ended unresolved; by Control Room's clock it ran *
+    Should Match    ${lines}[2]    - Process run ${bad2} of process 'Failing' ended unresolved; by Control Room's clock it ran *
     Should Be Equal    ${lines}[3]
     ...    - Process run ${stuck} did not complete in 2 seconds; its last state was in_progress.
     [Teardown]    Stop Process Run    ${stuck}

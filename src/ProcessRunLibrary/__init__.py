@@ -203,7 +203,7 @@ class ProcessRunLibrary(DynamicCore):
     console lines of the step run that failed (terminal colours and control
     characters removed, each line cut after 200 characters):
 
-    | Process run 9f2c of process 'Invoices' ended unresolved after 42 seconds. Failed work items: wi-7 (business exception INVALID_PDF: No PDF in the mail).
+    | Process run 9f2c of process 'Invoices' ended unresolved; by Control Room's clock it ran 42 seconds. Failed work items: wi-7 (business exception INVALID_PDF: No PDF in the mail).
     | Last console lines of step run 51ad (Process invoices):
     |     Processing invoice 7
     |     Invoice 7 failed: No PDF in the mail

@@ -863,3 +863,19 @@ def test_a_long_query_gets_the_api_s_json_error(emu: Emulator) -> None:
     too_long = emu.api("GET", "/work-items", params={"limit": "x" * 70_000})
     assert too_long.status_code == 400
     assert too_long.headers["Content-Type"].startswith("text/plain")
+
+
+def test_the_date_header_of_an_answer_is_on_the_emulated_clock(emu: Emulator) -> None:
+    from datetime import datetime
+    from email.utils import parsedate_to_datetime
+
+    run_id = emu.start("demo-quick")
+    response = emu.api("GET", f"/process-runs/{run_id}")
+    answered = parsedate_to_datetime(response.headers["Date"]).timestamp()
+    created = datetime.fromisoformat(
+        response.json()["created_at"].replace("Z", "+00:00")
+    ).timestamp()
+    # The emulated clock has outrun real time by many seconds since the emulator started
+    # (CLOCK_FACTOR 20): a Date on real time would be before the run's created_at. The
+    # header has whole seconds.
+    assert created - 1 < answered < created + 60 * CLOCK_FACTOR

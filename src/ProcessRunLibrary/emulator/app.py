@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -670,6 +671,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     finally:
         entry["duration"] = round(time.perf_counter() - started, 6)
     entry["status"] = response.status
+    if not response.prepared:
+        # The answer's Date is on the clock of its data: the emulated one.
+        response.headers["Date"] = formatdate(ctx.workspace.clock.now(), usegmt=True)
     return response
 
 

@@ -97,10 +97,11 @@ class WaitingKeywords(LibraryComponent):
         link to each file (see `Diagnosing a failed run`). A failed download is a
         warning, not a failure.
 
-        The failure messages, word for word (times on the library's clock, the run's
-        duration on Control Room's):
+        The failure messages, word for word (how long the library waited is on this
+        machine's clock, how long the run ran on Control Room's, and each message says
+        which):
         | = When =                     | = Message =                                              |
-        | it ends ``unresolved``       | ``Process run ID of process 'NAME' ended unresolved after 1 minute 5 seconds. Failed work items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no customer.).`` Up to 5 items separated by ``;``, then ``and more``; ``Control Room lists no failed work items.`` when there are none. Then, on lines of their own, ``Last console lines of step run STEP_RUN_ID (STEP):`` and up to five of them, each cut at 200 characters, where Control Room has them. |
+        | it ends ``unresolved``       | ``Process run ID of process 'NAME' ended unresolved; by Control Room's clock it ran 1 minute 5 seconds. Failed work items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no customer.).`` Up to 5 items separated by ``;``, then ``and more``; ``Control Room lists no failed work items.`` when there are none. Then, on lines of their own, ``Last console lines of step run STEP_RUN_ID (STEP):`` and up to five of them, each cut at 200 characters, where Control Room has them. |
         | ``timeout`` runs out, ``fail`` | ``Process run ID did not complete in 10 minutes; its last state was in_progress.`` (``its state could not be read`` when no poll succeeded, ``(last error: ...)`` when the last one failed) |
         | ``timeout`` runs out, ``stop`` | the same, then ``Asked Control Room to stop it: the stop was accepted.`` (or ``was not accepted.``, or ``Asking Control Room to stop it failed: ERROR``) |
         | ``timeout`` runs out, ``continue`` | no failure: the same text as a warning, and the last run seen is returned |
@@ -358,12 +359,12 @@ class WaitingKeywords(LibraryComponent):
             w = watched[0]
             verb = "ended" if w.has_ended else "was still"
             logger.info(
-                f"Process run {w.id} {verb} {w.state} after {_timestr(elapsed)} "
-                f"({requests} request{'s' if requests != 1 else ''})."
+                f"Process run {w.id} {verb} {w.state} after waiting {_timestr(elapsed)} "
+                f"({requests} request{'s' if requests != 1 else ''}){_ran(w.run, '; ')}."
             )
             return
         logger.info(
-            f"{ended} of {len(watched)} process runs ended in {_timestr(elapsed)} "
+            f"{ended} of {len(watched)} process runs ended after waiting {_timestr(elapsed)} "
             f"({requests} request{'s' if requests != 1 else ''})."
         )
         logger.info(_html_table(watched), html=True)
@@ -432,7 +433,7 @@ def _poll_until_ended(
         elapsed = time.monotonic() - started
         for w in watched:
             if w.state != before[w.id]:
-                text = f"Process run {w.id} is {w.state} after {_timestr(elapsed)}."
+                text = f"Process run {w.id} is {w.state} after waiting {_timestr(elapsed)}."
                 logger.info(text, also_console=elapsed >= CONSOLE_AFTER)
         remaining = deadline - time.monotonic()
         if all(w.has_ended for w in watched) or remaining <= 0:
@@ -443,10 +444,8 @@ def _poll_until_ended(
 def _unresolved(client: ControlRoomClient, w: Watched) -> str:
     run = w.run or {}
     process = run.get("process") or {}
-    duration = run.get("duration")
     text = f"Process run {w.id} of process '{process.get('name') or process.get('id')}' ended unresolved"
-    if isinstance(duration, (int, float)):
-        text += f" after {_timestr(float(duration))}"
+    text += _ran(run, "; ")
     try:
         items = client.list_work_items(
             process_run_id=w.id, state="failed", limit=FAILED_ITEMS_SHOWN + 1
@@ -514,6 +513,16 @@ def _save_artifacts(client: ControlRoomClient, watched: list[Watched]) -> None:
         logger.info(artifact_links(w.id, saved), html=True)
 
 
+def _ran(run: dict[str, Any] | None, before: str) -> str:
+    """How long the run ran, by Control Room's clock (its ``duration``), after `before`;
+    empty while it has none. The wait's own figures are on this machine's clock: with the
+    emulator's ``clock_factor`` the two differ by that factor."""
+    duration = (run or {}).get("duration")
+    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
+        return ""
+    return f"{before}by Control Room's clock it ran {_timestr(float(duration))}"
+
+
 def _failed_item(item: dict[str, Any]) -> str:
     exception = item.get("exception") or {}
     kind = exception.get("type") or "unspecified"
@@ -534,5 +543,6 @@ def _html_table(watched: list[Watched]) -> str:
             _timestr(float(duration)) if isinstance(duration, (int, float)) else "",
         )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("Process run", "Process", "State", "Duration"))
+    headings = ("Process run", "Process", "State", "Ran (Control Room's clock)")
+    head = "".join(f"<th>{h}</th>" for h in headings)
     return f'<table border="1"><tr>{head}</tr>{"".join(rows)}</table>'
