@@ -37,6 +37,7 @@ from _harness import PYTHON, ROOT, machine, median, table
 SUITE = """\
 *** Settings ***
 Library    {library}    workspace_id=bench-ws    api_key=bench-key-{marker}-1
+{extra}
 
 *** Test Cases ***
 A Long Run
@@ -64,6 +65,7 @@ import os
 import time
 
 from ProcessRunLibrary import ProcessRunLibrary
+from ProcessRunLibrary.Emulator import Emulator
 
 SPENT = [0.0, 0]
 
@@ -89,6 +91,19 @@ class TimedListenerLibrary(ProcessRunLibrary):
                     setattr(listener, name, timed(getattr(listener, name)))
 
 
+class TimedEmulator(Emulator):
+    """The Emulator library, which attaches a second instance of the same listener."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for listener in self.ROBOT_LIBRARY_LISTENER:
+            if type(listener).__module__ == "ProcessRunLibrary.listener":
+                for name in ("start_keyword", "end_keyword", "log_message", "message",
+                             "end_test", "end_suite"):
+                    if hasattr(listener, name):
+                        setattr(listener, name, timed(getattr(listener, name)))
+
+
 @atexit.register
 def report():
     with open(os.environ["LISTENER_TIME_FILE"], "w") as file:
@@ -100,14 +115,20 @@ VARIANTS = {
     "with the library's listener": "ProcessRunLibrary",
 }
 TIMED_VARIANT = "with the library's listener, its methods timed"
+# ProcessRunLibrary and its Emulator both imported: two instances of the listener, the
+# second skipping the messages the first has masked.
+BOTH = "Library    TimedListenerLibrary.TimedEmulator"
 
 
-def run_once(folder: Path, library: str, keywords: int, level: str) -> tuple[float, float]:
+def run_once(
+    folder: Path, library: str, keywords: int, level: str, extra: str = ""
+) -> tuple[float, float]:
     """CPU seconds and wall seconds of one ``robot`` process."""
-    suite = folder / f"long_{library.replace('.', '_')}.robot"
+    suite = folder / f"long_{library.replace('.', '_')}{'_both' if extra else ''}.robot"
     # Each loop round is three keywords (the iteration, Log, Should Be Equal).
     suite.write_text(
-        SUITE.format(library=library, loops=keywords // 3, marker="x" * 8), encoding="utf-8"
+        SUITE.format(library=library, loops=keywords // 3, marker="x" * 8, extra=extra),
+        encoding="utf-8",
     )
     env = dict(
         os.environ,
@@ -164,17 +185,20 @@ def main(argv: list[str]) -> int:
                      f"{median(wall[name]):.2f}"]
                 )  # fmt: skip
             rows.append([level, "30 keywords (the fixed cost)", "", "", f"{fixed:.2f}", "", "", ""])
-            shares = []
-            for _ in range(repeat):
-                seconds, _wall = run_once(folder, "TimedListenerLibrary.py", keywords, level)
-                text_spent, text_calls = (folder / "listener_time.txt").read_text().split()
-                shares.append((float(text_spent), int(text_calls), seconds))
-            spent, calls, seconds = sorted(shares)[len(shares) // 2]
-            inside.append(
-                [level, f"{calls:,}", f"{spent:.3f}", f"{seconds:.2f}",
-                 f"{100 * spent / seconds:.1f} %", f"{100 * spent / (seconds - fixed):.1f} %",
-                 f"{1e6 * spent / calls:.1f}"]
-            )  # fmt: skip
+            for imported, extra in (("ProcessRunLibrary", ""), ("and its Emulator", BOTH)):
+                shares = []
+                for _ in range(repeat):
+                    seconds, _wall = run_once(
+                        folder, "TimedListenerLibrary", keywords, level, extra
+                    )
+                    text_spent, text_calls = (folder / "listener_time.txt").read_text().split()
+                    shares.append((float(text_spent), int(text_calls), seconds))
+                spent, calls, seconds = sorted(shares)[len(shares) // 2]
+                inside.append(
+                    [level, imported, f"{calls:,}", f"{spent:.3f}", f"{seconds:.2f}",
+                     f"{100 * spent / seconds:.1f} %",
+                     f"{100 * spent / (seconds - fixed):.1f} %", f"{1e6 * spent / calls:.1f}"]
+                )  # fmt: skip
     print(
         table(
             ["log level", "run", "best CPU s", "best / baseline", "median CPU s",
@@ -185,7 +209,8 @@ def main(argv: list[str]) -> int:
     print(f"\nTime spent inside the listener's methods ({TIMED_VARIANT}; median run):\n")
     print(
         table(
-            ["log level", "listener calls", "seconds in them", "run CPU s", "share of the run",
+            ["log level", "imported", "listener calls", "seconds in them", "run CPU s",
+             "share of the run",
              "share without the fixed cost", "µs per call"],
             inside,
         )
