@@ -61,3 +61,44 @@ def test_one_listener_on_robot_7_and_a_keyword_watcher_before():
     expected = [SecretsListener] if int(VERSION.split(".")[0]) >= 7 else [
         SecretsListener, KeywordWatcherV2]  # fmt: skip
     assert kinds == expected
+
+
+class Resolving:
+    """BuiltIn as the listener uses it in a run: variables resolved, no dry run."""
+
+    dry_run_active = False
+
+    @staticmethod
+    def replace_variables(value):
+        return {"${KEY}": "resolved-key-42"}.get(value, value)
+
+
+def learning(monkeypatch) -> SecretsListener:
+    monkeypatch.setattr("ProcessRunLibrary.listener._builtin", lambda: Resolving())
+    return SecretsListener(
+        {
+            "switchemulatorworkspace": ["workspace_id", "api_key"],
+            "startemulator": ["workspace_id", "api_key", "config", "tokens"],
+        }
+    )
+
+
+def test_a_keyword_run_by_a_builtin_wrapper_is_learnt_at_the_wrapper(monkeypatch):
+    listener = learning(monkeypatch)
+    listener.learn(
+        "Run Keyword And Expect Error",
+        "BuiltIn",
+        ["*", "Emulator.Switch Emulator Workspace", "ws", "wrapped-literal-key-1"],
+    )
+    assert masking.is_known("wrapped-literal-key-1")
+    listener.learn("Some Keyword", "OtherLibrary", ["Switch Emulator Workspace", "w", "other-1"])
+    assert not masking.is_known("other-1")
+
+
+def test_a_list_literal_a_number_and_a_spaced_key_are_learnt_as_robot_logs_them(monkeypatch):
+    listener = learning(monkeypatch)
+    listener.learn("Start Emulator", "Emulator", ["ws", "${KEY}", "tokens=['list-token-1']"])
+    listener.learn("Switch Emulator Workspace", "Emulator", ["ws", 123456789])
+    listener.learn("Switch Emulator Workspace", "Emulator", ["ws", "spaced-key-1 "])
+    for value in ("resolved-key-42", "list-token-1", "123456789", "spaced-key-1"):
+        assert masking.is_known(value), value

@@ -130,6 +130,36 @@ An Undefined Variable Where A Secret Stands Is Robot's Error, Not The Listener's
     Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
     ...    Get Process Run    x
 
+Wrong Key Given To A Keyword Run By Run Keyword
+    Run Keyword    Create Control Room Session    run keyword    api_key=%{FRESH_KEY_RUN_KEYWORD}
+    Run Keyword And Expect Error    EQUALS:GET /workspaces/%{ATEST_WORKSPACE_ID}/process-runs/x ${FORBIDDEN}
+    ...    Get Process Run    x
+
+Key Of A Workspace Added To The Emulator, Positionally
+    Emulator.Add Emulator Workspace    secrets-cases-ws    %{FRESH_KEY_WORKSPACE}
+    Create Control Room Session    added    workspace_id=secrets-cases-ws
+    ...    api_key=%{FRESH_KEY_WORKSPACE}
+    ${runs} =    List Process Runs
+    Should Be Empty    ${runs}
+
+Wrong Key Given To Switch Emulator Workspace Through A Wrapper
+    Run Keyword And Expect Error
+    ...    EQUALS:Emulator admin request GET /_emulator/workspaces failed with status 403: The API key or token in the Authorization header is not valid.
+    ...    Emulator.Switch Emulator Workspace    secrets-cases-ws    %{FRESH_KEY_SWITCH}
+
+Key With A Space At Its End Refused By The Emulator
+    Run Keyword And Expect Error
+    ...    EQUALS:Emulator admin request POST /_emulator/workspaces failed with status 400: The API key of workspace 'spaced' must be 1 to 1024 printable ASCII characters, with no space at either end.
+    ...    Emulator.Add Emulator Workspace    spaced    %{FRESH_KEY_SPACED}${SPACE}
+
+Token Given To The Emulator, Positionally
+    Emulator.Add Emulator Token    %{FRESH_TOKEN_EMULATOR}
+
+Tokens Of A Started Emulator Given As A List Literal
+    Import Library    ProcessRunLibrary.Emulator    AS    Third
+    Third.Start Emulator    third    third-key-1    tokens=["%{FRESH_TOKEN_LIST}"]    # robotcode: ignore[KeywordNotFound]    (imported at run time)
+    [Teardown]    Run Keywords    Third.Stop Emulator    AND    End Secrets Case    # robotcode: ignore[KeywordNotFound]    (imported at run time)
+
 
 *** Keywords ***
 Start Secrets Cases

@@ -331,8 +331,10 @@ class ProcessRunLibrary(DynamicCore):
       TRACE level). It masks known values only: other libraries' text is never rewritten
       by its shape, so ``Should Be Equal  token=abc1  token=abc2`` still fails with both
       values. It learns a secret before Robot logs it: the ``api_key``, ``token`` and
-      ``callback_secret`` arguments of this library's keywords, given by name or by
-      position; arguments of your own keywords named ``api_key``, ``token`` or
+      ``callback_secret`` arguments of this library's keywords (and ``api_key``,
+      ``token`` and ``tokens`` of the Emulator library's), given by name or by position,
+      also when a BuiltIn keyword such as ``Run Keyword And Expect Error`` runs them;
+      arguments of your own keywords named ``api_key``, ``token`` or
       ``callback_secret``; and ``RC_API_KEY`` and ``RC_API_TOKEN_V1``, also when a suite
       sets them with ``Set Environment Variable`` after the import.
     - On Robot Framework 7.1 and newer, other listeners (``--listener``: ReportPortal,

@@ -19,6 +19,8 @@ undefined variable, a dry run) is left to Robot Framework, which reports it itse
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import os
 from typing import Any
 
@@ -27,6 +29,8 @@ from .types import reveal
 
 SECRET_ARGUMENTS = frozenset({"api_key", "token", "tokens", "callback_secret"})
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
+# BuiltIn keywords that run the keyword named among their arguments (normalised prefixes).
+WRAPPERS = ("runkeyword", "waituntilkeywordsucceeds", "repeatkeyword")
 # Robot Framework 7.1 and newer call listeners with a higher priority first. Listeners
 # have priority 0 unless they say otherwise.
 PRIORITY = 1000
@@ -54,6 +58,8 @@ class SecretsListener:
                 self._learn_environment(list(args))
             elif keyword in self.arguments:
                 self._learn_arguments(self.arguments[keyword], list(args))
+            elif keyword.startswith(WRAPPERS) and owner in (None, "BuiltIn"):
+                self._learn_wrapped(list(args))
         except Exception:
             return
 
@@ -81,6 +87,16 @@ class SecretsListener:
             if argument in SECRET_ARGUMENTS:
                 value = positional[index]
                 _register(_resolve(builtin, value) if isinstance(value, str) else value)
+
+    def _learn_wrapped(self, args: list[Any]) -> None:
+        """`Run Keyword And Expect Error  *  Add Emulator Workspace  ws  key`: BuiltIn logs
+        its own arguments (the wrapped keyword's among them) before the wrapped keyword
+        starts, so the secrets are learned from the wrapper's arguments."""
+        for index, arg in enumerate(args):
+            name = normalise(str(arg).rsplit(".", 1)[-1])
+            if name in self.arguments:
+                self._learn_arguments(self.arguments[name], args[index + 1 :])
+                return
 
     def _learn_environment(self, args: list[Any]) -> None:
         builtin = _builtin()
@@ -168,9 +184,20 @@ def learn_environment() -> None:
 
 
 def _register(value: Any) -> None:
-    """A secret argument's value: a string, a ``Secret``, or a list of them (``tokens``)."""
+    """A secret argument's value: a string, a ``Secret``, a number, or a list of them
+    (``tokens``), also a list written as a string (Robot converts ``tokens=["a"]`` to a
+    list after this). A string is also learned without the spaces at its ends
+    (``key${SPACE}`` is logged as written)."""
+    value = reveal(value)
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        with contextlib.suppress(ValueError, SyntaxError, TypeError, MemoryError):
+            value = ast.literal_eval(value.strip())
     for item in value if isinstance(value, (list, tuple)) else [value]:
-        masking.register(reveal(item))
+        item = reveal(item)
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        if isinstance(item, str):
+            masking.register(item, item.strip())
 
 
 def secret_arguments(keywords: dict[str, list[str]]) -> dict[str, list[str]]:

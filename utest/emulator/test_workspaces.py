@@ -138,11 +138,28 @@ def test_a_workspace_added_at_run_time(clients: tuple[Client, Client]) -> None:
         ),
         (
             {"workspace_id": "a/b", "api_key": "k"},
-            "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', got 'a/b'.",
+            "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', and not only "
+            "dots, got 'a/b'.",
+        ),
+        (
+            {"workspace_id": "..", "api_key": "k"},
+            "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', and not only "
+            "dots, got '..'.",
         ),
         (
             {"workspace_id": "qa-3", "api_key": " "},
-            "The API key of workspace 'qa-3' must be printable ASCII.",
+            "The API key of workspace 'qa-3' must be 1 to 1024 printable ASCII characters, "
+            "with no space at either end.",
+        ),
+        (
+            {"workspace_id": "qa-5", "api_key": "trailing-space "},
+            "The API key of workspace 'qa-5' must be 1 to 1024 printable ASCII characters, "
+            "with no space at either end.",
+        ),
+        (
+            {"workspace_id": "qa-6", "api_key": "k" * 1025},
+            "The API key of workspace 'qa-6' must be 1 to 1024 printable ASCII characters, "
+            "with no space at either end.",
         ),
         (
             {"workspace_id": "qa-4"},
@@ -173,6 +190,33 @@ def test_tokens_open_the_workspace_they_were_issued_for(clients: tuple[Client, C
         integration.replace(SECOND, FIRST), params={"token": SECOND_KEY}, json={}, timeout=10
     )
     assert error(crossed) == (403, f"No access to workspace '{FIRST}' with this API key.")
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (
+            FIRST_KEY,
+            f"A token must be a credential of its own: workspace '{FIRST}' has it as its API "
+            "key or a token.",
+        ),
+        (
+            "first-token-7",
+            f"A token must be a credential of its own: workspace '{FIRST}' has it as its API "
+            "key or a token.",
+        ),
+        ("", "A token must be 1 to 1024 printable ASCII characters, with no space at either end."),
+    ],
+)
+def test_a_token_of_another_workspace_is_refused(
+    clients: tuple[Client, Client], token: str, message: str
+) -> None:
+    first, second = clients
+    first.admin("POST", "/tokens", json={"token": "first-token-7"})
+    answer = second.admin("POST", "/tokens", status=400, json={"token": token or " "})
+    assert answer["error"]["message"] == message
+    # The same token again for its own workspace is accepted.
+    assert first.admin("POST", "/tokens", json={"token": "first-token-7"}) == {"accepted": True}
 
 
 def test_a_file_of_the_second_workspace_uploads_and_downloads(
@@ -208,9 +252,17 @@ def test_faults_and_the_request_log_are_shared_and_can_name_a_workspace(
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("staging", "--workspace staging: give ID:NAME, e.g. staging:STAGING_API_KEY"),
         (
-            "staging:NO_SUCH_VARIABLE",
+            "--workspace staging",
+            "--workspace staging: give ID:NAME, e.g. staging:STAGING_API_KEY",
+        ),
+        (
+            "--workspace-id bad/id",
+            "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', and not only "
+            "dots, got 'bad/id'.",
+        ),
+        (
+            "--workspace staging:NO_SUCH_VARIABLE",
             "--workspace NO_SUCH_VARIABLE: the environment variable NO_SUCH_VARIABLE is not set "
             "or empty",
         ),
@@ -218,7 +270,7 @@ def test_faults_and_the_request_log_are_shared_and_can_name_a_workspace(
 )
 def test_a_bad_workspace_option_is_a_usage_error(given: str, message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ProcessRunLibrary.emulator", "--workspace", given],
+        [sys.executable, "-m", "ProcessRunLibrary.emulator", *given.split()],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(SRC)},

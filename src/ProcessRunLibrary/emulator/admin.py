@@ -271,7 +271,7 @@ async def add_token(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
     if not isinstance(body, dict) or not isinstance(body.get("token"), str) or not body["token"]:
         raise bad_request('The body must be {"token": "<a non-empty string>"}.')
-    served_of(request).tokens.add(body["token"])
+    request.app[CONTEXT].add_token(served_of(request), body["token"])
     return json_response({"accepted": True})
 
 

@@ -99,32 +99,54 @@ class Context:
         return self.served[self.workspace.workspace_id].callbacks
 
     def add_workspace(self, workspace: Workspace, api_key: str, tokens: set[str]) -> Served:
-        """Serve one more workspace. Its id and its key must be its own: a key opens one
-        workspace, as in Control Room."""
-        if workspace.workspace_id in self.served:
-            raise ConfigError(f"Workspace '{workspace.workspace_id}' is served already.")
-        if not api_key:
-            raise ConfigError(f"Workspace '{workspace.workspace_id}' needs an API key.")
-        for other in self.served.values():
-            if same_secret(api_key, other.api_key) or other.accepts_token(api_key):
-                raise ConfigError(
-                    f"Workspace '{workspace.workspace_id}' needs an API key of its own: "
-                    f"workspace '{other.workspace.workspace_id}' has this one."
-                )
-        served = Served(workspace, api_key, tokens, Callbacks(workspace))
-        self.served[workspace.workspace_id] = served
+        """Serve one more workspace. Its id and its credentials must be its own: a key or
+        token opens one workspace, as in Control Room."""
+        workspace_id = workspace.workspace_id
+        if not WORKSPACE_ID.fullmatch(workspace_id) or not workspace_id.strip("."):
+            raise ConfigError(
+                "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', and not "
+                f"only dots, got '{workspace_id[:100]}'."
+            )
+        if workspace_id in self.served:
+            raise ConfigError(f"Workspace '{workspace_id}' is served already.")
+        if not credential(api_key):
+            raise ConfigError(
+                f"The API key of workspace '{workspace_id}' must be {CREDENTIAL_RULE}."
+            )
+        owner = self.owner_of(api_key)
+        if owner is not None:
+            raise ConfigError(
+                f"Workspace '{workspace_id}' needs an API key of its own: "
+                f"workspace '{owner}' has this one."
+            )
+        served = Served(workspace, api_key, set(), Callbacks(workspace))
+        self.served[workspace_id] = served
+        for token in tokens:
+            self.add_token(served, token)
         return served
+
+    def owner_of(self, credential: str) -> str | None:
+        """The workspace that has `credential` as its key or one of its tokens."""
+        for served in self.served.values():
+            if same_secret(credential, served.api_key) or served.accepts_token(credential):
+                return served.workspace.workspace_id
+        return None
+
+    def add_token(self, served: Served, token: str) -> None:
+        """A token that opens `served` (`Bearer <token>`, the integrations' `token`)."""
+        if not credential(token):
+            raise ConfigError(f"A token must be {CREDENTIAL_RULE}.")
+        owner = self.owner_of(token)
+        if owner is not None and not served.accepts_token(token):
+            raise ConfigError(
+                "A token must be a credential of its own: workspace "
+                f"'{owner}' has it as its API key or a token."
+            )
+        served.tokens.add(token)
 
     def new_workspace(self, workspace_id: str, api_key: str) -> Served:
         """A workspace like the first: the same clock and settings, and the processes the
         first one started with (of the configuration file, or the demo processes)."""
-        if not WORKSPACE_ID.fullmatch(workspace_id):
-            raise ConfigError(
-                "A workspace id must be 1 to 100 letters, digits, '-', '_' or '.', got "
-                f"'{workspace_id[:100]}'."
-            )
-        if not api_key.strip() or not api_key.isascii() or not api_key.isprintable():
-            raise ConfigError(f"The API key of workspace '{workspace_id}' must be printable ASCII.")
         first = self.workspace
         workspace = Workspace(
             workspace_id,
@@ -151,6 +173,21 @@ class Context:
     async def close(self) -> None:
         for served in self.served.values():
             await served.callbacks.close()
+
+
+MAX_CREDENTIAL = 1024
+CREDENTIAL_RULE = f"1 to {MAX_CREDENTIAL} printable ASCII characters, with no space at either end"
+
+
+def credential(value: str) -> bool:
+    """Whether `value` can be a key or token: what an Authorization header carries whole
+    (HTTP drops spaces at its ends; aiohttp refuses a header over 64 KiB)."""
+    return (
+        0 < len(value) <= MAX_CREDENTIAL
+        and value.isascii()
+        and value.isprintable()
+        and value == value.strip()
+    )
 
 
 def same_secret(given: str, expected: str) -> bool:
