@@ -147,8 +147,11 @@ def test_only_the_selected_events_are_posted() -> None:
     assert sorted(receiver.events()) == ["process_run.started", "process_run.unresolved"]
 
 
-def test_a_stopped_run_posts_how_it_ended() -> None:
-    receiver = Receiver()
+@pytest.mark.parametrize("delay", [0.0, 0.5], ids=["answered at once", "stopped while posting"])
+def test_a_stopped_run_posts_how_it_ended(delay: float) -> None:
+    # With a delay, the stop comes while `started` is still being posted: a run that never
+    # ends by itself must still deliver how the stop ended it (it used to wait forever).
+    receiver = Receiver(delay=delay)
     ids = {}
 
     async def scenario(client: TestClient, url: str, ctx: Context) -> None:
@@ -273,8 +276,14 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_retry_that_completes_the_run_delivers_completed_but_not_started_again() -> None:
-    receiver = Receiver()
+@pytest.mark.parametrize("delay", [0.0, 0.5], ids=["answered at once", "retried while posting"])
+def test_a_retry_that_completes_the_run_delivers_completed_but_not_started_again(
+    delay: float,
+) -> None:
+    # With a delay, the retry comes while the emulator still waits for the receiver's
+    # answer to `unresolved`: the delivery must not end there (it used to, and the
+    # `completed` of the retried run was never sent).
+    receiver = Receiver(delay=delay)
 
     async def scenario(client: TestClient, url: str, ctx: Context) -> None:
         run_id = await start(client, "failing", url)

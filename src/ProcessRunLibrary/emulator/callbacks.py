@@ -150,6 +150,10 @@ class Callbacks:
         workspace = self.workspace
         clock = workspace.clock
         while True:
+            # Cleared before the run is looked at: a stop, retry or mark as done that comes
+            # while an event is being posted sets it again, and the loop looks once more.
+            wake = self._wake[run.id]
+            wake.clear()
             now = clock.now()
             line = workspace.timeline(run)
             if not started_seen and line.started is not None and now >= line.started:
@@ -160,6 +164,8 @@ class Callbacks:
             if state in ENDED_STATES:
                 if state in wanted:
                     await self._post(run, state)
+                if wake.is_set():  # a retry or mark as done came while it was posted
+                    continue
                 return
             upcoming = [
                 moment
@@ -168,8 +174,6 @@ class Callbacks:
             ]
             # Real seconds to the next change; None: only a stop request changes anything.
             delay = (min(upcoming) - now) / clock.factor + 0.001 if upcoming else None
-            wake = self._wake[run.id]
-            wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), delay)
 
