@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from email.utils import formatdate
 from typing import Any
 
@@ -81,17 +81,18 @@ class Context:
     was started with), and the fault rules and request log, which all of them share."""
 
     workspace: Workspace
-    api_key: str
-    tokens: set[str] = field(default_factory=set)
+    # The first workspace's credentials: kept in its Served, not here.
+    api_key: InitVar[str]
+    tokens: InitVar[set[str] | None] = None
     seed: Any = None
     faults: FaultSet = field(init=False)
     log: RequestLog = field(default_factory=RequestLog)
     served: dict[str, Served] = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, api_key: str, tokens: set[str] | None) -> None:
         self.faults = FaultSet(self.seed)
         self.served = {}
-        self.add_workspace(self.workspace, self.api_key, self.tokens)
+        self.add_workspace(self.workspace, api_key, tokens or set())
 
     @property
     def callbacks(self) -> Callbacks:
