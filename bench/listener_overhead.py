@@ -81,14 +81,21 @@ def timed(method):
     return call
 
 
+def time_secrets_listeners(library):
+    """Time the methods of the library's secrets listeners (not its other listeners)."""
+    for listener in library.ROBOT_LIBRARY_LISTENER:
+        if type(listener).__module__ != "ProcessRunLibrary.listener":
+            continue
+        for name in ("start_keyword", "end_keyword", "log_message", "message",
+                     "end_test", "end_suite"):
+            if hasattr(listener, name):
+                setattr(listener, name, timed(getattr(listener, name)))
+
+
 class TimedListenerLibrary(ProcessRunLibrary):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for listener in self.ROBOT_LIBRARY_LISTENER:
-            for name in ("start_keyword", "end_keyword", "log_message", "message",
-                         "end_test", "end_suite"):
-                if hasattr(listener, name):
-                    setattr(listener, name, timed(getattr(listener, name)))
+        time_secrets_listeners(self)
 
 
 class TimedEmulator(Emulator):
@@ -96,12 +103,7 @@ class TimedEmulator(Emulator):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for listener in self.ROBOT_LIBRARY_LISTENER:
-            if type(listener).__module__ == "ProcessRunLibrary.listener":
-                for name in ("start_keyword", "end_keyword", "log_message", "message",
-                             "end_test", "end_suite"):
-                    if hasattr(listener, name):
-                        setattr(listener, name, timed(getattr(listener, name)))
+        time_secrets_listeners(self)
 
 
 @atexit.register

@@ -915,12 +915,13 @@ class Emulator:
         self._session.headers["Authorization"] = f"RC-WSKEY {key}"
         try:
             current = self._admin("GET", "/workspaces").current
+            if current != workspace_id:
+                raise EmulatorError(
+                    f"The key given opens workspace '{current}', not '{workspace_id}'."
+                )
         except EmulatorError:
-            self._session.headers["Authorization"] = header
+            self._session.headers["Authorization"] = header  # still the workspace before
             raise
-        if current != workspace_id:
-            self._session.headers["Authorization"] = header
-            raise EmulatorError(f"The key given opens workspace '{current}', not '{workspace_id}'.")
         self._keys[workspace_id], self._workspace = key, workspace_id
         return previous or ""
 

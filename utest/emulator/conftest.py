@@ -54,22 +54,26 @@ def stop(process: subprocess.Popen[str]) -> int:
 class Emulator:
     """A running emulator and helpers to call its API and admin API."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, workspace: str = WS, key: str = KEY) -> None:
         self.base_url = base_url
         self.root = base_url[: -len("/api/v1")]
-        self.ws_url = f"{base_url}/workspaces/{WS}"
+        self.workspace = workspace
+        self.ws_url = f"{base_url}/workspaces/{workspace}"
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"RC-WSKEY {KEY}"
+        self.http.headers["Authorization"] = f"RC-WSKEY {key}"
 
-    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """`path` is relative to /api/v1/workspaces/WS."""
+    def api(
+        self, method: str, path: str, workspace: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """`path` is relative to /api/v1/workspaces/WS (or to another `workspace`)."""
         kwargs.setdefault("timeout", 10)
-        return self.http.request(method, self.ws_url + path, **kwargs)
+        url = self.ws_url if workspace is None else f"{self.base_url}/workspaces/{workspace}"
+        return self.http.request(method, url + path, **kwargs)
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def admin(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", 10)
         response = self.http.request(method, f"{self.root}/_emulator{path}", **kwargs)
-        assert response.status_code == 200, response.text
+        assert response.status_code == status, response.text
         return response.json()
 
     def define(self, process_id: str, **definition: Any) -> dict[str, Any]:

@@ -6,34 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 
-from conftest import READY, SRC, launch, stop
+from conftest import READY, SRC, Emulator, launch, stop
 
 FIRST, FIRST_KEY = "production", "production-key-1"
 SECOND, SECOND_KEY = "staging", "staging-key-2"
-
-
-class Client:
-    """Requests to one workspace of the emulator at `url`, with `key`."""
-
-    def __init__(self, url: str, workspace: str, key: str) -> None:
-        self.url, self.root = url, url[: -len("/api/v1")]
-        self.workspace = workspace
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"RC-WSKEY {key}"
-
-    def api(self, method: str, path: str, workspace: str | None = None, **kw: Any) -> Any:
-        url = f"{self.url}/workspaces/{workspace or self.workspace}{path}"
-        return self.http.request(method, url, timeout=10, **kw)
-
-    def admin(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
-        response = self.http.request(method, f"{self.root}/_emulator{path}", timeout=10, **kw)
-        assert response.status_code == status, response.text
-        return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +31,9 @@ def served() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def clients(served: tuple[str, list[str]]) -> Iterator[tuple[Client, Client]]:
-    first = Client(served[0], FIRST, FIRST_KEY)
-    second = Client(served[0], SECOND, SECOND_KEY)
+def clients(served: tuple[str, list[str]]) -> Iterator[tuple[Emulator, Emulator]]:
+    first = Emulator(served[0], FIRST, FIRST_KEY)
+    second = Emulator(served[0], SECOND, SECOND_KEY)
     first.admin("POST", "/reset", json={"processes": True})
     yield first, second
     first.http.close()
@@ -70,7 +50,7 @@ def test_the_banner_names_every_workspace_and_no_key(served: tuple[str, list[str
     assert second == f"Workspace id: {SECOND}  API key: (given, not shown)\n"
 
 
-def test_each_key_opens_its_own_workspace_only(clients: tuple[Client, Client]) -> None:
+def test_each_key_opens_its_own_workspace_only(clients: tuple[Emulator, Emulator]) -> None:
     first, second = clients
     assert first.api("GET", "/process-runs").status_code == 200
     assert second.api("GET", "/process-runs").status_code == 200
@@ -84,7 +64,7 @@ def test_each_key_opens_its_own_workspace_only(clients: tuple[Client, Client]) -
     )
 
 
-def test_runs_and_processes_are_per_workspace(clients: tuple[Client, Client]) -> None:
+def test_runs_and_processes_are_per_workspace(clients: tuple[Emulator, Emulator]) -> None:
     first, second = clients
     second.admin("PUT", "/processes/staging-only", json={"run_seconds": 1})
     started = second.api("POST", "/processes/staging-only/process-runs").json()
@@ -106,7 +86,7 @@ def test_runs_and_processes_are_per_workspace(clients: tuple[Client, Client]) ->
     assert "staging-only" not in listed["data"][0]["processes"]
 
 
-def test_reset_resets_every_workspace_and_keeps_them(clients: tuple[Client, Client]) -> None:
+def test_reset_resets_every_workspace_and_keeps_them(clients: tuple[Emulator, Emulator]) -> None:
     first, second = clients
     second.admin("PUT", "/processes/extra", json={})
     second.api("POST", "/processes/demo-quick/process-runs")
@@ -116,13 +96,13 @@ def test_reset_resets_every_workspace_and_keeps_them(clients: tuple[Client, Clie
     assert second.api("GET", "/process-runs").status_code == 200
 
 
-def test_a_workspace_added_at_run_time(clients: tuple[Client, Client]) -> None:
+def test_a_workspace_added_at_run_time(clients: tuple[Emulator, Emulator]) -> None:
     first, _ = clients
     body = {"workspace_id": "qa-1", "api_key": "qa-key-3"}
     added = first.admin("POST", "/workspaces", json=body)
     assert added["workspace_id"] == "qa-1"
     assert added["processes"][0] == "demo-quick"  # the processes the first started with
-    third = Client(first.url, "qa-1", "qa-key-3")
+    third = Emulator(first.base_url, "qa-1", "qa-key-3")
     assert third.api("GET", "/processes").json()["data"][0]["id"] == "demo-quick"
     assert third.admin("GET", "/workspaces")["current"] == "qa-1"
     again = first.admin("POST", "/workspaces", status=400, json=body)
@@ -168,21 +148,23 @@ def test_a_workspace_added_at_run_time(clients: tuple[Client, Client]) -> None:
     ],
 )
 def test_a_workspace_that_cannot_be_added(
-    clients: tuple[Client, Client], body: dict[str, str], message: str
+    clients: tuple[Emulator, Emulator], body: dict[str, str], message: str
 ) -> None:
     answer = clients[0].admin("POST", "/workspaces", status=400, json=body)
     assert answer["error"]["message"] == message
 
 
-def test_tokens_open_the_workspace_they_were_issued_for(clients: tuple[Client, Client]) -> None:
+def test_tokens_open_the_workspace_they_were_issued_for(clients: tuple[Emulator, Emulator]) -> None:
     first, second = clients
     second.admin("POST", "/tokens", json={"token": "staging-token-9"})
     bearer = {"Authorization": "Bearer staging-token-9"}
-    url = f"{first.url}/workspaces/{{}}/process-runs"
+    url = f"{first.base_url}/workspaces/{{}}/process-runs"
     assert requests.get(url.format(SECOND), headers=bearer, timeout=10).status_code == 200
     refused = requests.get(url.format(FIRST), headers=bearer, timeout=10)
     assert error(refused) == (403, f"No access to workspace '{FIRST}' with this API key.")
-    integration = f"{first.url}/workspaces/{SECOND}/processes/demo-quick/process-runs-integrations"
+    integration = (
+        f"{first.base_url}/workspaces/{SECOND}/processes/demo-quick/process-runs-integrations"
+    )
     assert requests.post(integration, params={"token": SECOND_KEY}, json={}, timeout=10).json()[
         "started"
     ]
@@ -209,7 +191,7 @@ def test_tokens_open_the_workspace_they_were_issued_for(clients: tuple[Client, C
     ],
 )
 def test_a_token_of_another_workspace_is_refused(
-    clients: tuple[Client, Client], token: str, message: str
+    clients: tuple[Emulator, Emulator], token: str, message: str
 ) -> None:
     first, second = clients
     first.admin("POST", "/tokens", json={"token": "first-token-7"})
@@ -220,7 +202,7 @@ def test_a_token_of_another_workspace_is_refused(
 
 
 def test_a_file_of_the_second_workspace_uploads_and_downloads(
-    clients: tuple[Client, Client],
+    clients: tuple[Emulator, Emulator],
 ) -> None:
     _, second = clients
     body = {"process": {"id": "demo-queue"}, "payload": {}}
@@ -236,7 +218,7 @@ def test_a_file_of_the_second_workspace_uploads_and_downloads(
 
 
 def test_faults_and_the_request_log_are_shared_and_can_name_a_workspace(
-    clients: tuple[Client, Client],
+    clients: tuple[Emulator, Emulator],
 ) -> None:
     first, second = clients
     second.admin("POST", "/faults", json={"status": 503, "path": f"^/workspaces/{SECOND}/"})
