@@ -15,6 +15,7 @@ from ..version import VERSION
 from .clock import Clock
 from .common import ConfigError, parse_json
 from .processes import load_config
+from .runner import HIDDEN_VARIABLES
 from .state import Workspace
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
@@ -75,6 +76,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="emulated seconds per real second (overrides the config; default 1)",
     )
     parser.add_argument("--seed", help="seed of the random draws of fault rules")
+    parser.add_argument(
+        "--allow-commands",
+        action="store_true",
+        help="let the admin API (Define Process) define steps that run commands",
+    )
     parser.add_argument("--certfile", help="TLS certificate (PEM): serve https")
     parser.add_argument("--keyfile", help="TLS private key (PEM)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
@@ -105,6 +111,7 @@ def _from_environment(parser: argparse.ArgumentParser, option: str, name: str) -
     value = os.environ.get(name, "").strip()
     if not value:
         parser.error(f"{option} {name}: the environment variable {name} is not set or empty")
+    HIDDEN_VARIABLES.add(name)  # a step's command never sees a credential of the emulator
     return value
 
 
@@ -125,7 +132,8 @@ def read_config(path: str) -> Any:
 def build_context(args: argparse.Namespace) -> Any:
     from .app import Context
 
-    settings = load_config(read_config(args.config) if args.config else {})
+    base_dir = os.path.dirname(os.path.abspath(args.config)) if args.config else None
+    settings = load_config(read_config(args.config) if args.config else {}, base_dir)
     factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
     workspace = Workspace(
         args.workspace_id,
@@ -138,6 +146,7 @@ def build_context(args: argparse.Namespace) -> Any:
     seed: Any = args.seed
     if seed is not None and seed.lstrip("-").isdigit():
         seed = int(seed)
+    workspace.allow_commands = args.allow_commands
     ctx = Context(workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed)
     for workspace_id, api_key in args.workspaces:
         ctx.new_workspace(workspace_id, api_key)
@@ -148,6 +157,7 @@ async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from .app import MAX_LINE_SIZE, create_app
+    from .runner import set_origin
 
     # Handlers first: whoever reads the first line may signal at once.
     stop = asyncio.Event()
@@ -178,6 +188,7 @@ async def serve(args: argparse.Namespace) -> None:
     port = runner.addresses[0][1]
     scheme = "https" if ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
+    set_origin(f"{scheme}://{host}:{port}")  # where step runs' commands reach the emulator
     print(f"Control Room emulator listening on {scheme}://{host}:{port}/api/v1", flush=True)
     # The key is a secret (the output may go to a CI log); the demo key is documented.
     key = DEFAULT_API_KEY if args.default_key else "(given, not shown)"

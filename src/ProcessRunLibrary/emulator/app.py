@@ -746,6 +746,7 @@ def add_api_routes(app: web.Application) -> None:
 def create_app(ctx: Context) -> web.Application:
     from .admin import add_admin_routes
     from .uploads import add_file_routes
+    from .workerapi import add_worker_routes
 
     app = web.Application(
         middlewares=[catch_all_middleware, api_middleware], client_max_size=16 * 1024 * 1024
@@ -759,6 +760,7 @@ def create_app(ctx: Context) -> web.Application:
     add_api_routes(app)
     add_admin_routes(app)
     add_file_routes(app)
+    add_worker_routes(app)
     return app
 
 
