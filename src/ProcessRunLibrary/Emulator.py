@@ -331,6 +331,7 @@ class Emulator:
         certfile: str | None = None,
         keyfile: str | None = None,
         timeout: Time = "10 s",  # type: ignore[assignment]
+        allow_commands: bool = False,
     ) -> str:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
@@ -351,6 +352,9 @@ class Emulator:
           the returned URL then starts with ``https://``. The emulator keywords talk to it
           without verifying that certificate (it is the test's own throwaway).
         - ``timeout``: how long to wait for the emulator to report its address.
+        - ``allow_commands``: let `Define Process` define steps that run real commands
+          (``command``): the emulator then runs whatever program such a step names, as
+          the user who runs the tests. A ``config`` file may have them without it.
 
         Fails when an emulator started by this library is already running, when the process
         exits (the message has its error output, e.g. a bad configuration file), or when it
@@ -359,6 +363,7 @@ class Emulator:
         Examples:
         | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
         | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
+        | ${url} = | `Start Emulator` | allow_commands=True | | | |
         """
         if self._process is not None and self._process.poll() is None:
             raise EmulatorError(f"The emulator is already running at {self._url}.")
@@ -393,6 +398,8 @@ class Emulator:
             if not (certfile and keyfile):
                 raise EmulatorError("Arguments 'certfile' and 'keyfile' must be given together.")
             command += ["--certfile", certfile, "--keyfile", keyfile]
+        if allow_commands:
+            command.append("--allow-commands")
         self._launch(command, secrets)
         line = self._wait_for_address(wait)
         # A test certificate is rarely in the system's trust store; the admin API is local.
@@ -607,6 +614,16 @@ class Emulator:
           ``unresolved`` (the last step by default), ``error_code`` its step run's error code
           (``ROBOT_FAILED`` by default), ``console`` and ``artifacts`` as below for this step
           only.
+        - A step may run a real robot instead (the emulator must be started with
+          ``allow_commands=True``): ``{"name": ..., "command": ["program", "arg", ...]}``,
+          run once per step run without a shell (``%{ROBOT_ARTIFACTS}`` in an argument is
+          the variable's value), with ``cwd`` (default: the emulator's current directory),
+          ``env`` (extra variables, strings), ``parallel`` (how many step runs of the step at
+          once, default 1) and ``timeout`` (seconds). Then every step has a ``command``; the
+          robots read and write their work items with robocorp-workitems or
+          ``RPA.Robocorp.WorkItems`` as in Control Room, and the run's states, console
+          messages, artifacts and outputs are what they did. See "Running real robots" in
+          docs/emulator.md.
         - ``console``: the console lines of every step run (a list of strings), instead of
           the default lines, which name the failed work items and their exceptions.
         - ``artifacts``: the artifacts of every ended step run, instead of the default
@@ -628,6 +645,7 @@ class Emulator:
         | `Define Process` | flaky | outcome=unresolved | failing_attempts=2 |
         | `Define Process` | pipeline | steps=["Fetch", "Enter", "Report"] | outcome=unresolved |
         | `Define Process` | child | outcome=unresolved | console=["Opening the portal", "Login failed"] | artifacts=[{"name": "../evil.txt", "content": "x"}, {"name": "big.bin", "size": 100000000}] |
+        | `Define Process` | orders | steps=[{"name": "Produce", "command": ["robot", "--outputdir", "%{ROBOT_ARTIFACTS}", "producer.robot"], "cwd": "robots/producer"}, {"name": "Consume", "command": ["python", "-m", "robocorp.tasks", "run", "tasks.py"], "cwd": "robots/consumer", "parallel": 2, "timeout": 600}] |
         """
         forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
         definition: dict[str, Any] = {
