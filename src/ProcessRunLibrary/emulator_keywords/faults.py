@@ -101,7 +101,7 @@ class FaultKeywords(KeywordGroup):
 
         Examples:
         | ${requests} = | `Get Requests` | method=POST | path=/process-runs$ |
-        | Should Be Equal | ${requests}[0][headers][Authorization] | RC-WSKEY *** |
+        | Should Be Equal | ${requests}[0][headers][Authorization] | ``RC-WSKEY ***`` |
         """
         return list(self.admin("GET", "/requests", params={"method": method, "path": path}).data)
 
@@ -112,7 +112,6 @@ class FaultKeywords(KeywordGroup):
         Examples:
         | ${count} = | `Get Request Count` | method=GET | path=/process-runs/ |
         """
-
         return len(self.get_requests(method, path))
 
     @keyword

@@ -56,7 +56,6 @@ class LifecycleKeywords(KeywordGroup):
         | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
         | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
         """
-
         self.handle.require_not_running()
         wait = seconds(timeout, "timeout")
         key = secret_value(api_key)
@@ -85,7 +84,6 @@ class LifecycleKeywords(KeywordGroup):
         Examples:
         | `Connect To Emulator` | http://127.0.0.1:8123/api/v1 | ${API_KEY} |
         """
-
         handle = self.handle
         handle.require_not_running()
         handle.use(api_url, api_key, verify=True)
@@ -107,7 +105,6 @@ class LifecycleKeywords(KeywordGroup):
         Examples:
         | `Stop Emulator` |
         """
-
         url = self.handle.stop(seconds(timeout, "timeout"))
         if url is not None:
             logger.info(f"Control Room emulator at {url} stopped.")
@@ -121,7 +118,6 @@ class LifecycleKeywords(KeywordGroup):
         Examples:
         | ${url} = | `Get Emulator Url` |
         """
-
         return self.handle.require_running()
 
     @keyword
@@ -136,7 +132,6 @@ class LifecycleKeywords(KeywordGroup):
         | `Reset Emulator` | |
         | `Reset Emulator` | processes=${True} |
         """
-
         self.admin("POST", "/reset", {"processes": bool(processes)})
 
     @keyword
@@ -147,7 +142,6 @@ class LifecycleKeywords(KeywordGroup):
         Examples:
         | `Add Emulator Token` | my-run-token |
         """
-
         self.admin("POST", "/tokens", {"token": secret_value(token)})
 
     # --- workspaces
@@ -178,7 +172,6 @@ class LifecycleKeywords(KeywordGroup):
         | `Add Emulator Workspace` | staging | ${STAGING KEY} |
         | `Create Control Room Session` | staging | api_url=${url} | workspace_id=staging | api_key=${STAGING KEY} |
         """
-
         key = secret_value(api_key)
         self.admin("POST", "/workspaces", {"workspace_id": workspace_id, "api_key": key})
         self.handle.keys[workspace_id] = key
@@ -206,7 +199,6 @@ class LifecycleKeywords(KeywordGroup):
         | `Define Process` | invoices | run_seconds=5 s |
         | ${previous} = | `Switch Emulator Workspace` | production |
         """
-
         handle = self.handle
         handle.require_running()
         if handle.workspace is None:  # connected at import: learn which workspace that is

@@ -137,7 +137,6 @@ class ProcessKeywords(KeywordGroup):
         | Should Be Equal | ${runs}[0][payloads] | ${{[{"invoice": 1}]}} |
         | Should Be Equal | ${runs}[0][callback_deliveries][0][event] | completed |
         """
-
         return list(self.admin("GET", "/runs", params={"process_id": process_id}).data)
 
     @keyword
