@@ -187,9 +187,11 @@ class Emulator(DynamicCore):
 
     def _switch(self, name: str) -> None:
         """Makes the emulator of import name `name` the one the keywords use."""
-        if not self._handles:  # the first name used takes what the import connected to
-            self._handles[name] = self.handle
-        self.handle = self._handles.setdefault(name, Handle())
+        if name not in self._handles:
+            # The first name used takes what the import connected to; a later new name
+            # starts without an emulator.
+            self._handles[name] = Handle() if self._handles else self.handle
+        self.handle = self._handles[name]
 
     def _stop_quietly(self) -> None:
         # At interpreter exit nothing can be reported anyway. Every name's emulator stops.
