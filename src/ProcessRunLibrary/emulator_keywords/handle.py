@@ -74,7 +74,7 @@ def json_argument(value: Any, argument: str) -> Any:
 # --- one emulator
 
 
-@dataclass
+@dataclass(eq=False)  # each is one emulator: two are never the same by their fields
 class Handle:
     """What one emulator (one import name of the library) has of its own."""
 
@@ -131,7 +131,8 @@ class Handle:
 
     def _launch(self, options: list[str], secrets: dict[str, str]) -> None:
         env = dict(os.environ, **secrets)
-        package_root = str(Path(__file__).resolve().parent.parent.parent)
+        # The emulator runs this very copy of the package, installed or not.
+        package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
         # Stays open while the emulator runs; closed by Stop Emulator.
