@@ -231,3 +231,16 @@ def _resolve(builtin: Any, value: Any) -> Any:
         return builtin.replace_variables(value)
     except Exception:
         return None
+
+
+def keyword_arguments(library: Any) -> dict[str, list[str]]:
+    """Of a DynamicCore library's keywords, those that take a secret, with the names of
+    their arguments: the listener learns from them before Robot logs the arguments."""
+
+    def names(keyword: str) -> list[str]:
+        return [
+            str(a[0] if isinstance(a, tuple) else a).split("=")[0]
+            for a in library.get_keyword_arguments(keyword)
+        ]
+
+    return secret_arguments({name: names(name) for name in library.get_keyword_names()})

@@ -242,8 +242,8 @@ def test_start_emulator_keeps_its_secrets_off_the_command_line() -> None:
     library = Emulator()
     library.start_emulator("ws-ps", "ps-secret-key-1", tokens=["ps-secret-token-1"])
     try:
-        assert library._process is not None
-        command_line = Path(f"/proc/{library._process.pid}/cmdline").read_bytes()
+        assert library.handle.process is not None
+        command_line = Path(f"/proc/{library.handle.process.pid}/cmdline").read_bytes()
         assert b"ps-secret" not in command_line
         assert b"--api-key-env\0RC_EMULATOR_API_KEY" in command_line
         assert b"--token-env\0RC_EMULATOR_TOKEN_1" in command_line

@@ -119,7 +119,7 @@ def test_switching_workspaces_changes_the_key_the_admin_keywords_send(emu: Emula
     library.add_emulator_workspace("second-ws", "second-key-1")
     assert library.switch_emulator_workspace("second-ws") == "WS"
     library.define_process("only-in-second")
-    assert library._session.headers["Authorization"] == "RC-WSKEY second-key-1"
+    assert library.handle.session.headers["Authorization"] == "RC-WSKEY second-key-1"
     assert library.switch_emulator_workspace("WS") == "second-ws"
     assert "only-in-second" not in [p["id"] for p in emu.admin("GET", "/processes")["data"]]
     with pytest.raises(EmulatorError) as error:
@@ -128,5 +128,5 @@ def test_switching_workspaces_changes_the_key_the_admin_keywords_send(emu: Emula
         "Emulator admin request GET /_emulator/workspaces failed with status 403: "
         "The API key or token in the Authorization header is not valid."
     )
-    assert library._session.headers["Authorization"] == f"RC-WSKEY {KEY}"
+    assert library.handle.session.headers["Authorization"] == f"RC-WSKEY {KEY}"
     library.stop_emulator()
