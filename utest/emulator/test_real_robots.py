@@ -565,3 +565,38 @@ def test_the_admin_view_of_a_command_step_never_shows_env_values(live: Live) -> 
         "parallel": 2,
         "timeout": 5.0,
     }
+
+
+def gone(pid: int) -> bool:
+    """Whether the process has ended (a zombie that nobody reaps counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return True
+    return status == "Z"
+
+
+def test_no_command_outlives_the_emulator(tmp_path: Path) -> None:
+    process, line = launch(
+        "--port", "0", "--workspace-id", WS, "--api-key", KEY, "--allow-commands"
+    )
+    assert line.startswith(READY)
+    emulator = Live(line[len(READY) :].strip(), tmp_path)
+    emulator.define_hold(env={"HOLD_GRANDCHILD": "1"})
+    emulator.start("hold", {"type": "with_payloads", "payloads": [{}]})
+    env = emulator.held()[0]
+    pids = [int(env["HOLD_PID"]), int(env["HOLD_GRANDCHILD_PID"])]
+    assert not any(gone(pid) for pid in pids)
+    assert stop(process) == 0
+    assert until(lambda: all(gone(pid) for pid in pids), "the command and its grandchild to end")
+
+
+def test_a_reset_ends_the_commands_and_starts_no_more(live: Live) -> None:
+    live.define_hold(env={"HOLD_GRANDCHILD": "1"})
+    live.start("hold", {"type": "with_payloads", "payloads": [{}, {}]})
+    env = live.held()[0]
+    pids = [int(env["HOLD_PID"]), int(env["HOLD_GRANDCHILD_PID"])]
+    live.admin("POST", "/reset", json={"processes": True})
+    until(lambda: all(gone(pid) for pid in pids), "the command and its grandchild to end")
+    time.sleep(0.5)  # a step run for the second item would have started by now
+    assert len(list(live.hold_dir.glob("*.json"))) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .common import ID_NAMESPACE, STOPPED_CODE, ApiError, iso
@@ -52,6 +53,9 @@ class LiveRuns(Runs):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.launcher: Launcher = CommandRunner()
+        # Told the id of a run whose state moved (callbacks.py listens: a live run's moments
+        # are not known in advance).
+        self.run_changed: Callable[[str], None] = lambda run_id: None
         super().__init__(*args, **kwargs)
         # Step run token -> (run id, step run id): what a worker-side call may touch.
         self.worker_tokens: dict[str, tuple[str, str]] = {}
@@ -98,6 +102,8 @@ class LiveRuns(Runs):
         """Start the step runs that can start; end the run when nothing is left to do."""
         live = run.live
         assert live is not None
+        if self.runs.get(run.id) is not run:
+            return  # forgotten by a reset: its commands were killed, none starts again
         now = self.clock.now()
         stop = self.latest_stop(run)
         if stop is None:
@@ -112,6 +118,7 @@ class LiveRuns(Runs):
             self._settle_queued(run, stop.set_done, stop.reason, now)
         if not any(live.queues) and live.ended is None:
             live.ended = now
+            self.run_changed(run.id)
 
     def _launch(self, run: Run, index: int, now: float) -> None:
         live = run.live
@@ -141,8 +148,9 @@ class LiveRuns(Runs):
         step_run.held.append(item_id)
         return item_id
 
-    def command_started(self, step_run: LiveStepRun) -> None:
+    def command_started(self, run: Run, step_run: LiveStepRun) -> None:
         step_run.state, step_run.started = "in_progress", self.clock.now()
+        self.run_changed(run.id)
 
     def console_line(self, step_run: LiveStepRun, text: str) -> None:
         step_run.console.append((self.clock.now(), text))

@@ -83,8 +83,11 @@ class CommandRunner:
     def __init__(self) -> None:
         self._processes: dict[str, asyncio.subprocess.Process] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     def launch(self, workspace: Any, run: Run, step_run: LiveStepRun) -> None:
+        if self._closing:
+            return  # the emulator stops: no new command
         task = asyncio.get_running_loop().create_task(self._run(workspace, run, step_run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -100,6 +103,7 @@ class CommandRunner:
 
     async def close(self) -> None:
         """End every command (the emulator stops) and wait for their step runs to end."""
+        self._closing = True
         await asyncio.gather(
             *(_end(p, SHUTDOWN_GRACE_SECONDS) for p in list(self._processes.values())),
             return_exceptions=True,
@@ -134,7 +138,7 @@ class CommandRunner:
                 workspace.command_exited(run, step_run, None, [], why)
                 return
             self._processes[step_run.id] = process
-            workspace.command_started(step_run)
+            workspace.command_started(run, step_run)
             readers = [
                 asyncio.ensure_future(_read_lines(stream, workspace, step_run))
                 for stream in (process.stdout, process.stderr)
