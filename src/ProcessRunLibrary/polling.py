@@ -362,3 +362,40 @@ class PredictiveSchedule:
             return min(dense * jitter, self.poll_interval)
         # Outlived the prediction: pauses double again (dense, 2 x dense, ...).
         return min(max(dense, age - window.end) * jitter, self.poll_interval)
+
+
+# --- The wait loop -------------------------------------------------------------------
+
+
+def poll_until_ended(
+    client: ControlRoomClient,
+    watched: list[Watched],
+    timeout: float,
+    interval: float,
+    expected: float | None = None,
+    on_change: Callable[[Watched, float], None] | None = None,
+) -> float:
+    """Poll until every run has ended or ``timeout`` has passed; return the seconds taken.
+
+    The session's :class:`History` predicts the runs' ends, a :class:`RunWatcher` reads
+    them and a :class:`PredictiveSchedule` spaces the polls. ``on_change(run, elapsed)``
+    is called for each run whose state a poll changed (the keywords log it)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    history = history_of(client)
+    watcher = RunWatcher(client, history)
+    schedule = PredictiveSchedule(interval, watched, history, expected)
+    while True:
+        before = {w.id: w.state for w in watched}
+        # The wait's time limit bounds each poll; the last one, at the deadline, gets a
+        # little more (the keyword's LAST_READ).
+        watcher.poll(watched)
+        elapsed = time.monotonic() - started
+        if on_change is not None:
+            for w in watched:
+                if w.state != before[w.id]:
+                    on_change(w, elapsed)
+        remaining = deadline - time.monotonic()
+        if all(w.has_ended for w in watched) or remaining <= 0:
+            return time.monotonic() - started
+        time.sleep(min(schedule.next_pause(), remaining))
