@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import ControlRoomError, ProcessRunLibraryError
+from .text import LISTED, printable
 from .types import ENDED_STATES
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class Watched:
     run: dict[str, Any] | None = None
     error: ControlRoomError | None = None
     process_hint: str | None = None  # known before the first poll (the run was just started)
-    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto
+    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto;
+    # else the first created_at read (see `created`)
 
     @property
     def state(self) -> str | None:
@@ -64,10 +66,13 @@ class Watched:
 
     @property
     def created(self) -> float | None:
-        """When the run was created, epoch seconds, or None before the first poll."""
-        if self.created_hint is not None:
-            return self.created_hint
-        return _epoch((self.run or {}).get("created_at"))
+        """When the run was created, epoch seconds, or None before the first poll.
+
+        The first time Control Room gives is kept: a ``created_at`` that moved with every
+        answer would keep the run in its predicted window, polled densely for ever."""
+        if self.created_hint is None:
+            self.created_hint = _epoch((self.run or {}).get("created_at"))
+        return self.created_hint
 
 
 @dataclass
@@ -107,9 +112,11 @@ class RunWatcher:
         if len(unreadable) == 1:
             raise unreadable[0]
         if unreadable:
+            more = len(unreadable) - LISTED
             raise ProcessRunLibraryError(
                 f"{len(unreadable)} of {len(watched)} process runs could not be read:\n"
-                + "\n".join(f"- {error}" for error in unreadable)
+                + "\n".join(f"- {printable(error, None)}" for error in unreadable[:LISTED])
+                + (f"\n- and {more:,} more." if more > 0 else "")
             )
 
     def _learns(self, process_id: str | None) -> bool:
@@ -143,7 +150,7 @@ class RunWatcher:
         history is not known, the rest of the first page is read too (no more requests).
         """
         wanted = {w.id: w for w in runs}
-        oldest = min((w.run or {}).get("created_at") or "" for w in runs)
+        oldest = min((_created_at(w.run) for w in runs), default="")
         learns = self._learns(process_id)
         seen: list[Any] = []
         try:
@@ -156,7 +163,7 @@ class RunWatcher:
                 if not wanted and not learns:
                     break
                 if count % PAGE_SIZE == 0:  # the end of a page: read another one?
-                    older = oldest and str(item.get("created_at") or "") < oldest
+                    older = oldest and _created_at(item) < oldest
                     if not wanted or older or count // PAGE_SIZE >= len(wanted):
                         break
         except ControlRoomError as error:
@@ -173,6 +180,12 @@ class RunWatcher:
         # Not among the newest runs: ask for each one.
         errors = [self._get(w, timeout) for w in wanted.values()]
         return [e for e in errors if e is not None]
+
+
+def _created_at(run: Any) -> str:
+    """A run's ``created_at`` for ordering runs; '' when it is unknown or no string."""
+    created = run.get("created_at") if isinstance(run, dict) else None
+    return created if isinstance(created, str) else ""
 
 
 # --- Predictive polling ------------------------------------------------------------------

@@ -12,7 +12,6 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import (
-    ControlRoomError,
     InvalidArgument,
     ProcessRunFailed,
     ProcessRunTimeout,
@@ -20,6 +19,7 @@ from ..errors import (
 )
 from ..polling import Watched, poll_until_ended
 from ..returns import ProcessRun
+from ..text import printable
 from ..types import (
     CallbackEvent,
     Id,
@@ -35,12 +35,13 @@ from ..types import (
     time_argument,
     timestr,
 )
+from . import diagnosis
 from .context import LibraryComponent, to_dotdict
-from .diagnosis import duration_text, html_table, ran, save_artifacts, unresolved
+from .diagnosis import duration_text, html_table, ran, save_artifacts
 from .processruns import start_request_body, start_run
 
 if TYPE_CHECKING:
-    from ..client import ControlRoomClient
+    pass
 
 LAST_READ = 0.5  # seconds that the last read of the state may take after the deadline
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
@@ -248,8 +249,8 @@ class WaitingKeywords(LibraryComponent):
         | Process Run State Should Be | ${id} | in progress | message=The robot should still run |
         """
         run = self.ctx.client(alias).get_process_run(process_run_id)
-        state = run.get("state")
-        if state != expected_state.value:
+        state = printable(run.get("state"))
+        if run.get("state") != expected_state.value:
             raise StateMismatch(
                 message or f"Process run {process_run_id} is {state}, not {expected_state.value}."
             )
@@ -339,11 +340,13 @@ class WaitingKeywords(LibraryComponent):
                 on_change=_log_change,
             )
             _report(watched, elapsed, client.request_count - requests_before)
-            failures = _failures(client, watched, options)
+            failures = diagnosis.failures(
+                client, watched, options.timeout, options.on_timeout, options.fail_on_unresolved
+            )
         # Downloads come after the wait, outside its timeout: artifacts may be large.
         if options.download_artifacts:
             save_artifacts(client, watched)
-        if failures:
+        if failures[1]:
             _fail(failures, watched, options)
         by_id = {w.id: w for w in watched}
         return [to_dotdict(by_id[i].run) for i in ids]
@@ -381,7 +384,7 @@ def _on_timeout(value: Any) -> OnTimeout:
 
 
 def _log_change(w: Watched, elapsed: float) -> None:
-    text = f"Process run {w.id} is {w.state} after waiting {duration_text(elapsed)}."
+    text = f"Process run {w.id} is {printable(w.state)} after waiting {duration_text(elapsed)}."
     logger.info(text, also_console=elapsed >= CONSOLE_AFTER)
 
 
@@ -392,7 +395,7 @@ def _report(watched: list[Watched], elapsed: float, requests: int) -> None:
         w = watched[0]
         verb = "ended" if w.has_ended else "was still"
         logger.info(
-            f"Process run {w.id} {verb} {w.state} after waiting {duration_text(elapsed)} "
+            f"Process run {w.id} {verb} {printable(w.state)} after waiting {duration_text(elapsed)} "
             f"({sent}){ran(w.run, '; ')}."
         )
         return
@@ -403,42 +406,13 @@ def _report(watched: list[Watched], elapsed: float, requests: int) -> None:
     logger.info(html_table(watched), html=True)
 
 
-def _failures(client: ControlRoomClient, watched: list[Watched], options: WaitOptions) -> list[str]:
-    failures = []
-    for w in watched:
-        if w.state == "unresolved" and options.fail_on_unresolved:
-            failures.append(unresolved(client, w))
-        elif not w.has_ended:
-            failures.append(_timed_out(client, w, options.timeout, options.on_timeout))
-    return failures
-
-
-def _timed_out(client: ControlRoomClient, w: Watched, timeout: float, on_timeout: OnTimeout) -> str:
-    text = f"Process run {w.id} did not complete in {duration_text(timeout)}; "
-    if w.run is None:
-        text += "its state could not be read"
-    else:
-        text += f"its last state was {w.state}"
-    if w.error is not None:
-        text += f" (last error: {w.error})"
-    text += "."
-    if on_timeout is OnTimeout.STOP:
-        try:
-            with client.time_limit(None):  # the stop comes after the timeout: its own time
-                answer = client.stop_process_run(w.id, reason="Timed out in Robot Framework")
-            accepted = answer.get("accepted")
-        except ControlRoomError as error:
-            return f"{text} Asking Control Room to stop it failed: {error}"
-        outcome = "accepted" if accepted else "not accepted"
-        text += f" Asked Control Room to stop it: the stop was {outcome}."
-    return text
-
-
-def _fail(failures: list[str], watched: list[Watched], options: WaitOptions) -> None:
+def _fail(failures: tuple[list[str], int], watched: list[Watched], options: WaitOptions) -> None:
     """Fail the wait, or warn with on_timeout=continue when no run ended unresolved."""
-    text = failures[0] if len(watched) == 1 else (
-        f"{len(failures)} of {len(watched)} process runs did not complete:\n"
-        + "\n".join(f"- {f}" for f in failures)
+    texts, count = failures
+    text = texts[0] if len(watched) == 1 else (
+        f"{count} of {len(watched)} process runs did not complete:\n"
+        + "\n".join(f"- {f}" for f in texts)
+        + (f"\n- and {count - len(texts):,} more." if count > len(texts) else "")
     )  # fmt: skip
     unresolved_run = options.fail_on_unresolved and any(w.state == "unresolved" for w in watched)
     if options.on_timeout is OnTimeout.CONTINUE and not unresolved_run:
