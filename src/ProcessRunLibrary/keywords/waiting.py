@@ -96,11 +96,26 @@ class WaitingKeywords(LibraryComponent):
         The failure messages, word for word (how long the library waited is on this
         machine's clock, how long the run ran on Control Room's, and each message says
         which):
-        | = When =                     | = Message =                                              |
-        | it ends ``unresolved``       | ``Process run ID of process 'NAME' ended unresolved; by Control Room's clock it ran 1 minute 5 seconds. Failed work items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no customer.).`` Up to 5 items separated by ``;``, then ``and more``; ``Control Room lists no failed work items.`` when there are none. Then, on lines of their own, ``Last console lines of step run STEP_RUN_ID (STEP):`` and up to five of them, each cut at 200 characters, where Control Room has them. |
-        | ``timeout`` runs out, ``fail`` | ``Process run ID did not complete in 10 minutes; its last state was in_progress.`` (``its state could not be read`` when no poll succeeded, ``(last error: ...)`` when the last one failed) |
-        | ``timeout`` runs out, ``stop`` | the same, then ``Asked Control Room to stop it: the stop was accepted.`` (or ``was not accepted.``, or ``Asking Control Room to stop it failed: ERROR``) |
-        | ``timeout`` runs out, ``continue`` | no failure: the same text as a warning, and the last run seen is returned |
+        - *It ends* ``unresolved``: ``Process run ID of process 'NAME' ended
+          unresolved; by Control Room's clock it ran 1 minute 5 seconds. Failed work
+          items: ITEM_ID (business exception NO_CUSTOMER: Order 42 has no
+          customer.).`` Up to 5 items, separated by ``;``, then ``and more``;
+          ``Control Room lists no failed work items.`` when there are none. Then, on
+          lines of their own, ``Last console lines of step run STEP_RUN_ID (STEP):``
+          and up to five of them, where Control Room has them.
+        - *The timeout runs out,* ``on_timeout=fail``: ``Process run ID did not
+          complete in 10 minutes; its last state was in_progress.`` It says ``its
+          state could not be read`` when no poll succeeded, and adds ``(last error:
+          ...)`` when the last one failed.
+        - *The timeout runs out,* ``on_timeout=stop``: the same, then ``Asked Control
+          Room to stop it: the stop was accepted.`` (or ``was not accepted.``, or
+          ``Asking Control Room to stop it failed: ERROR``).
+        - *The timeout runs out,* ``on_timeout=continue``: no failure; the same text
+          as a warning, and the last run seen is returned.
+
+        What Control Room sent (names, states, exceptions, console lines) is shown
+        without terminal escape sequences and control characters, each value cut at
+        200 characters, and the console tail comes from its newest 1,000 messages.
 
         A Robot Framework test or keyword timeout interrupts the wait within about a
         second. Errors that Control Room may recover from (no answer, 429, 5xx) do not
@@ -146,9 +161,10 @@ class WaitingKeywords(LibraryComponent):
         The arguments are those of `Wait Until Process Run Completes`, and
         ``timeout`` is for the whole group. Runs of one process are read together
         from the list endpoint, so a polling round costs one request per process, not
-        one per run. The failure message lists every run that ended ``unresolved`` or
-        did not end in time, not only the first, each in the words of the table in
-        `Wait Until Process Run Completes`. log.html gets a table of the runs.
+        one per run. The failure message lists the runs that ended ``unresolved`` or
+        did not end in time, not only the first, each in the words of the list in
+        `Wait Until Process Run Completes`: the first 10 of them, then ``- and N
+        more.`` log.html gets a table of the runs (the first 100).
         With ``expected_duration``, every run is expected to take that long from its
         creation.
         With ``download_artifacts=True`` the artifacts of every run that has ended
