@@ -232,3 +232,46 @@ def test_a_failed_step_run_whose_id_is_no_id_is_said_so(ctx, http):
         "items.\nIts console messages could not be read: Control Room gave its step run an id "
         "that is no id."
     )
+
+
+# --- raw Python errors become sentences ---------------------------------------------------
+
+
+def test_an_on_timeout_from_python_that_is_no_choice_is_named(ctx, http):
+    message = failure_of(
+        WaitingKeywords(ctx).wait_until_process_run_completes, "r1", on_timeout="explode"
+    )
+    assert message == ("Argument 'on_timeout' must be one of fail, continue, stop, got 'explode'.")
+    assert http.sent == []
+
+
+def test_a_run_whose_process_is_no_object_is_still_waited_for(ctx, http):
+    ended = {
+        "id": "r1",
+        "state": "completed",
+        "process": "p1",
+        "created_at": "2026-01-01T00:00:00Z",
+        "ended_at": "2026-01-01T00:00:05Z",
+    }
+    http.answer(body={**ended, "state": "in_progress"})
+    http.answer(body=ended)
+    run = WaitingKeywords(ctx).wait_until_process_run_completes("r1", poll_interval="0.1 s")
+    assert run["state"] == "completed"
+
+
+def test_a_start_answer_is_quoted_in_at_most_200_characters(ctx, http):
+    answer = {"started": False, "padding": "x" * 10_000}
+    http.answer(body=answer)
+    message = failure_of(WaitingKeywords(ctx).start_process_run_and_wait, "p1")
+    assert message == (
+        f"No process run of process 'p1' was started: Control Room answered {repr(answer)[:200]}...."
+    )
+
+
+def test_a_long_string_given_as_the_ids_of_a_group_is_cut_in_the_message(ctx, http):
+    ids = "r" * 1000
+    message = failure_of(WaitingKeywords(ctx).wait_until_process_runs_complete, ids)
+    assert message == (
+        "Argument 'process_run_ids' must be a non-empty list of ids, got "
+        f"{repr(ids)[:200]}... (cut, 1000 characters in all)."
+    )

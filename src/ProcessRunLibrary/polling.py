@@ -62,7 +62,7 @@ class Watched:
 
     @property
     def process_id(self) -> str | None:
-        return ((self.run or {}).get("process") or {}).get("id") or self.process_hint
+        return process_of(self.run) or self.process_hint
 
     @property
     def created(self) -> float | None:
@@ -182,6 +182,13 @@ class RunWatcher:
         return [e for e in errors if e is not None]
 
 
+def process_of(run: Any) -> str | None:
+    """The id of a run's process, or None when the server did not say it as it should."""
+    process = run.get("process") if isinstance(run, dict) else None
+    found = process.get("id") if isinstance(process, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def _created_at(run: Any) -> str:
     """A run's ``created_at`` for ordering runs; '' when it is unknown or no string."""
     created = run.get("created_at") if isinstance(run, dict) else None
@@ -267,7 +274,7 @@ class History:
         """Keep the ended runs among ``runs`` (any processes, any order)."""
         for run in runs:
             length = run_length(run)
-            process = (run.get("process") or {}).get("id") if length is not None else None
+            process = process_of(run) if length is not None else None
             if length is None or not isinstance(process, str):
                 continue
             known = self._runs.setdefault(process, {})

@@ -7,6 +7,7 @@ from robot.api.deco import keyword
 
 from ..errors import InvalidArgument, ProcessRunNotStarted
 from ..returns import ProcessRun, ProcessRunOutput
+from ..text import printable
 from ..types import (
     CallbackEvent,
     Id,
@@ -335,13 +336,13 @@ def _started(process_id: str, answer: Any, body: dict[str, Any] | None) -> str:
     if answer.get("started") and not answer.get("id"):
         raise ProcessRunNotStarted(
             f"Control Room answered that a run of process '{process_id}' was started, "
-            f"but gave no id: {answer!r}."
+            f"but gave no id: {printable(repr(answer))}."
         )
     if not answer.get("started"):
         why = (
             "its input queue has no work items waiting"
             if body and body.get("type") == "with_inputs"
-            else f"Control Room answered {answer!r}"
+            else f"Control Room answered {printable(repr(answer))}"
         )
         raise ProcessRunNotStarted(f"No process run of process '{process_id}' was started: {why}.")
     run_id = str(answer["id"])

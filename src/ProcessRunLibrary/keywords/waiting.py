@@ -177,7 +177,7 @@ class WaitingKeywords(LibraryComponent):
         """
         if isinstance(process_run_ids, str) or not process_run_ids:
             raise InvalidArgument(
-                f"Argument 'process_run_ids' must be a non-empty list of ids, got {process_run_ids!r}."
+                f"Argument 'process_run_ids' must be a non-empty list of ids, got {shown(process_run_ids)}."
             )
         ids = list(process_run_ids)
         for run_id in ids:  # every id, before the first request
