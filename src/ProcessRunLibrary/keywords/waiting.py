@@ -356,14 +356,14 @@ class WaitingKeywords(LibraryComponent):
                 on_change=_log_change,
             )
             _report(watched, elapsed, client.request_count - requests_before)
-            failures = diagnosis.failures(
+            texts, count = diagnosis.failures(
                 client, watched, options.timeout, options.on_timeout, options.fail_on_unresolved
             )
         # Downloads come after the wait, outside its timeout: artifacts may be large.
         if options.download_artifacts:
             save_artifacts(client, watched)
-        if failures[1]:
-            _fail(failures, watched, options)
+        if count:
+            _fail(texts, count, watched, options)
         by_id = {w.id: w for w in watched}
         return [to_dotdict(by_id[i].run) for i in ids]
 
@@ -422,9 +422,8 @@ def _report(watched: list[Watched], elapsed: float, requests: int) -> None:
     logger.info(html_table(watched), html=True)
 
 
-def _fail(failures: tuple[list[str], int], watched: list[Watched], options: WaitOptions) -> None:
+def _fail(texts: list[str], count: int, watched: list[Watched], options: WaitOptions) -> None:
     """Fail the wait, or warn with on_timeout=continue when no run ended unresolved."""
-    texts, count = failures
     text = texts[0] if len(watched) == 1 else (
         f"{count} of {len(watched)} process runs did not complete:\n"
         + "\n".join(f"- {f}" for f in texts)
