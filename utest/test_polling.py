@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ProcessRunLibrary.errors import ControlRoomError
+from ProcessRunLibrary.errors import ControlRoomError, ProcessRunLibraryError
 from ProcessRunLibrary.polling import (
     History,
     PollSchedule,
@@ -357,3 +357,58 @@ def test_a_group_whose_windows_open_milliseconds_apart_polls_no_faster_than_dens
     pauses = [b - a for a, b in itertools.pairwise(times)]
     assert min(pauses) >= 0.4 - 0.011
     assert len(times) <= 3 + 2 + 14
+
+
+def polls_of_a_moving_server(
+    schedule: PredictiveSchedule, clock: FakeClock, w: Watched, until: float
+) -> int:
+    """Polls in ``until`` seconds of a server whose run is always 10 s old."""
+    count = 0
+    while clock.now < until:
+        w.run = {**run("a", "p"), "created_at": iso(clock.now - 10.0)}  # what this poll read
+        count += 1
+        clock.now += schedule.next_pause()
+    return count
+
+
+@pytest.mark.parametrize(("seconds", "stable"), [(20, 11), (60, 15)])
+def test_a_created_at_that_moves_with_every_answer_keeps_the_request_budget(seconds, stable):
+    history = known_history([9.0, 10.0, 11.0])  # window 8.5 .. 11.5: the run seems inside it
+    counts = []
+    for moving in (True, False):
+        clock = FakeClock(0)
+        w = Watched("a")
+        schedule = PredictiveSchedule(10, [w], history, rng=lambda: 0.5, clock=clock)
+        if moving:
+            counts.append(polls_of_a_moving_server(schedule, clock, w, seconds))
+        else:
+            w.run = {**run("a", "p"), "created_at": iso(-10.0)}
+            counts.append(len(polls(schedule, clock, seconds)) - 1)
+    assert counts == [stable, stable]  # the first created_at counts, as if it stood still
+
+
+def test_a_group_treats_a_created_at_that_is_no_string_as_unknown():
+    runs = [{**run("a", "p"), "created_at": 12}, {**run("b", "p"), "created_at": None}]
+    client = FakeClient([run("n", "p"), *runs])
+    watched = [Watched("a", run=runs[0]), Watched("b", run=runs[1])]
+    RunWatcher(client).poll(watched)  # type: ignore[arg-type]
+    assert client.calls == ["LIST p"]
+    assert [w.created for w in watched] == [None, None]
+
+
+def test_the_runs_a_group_cannot_read_are_named_up_to_ten():
+    client = FakeClient([])
+    client.iter_process_runs = lambda *a, **k: iter([])  # type: ignore[method-assign]
+
+    def get_process_run(run_id, timeout=None, quiet=False):  # type: ignore[no-untyped-def]
+        raise ControlRoomError("GET", f"/process-runs/{run_id}", "404 Not Found", status=404)
+
+    client.get_process_run = get_process_run  # type: ignore[method-assign]
+    watched = [Watched(f"r{i}") for i in range(10_000)]
+    with pytest.raises(ProcessRunLibraryError) as error:
+        RunWatcher(client).poll(watched)  # type: ignore[arg-type]
+    assert str(error.value).splitlines() == [
+        "10000 of 10000 process runs could not be read:",
+        *(f"- GET /process-runs/r{i} failed: 404 Not Found" for i in range(10)),
+        "- and 9,990 more.",
+    ]

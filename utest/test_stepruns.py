@@ -23,8 +23,8 @@ from ProcessRunLibrary.client.downloads import (
 )
 from ProcessRunLibrary.errors import ControlRoomError, DownloadFailed, InvalidArgument
 from ProcessRunLibrary.keywords.context import LibraryContext, Settings
+from ProcessRunLibrary.keywords.diagnosis import console_lines
 from ProcessRunLibrary.keywords.stepruns import StepRunKeywords, artifact_links
-from ProcessRunLibrary.keywords.waiting import console_lines
 
 from .conftest import API
 

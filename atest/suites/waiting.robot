@@ -54,6 +54,20 @@ An Unresolved Run Fails The Wait With Its Failed Work Items
     Should Match Regexp    ${error}
     ...    ^Process run ${id} of process 'Failing' ended unresolved; by Control Room's clock it ran \\d+ milliseconds\\. Failed work items: \\S+ \\(business exception INVALID_ORDER: Order 42 has no customer\\.\\); \\S+ \\(application exception TIMEOUT: The portal did not answer\\.\\)\\.\\nLast console lines of step run \\S+ \\(Failing\\):\\n {4}Step 'Failing' of process 'Failing' started: 2 work item\\(s\\) to process\\.\\n {4}Work item \\S+ failed with business exception INVALID_ORDER: Order 42 has no customer\\.\\n {4}Work item \\S+ failed with application exception TIMEOUT: The portal did not answer\\.\\n {4}Step 'Failing' of process 'Failing' failed \\(ROBOT_FAILED\\): 2 of 2 work item\\(s\\) failed\\.$
 
+Terminal Escapes From Control Room Never Reach The Failure Message
+    [Documentation]    A process name, a work item exception's code and message, a step
+    ...    name and a console line hold OSC (window title, hyperlink), CSI (screen clear,
+    ...    DSR query) and C1 sequences: the message keeps only their printable text.
+    ${process} =    Set Variable    escapes-${{uuid.uuid4().hex[:8]}}
+    Emulator.Define Process    ${process}    name=${{"\x1b]0;owned\x07Invoices\x1b[2J"}}
+    ...    new_seconds=0.1 s    run_seconds=0.3 s    outcome=unresolved
+    ...    failures=${{[{"type": "business", "code": "NO\x9b2J_PDF", "message": "No\x1b]8;;http://evil\x1b\\ PDF\x1b[6n\nForged: line"}]}}
+    ...    steps=${{[{"name": "Read\x9d0;title\x9c mail\x1b[31m", "console": ["\x1b[2J\x1b[HRead \x1bc1 mail", "\x9b6n"]}]}}
+    ${id} =    Start Process Run    ${process}
+    ${error} =    Run Keyword And Expect Error    *    Wait Until Process Run Completes    ${id}
+    Should Match Regexp    ${error}
+    ...    ^Process run ${id} of process 'Invoices' ended unresolved; by Control Room's clock it ran \\d+ milliseconds\\. Failed work items: \\S+ \\(business exception NO_PDF: No PDFForged: line\\)\\.\\nLast console lines of step run \\S+ \\(Read mail\\):\\n {4}Read 1 mail$
+
 An Unresolved Run Is Returned When Fail On Unresolved Is False
     ${id} =    Start Process Run    failing
     ${run} =    Wait Until Process Run Completes    ${id}    fail_on_unresolved=False

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import ControlRoomError, ProcessRunLibraryError
+from .text import LISTED, printable
 from .types import ENDED_STATES
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class Watched:
     run: dict[str, Any] | None = None
     error: ControlRoomError | None = None
     process_hint: str | None = None  # known before the first poll (the run was just started)
-    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto
+    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto;
+    # else the first created_at read (see `created`)
 
     @property
     def state(self) -> str | None:
@@ -60,14 +62,17 @@ class Watched:
 
     @property
     def process_id(self) -> str | None:
-        return ((self.run or {}).get("process") or {}).get("id") or self.process_hint
+        return process_of(self.run) or self.process_hint
 
     @property
     def created(self) -> float | None:
-        """When the run was created, epoch seconds, or None before the first poll."""
-        if self.created_hint is not None:
-            return self.created_hint
-        return _epoch((self.run or {}).get("created_at"))
+        """When the run was created, epoch seconds, or None before the first poll.
+
+        The first time Control Room gives is kept: a ``created_at`` that moved with every
+        answer would keep the run in its predicted window, polled densely for ever."""
+        if self.created_hint is None:
+            self.created_hint = _epoch((self.run or {}).get("created_at"))
+        return self.created_hint
 
 
 @dataclass
@@ -107,9 +112,11 @@ class RunWatcher:
         if len(unreadable) == 1:
             raise unreadable[0]
         if unreadable:
+            more = len(unreadable) - LISTED
             raise ProcessRunLibraryError(
                 f"{len(unreadable)} of {len(watched)} process runs could not be read:\n"
-                + "\n".join(f"- {error}" for error in unreadable)
+                + "\n".join(f"- {printable(error, None)}" for error in unreadable[:LISTED])
+                + (f"\n- and {more:,} more." if more > 0 else "")
             )
 
     def _learns(self, process_id: str | None) -> bool:
@@ -143,7 +150,7 @@ class RunWatcher:
         history is not known, the rest of the first page is read too (no more requests).
         """
         wanted = {w.id: w for w in runs}
-        oldest = min((w.run or {}).get("created_at") or "" for w in runs)
+        oldest = min((_created_at(w.run) for w in runs), default="")
         learns = self._learns(process_id)
         seen: list[Any] = []
         try:
@@ -156,7 +163,7 @@ class RunWatcher:
                 if not wanted and not learns:
                     break
                 if count % PAGE_SIZE == 0:  # the end of a page: read another one?
-                    older = oldest and str(item.get("created_at") or "") < oldest
+                    older = oldest and _created_at(item) < oldest
                     if not wanted or older or count // PAGE_SIZE >= len(wanted):
                         break
         except ControlRoomError as error:
@@ -173,6 +180,19 @@ class RunWatcher:
         # Not among the newest runs: ask for each one.
         errors = [self._get(w, timeout) for w in wanted.values()]
         return [e for e in errors if e is not None]
+
+
+def process_of(run: Any) -> str | None:
+    """The id of a run's process, or None when the server did not say it as it should."""
+    process = run.get("process") if isinstance(run, dict) else None
+    found = process.get("id") if isinstance(process, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _created_at(run: Any) -> str:
+    """A run's ``created_at`` for ordering runs; '' when it is unknown or no string."""
+    created = run.get("created_at") if isinstance(run, dict) else None
+    return created if isinstance(created, str) else ""
 
 
 # --- Predictive polling ------------------------------------------------------------------
@@ -254,7 +274,7 @@ class History:
         """Keep the ended runs among ``runs`` (any processes, any order)."""
         for run in runs:
             length = run_length(run)
-            process = (run.get("process") or {}).get("id") if length is not None else None
+            process = process_of(run) if length is not None else None
             if length is None or not isinstance(process, str):
                 continue
             known = self._runs.setdefault(process, {})
@@ -362,3 +382,40 @@ class PredictiveSchedule:
             return min(dense * jitter, self.poll_interval)
         # Outlived the prediction: pauses double again (dense, 2 x dense, ...).
         return min(max(dense, age - window.end) * jitter, self.poll_interval)
+
+
+# --- The wait loop -------------------------------------------------------------------
+
+
+def poll_until_ended(
+    client: ControlRoomClient,
+    watched: list[Watched],
+    timeout: float,
+    interval: float,
+    expected: float | None = None,
+    on_change: Callable[[Watched, float], None] | None = None,
+) -> float:
+    """Poll until every run has ended or ``timeout`` has passed; return the seconds taken.
+
+    The session's :class:`History` predicts the runs' ends, a :class:`RunWatcher` reads
+    them and a :class:`PredictiveSchedule` spaces the polls. ``on_change(run, elapsed)``
+    is called for each run whose state a poll changed (the keywords log it)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    history = history_of(client)
+    watcher = RunWatcher(client, history)
+    schedule = PredictiveSchedule(interval, watched, history, expected)
+    while True:
+        before = {w.id: w.state for w in watched}
+        # The wait's time limit bounds each poll; the last one, at the deadline, gets a
+        # little more (the keyword's LAST_READ).
+        watcher.poll(watched)
+        elapsed = time.monotonic() - started
+        if on_change is not None:
+            for w in watched:
+                if w.state != before[w.id]:
+                    on_change(w, elapsed)
+        remaining = deadline - time.monotonic()
+        if all(w.has_ended for w in watched) or remaining <= 0:
+            return time.monotonic() - started
+        time.sleep(min(schedule.next_pause(), remaining))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..errors import ControlRoomError
 from ..types import path_segment
 from .transport import JSON, Transport
@@ -18,6 +20,11 @@ class StepRuns(Transport):
     def list_step_run_console_messages(self, step_run_id: str) -> list[JSON]:
         step = path_segment("step_run_id", step_run_id)
         return self.list(f"/step-runs/{step}/console-messages", {}, None)
+
+    def iter_step_run_console_messages(self, step_run_id: str) -> Iterator[JSON]:
+        """Console messages oldest first, page by page: the caller keeps what it needs."""
+        step = path_segment("step_run_id", step_run_id)
+        return self.pages(f"/step-runs/{step}/console-messages", {}, None)
 
     def list_step_run_artifacts(self, step_run_id: str, limit: int | None = None) -> list[JSON]:
         step = path_segment("step_run_id", step_run_id)

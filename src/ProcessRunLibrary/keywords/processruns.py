@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import InvalidArgument, ProcessRunNotStarted
 from ..returns import ProcessRun, ProcessRunOutput
+from ..text import printable
 from ..types import (
     CallbackEvent,
     Id,
@@ -22,6 +23,9 @@ from ..types import (
     shown,
 )
 from .context import LibraryComponent, to_dotdict
+
+if TYPE_CHECKING:
+    from ..client import ControlRoomClient
 
 START_MODES = ("payload", "payloads", "work_item_ids", "use_input_queue")
 
@@ -147,9 +151,7 @@ class ProcessRunKeywords(LibraryComponent):
             callback_secret,
             callback_events,
         )
-        client = self.ctx.client(alias)
-        answer = client.start_process_run(process_id, body)
-        return self._started(process_id, answer, body)
+        return start_run(self.ctx.client(alias), process_id, body)
 
     @keyword
     def start_process_run_for_integration(
@@ -188,26 +190,7 @@ class ProcessRunKeywords(LibraryComponent):
         answer = client.start_process_run_for_integration(
             process_id, body, token or client.credentials.secret, with_handshake
         )
-        return self._started(process_id, answer, {"type": "integration"})
-
-    def _started(self, process_id: str, answer: Any, body: dict[str, Any] | None) -> str:
-        if answer.get("started") and not answer.get("id"):
-            raise ProcessRunNotStarted(
-                f"Control Room answered that a run of process '{process_id}' was started, "
-                f"but gave no id: {answer!r}."
-            )
-        if not answer.get("started"):
-            why = (
-                "its input queue has no work items waiting"
-                if body and body.get("type") == "with_inputs"
-                else f"Control Room answered {answer!r}"
-            )
-            raise ProcessRunNotStarted(
-                f"No process run of process '{process_id}' was started: {why}."
-            )
-        run_id = str(answer["id"])
-        logger.info(f"Started process run {run_id} of process '{process_id}'{_what(body)}.")
-        return run_id
+        return _started(process_id, answer, {"type": "integration"})
 
     @keyword
     def get_process_run(self, process_run_id: Id, alias: str | None = None) -> ProcessRun:
@@ -341,6 +324,30 @@ class ProcessRunKeywords(LibraryComponent):
         """
         self.ctx.client(alias).delete_process_run(process_run_id)
         logger.info(f"Deleted process run {process_run_id}.")
+
+
+def start_run(client: ControlRoomClient, process_id: str, body: dict[str, Any] | None) -> str:
+    """Start a run with a checked ``body`` (see :func:`start_request_body`); return its id.
+    The one start of `Start Process Run` and `Start Process Run And Wait`."""
+    return _started(process_id, client.start_process_run(process_id, body), body)
+
+
+def _started(process_id: str, answer: Any, body: dict[str, Any] | None) -> str:
+    if answer.get("started") and not answer.get("id"):
+        raise ProcessRunNotStarted(
+            f"Control Room answered that a run of process '{process_id}' was started, "
+            f"but gave no id: {printable(repr(answer))}."
+        )
+    if not answer.get("started"):
+        why = (
+            "its input queue has no work items waiting"
+            if body and body.get("type") == "with_inputs"
+            else f"Control Room answered {printable(repr(answer))}"
+        )
+        raise ProcessRunNotStarted(f"No process run of process '{process_id}' was started: {why}.")
+    run_id = str(answer["id"])
+    logger.info(f"Started process run {run_id} of process '{process_id}'{_what(body)}.")
+    return run_id
 
 
 def _what(body: dict[str, Any] | None) -> str:

@@ -10,6 +10,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
+from ..text import listed, printable
 from ..types import Id, WorkItemState, id_list, json_payload, path_segment, positive_int
 from .context import LibraryComponent, to_dotdict
 
@@ -233,11 +234,11 @@ class WorkItemKeywords(LibraryComponent):
             ]
         ids = id_list("work_item_ids", work_item_ids)
         answer = self.ctx.client(alias).work_item_batch(operation, ids)
-        what = f"{len(ids)} work item{'s' if len(ids) != 1 else ''} ({', '.join(ids)})"
+        what = f"{len(ids)} work item{'s' if len(ids) != 1 else ''} ({listed(ids)})"
         if not (isinstance(answer, dict) and answer.get("accepted") is True):
             raise ControlRoomError(
                 "POST",
                 "/work-items/batch",
-                f"Control Room did not accept the {_DONE[operation]} of {what}: {answer!r}.",
+                f"Control Room did not accept the {_DONE[operation]} of {what}: {printable(repr(answer))}.",
             )
         logger.info(f"Control Room accepted the {_DONE[operation]} of {what}.")
