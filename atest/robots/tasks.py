@@ -4,6 +4,7 @@ emulator runs one with `python -m robocorp.tasks run tasks.py -t <task>`."""
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from robocorp import workitems
@@ -43,3 +44,12 @@ def fail_by_payload() -> None:
             if what == "exit":
                 os._exit(order["code"])  # the item is never released
             print(f"Processed {order}", flush=True)
+
+
+@task
+def slow() -> None:
+    """Each item takes the payload's `seconds`."""
+    for item in workitems.inputs:
+        with item:
+            print(f"Working on {item.payload}", flush=True)
+            time.sleep(item.payload["seconds"])

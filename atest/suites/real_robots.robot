@@ -108,6 +108,33 @@ A child robot uses ProcessRunLibrary through RC_API_URL_V1
     ${seen} =    Get File    ${paths}[0]
     Should Be Equal    ${seen}    in_progress ${step runs}[0][id] in_progress mine?
 
+Stop with terminate ends the robot at once
+    Define Robot Process    stoppable    slow
+    ${id} =    Start Process Run    stoppable    payloads=${{[{"seconds": 600}, {"seconds": 600}]}}
+    Wait Until Keyword Succeeds    60 s    0.2 s    A Step Run Should Be In Progress    ${id}
+    Stop Process Run    ${id}    terminate_ongoing_activity_runs=True    reason=Enough.
+    ${run} =    Wait Until Process Run Completes    ${id}    timeout=30 s    fail_on_unresolved=False
+    Should Be Equal    ${run.state}    unresolved
+    ${items} =    List Work Items    process_run_id=${id}
+    FOR    ${item}    IN    @{items}
+        Item Should Have Failed With    ${item}    orchestrator    PROCESS_RUN_STOPPED
+        ...    The process run was stopped: Enough.
+    END
+    ${step runs} =    List Step Runs    ${id}
+    Should Be Equal    ${step runs}[0][error]    ${{{"code": "PROCESS_RUN_STOPPED"}}}
+
+A graceful stop lets the robot finish the item in hand
+    Define Robot Process    graceful    slow
+    ${id} =    Start Process Run    graceful    payloads=${{[{"seconds": 2}, {"seconds": 600}]}}
+    Wait Until Keyword Succeeds    60 s    0.2 s    A Step Run Should Be In Progress    ${id}
+    Stop Process Run    ${id}    set_remaining_work_items_as_done=True
+    ${run} =    Wait Until Process Run Completes    ${id}    timeout=60 s
+    Should Be Equal    ${run.state}    completed
+    ${step runs} =    List Step Runs    ${id}
+    Should Be Equal    ${{[s.state for s in $step_runs]}}    ${{["completed"]}}
+    ${console} =    List Step Run Console Messages    ${step runs}[0][id]
+    Should Not Contain    ${{[m.message for m in $console]}}    Working on {'seconds': 600}
+
 Define Process refuses a command step without allow_commands
     Run Keyword And Expect Error
     ...    *Process 'sneaky' has steps with a 'command': the emulator runs commands defined through the admin API only when started with --allow-commands (Start Emulator${SPACE}${SPACE}allow_commands=True).
@@ -124,6 +151,11 @@ Start The Emulator That Runs Commands
     ${file} =    Set Variable    ${OUTPUT DIR}/order.txt
     Create File    ${file}    2 x widget\n
     Set Suite Variable    ${ORDER FILE}    ${file}
+
+A Step Run Should Be In Progress
+    [Arguments]    ${process_run_id}
+    ${step runs} =    List Step Runs    ${process_run_id}
+    Should Be Equal    ${step runs}[0][state]    in_progress
 
 Item Should Have Failed With
     [Arguments]    ${item}    ${type}    ${code}    ${message}
