@@ -600,3 +600,25 @@ def test_a_reset_ends_the_commands_and_starts_no_more(live: Live) -> None:
     until(lambda: all(gone(pid) for pid in pids), "the command and its grandchild to end")
     time.sleep(0.5)  # a step run for the second item would have started by now
     assert len(list(live.hold_dir.glob("*.json"))) == 1
+
+
+def test_a_second_workspace_may_define_commands_too(live: Live) -> None:
+    other = Emulator(live.base_url, workspace="other", key="other-key-secret")
+    defined = other.define("p", steps=[{"name": "S", "command": ["true"]}])
+    assert defined["steps"][0]["command"] == ["true"]
+    other.http.close()
+
+
+@pytest.mark.parametrize(
+    ("argument", "expanded"),
+    [
+        ("%{ROBOT_ARTIFACTS}", "/a"),
+        ("--outputdir=%{ROBOT_ARTIFACTS}/x", "--outputdir=/a/x"),
+        ("%{UNSET}", "%{UNSET}"),
+        ("${ROBOT_ARTIFACTS} $ROBOT_ARTIFACTS", "${ROBOT_ARTIFACTS} $ROBOT_ARTIFACTS"),
+    ],
+)
+def test_percent_placeholders_are_the_commands_environment(argument: str, expanded: str) -> None:
+    from ProcessRunLibrary.emulator.runner import expand
+
+    assert expand(argument, {"ROBOT_ARTIFACTS": "/a"}) == expanded

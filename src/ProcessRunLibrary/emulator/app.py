@@ -157,6 +157,7 @@ class Context:
             page_size=first.page_size,
             url_expiry_seconds=first.url_expiry_seconds,
         )
+        workspace.allow_commands = first.allow_commands
         return self.add_workspace(workspace, api_key, set())
 
     def holding(self, has: Callable[[Workspace], bool]) -> Workspace:

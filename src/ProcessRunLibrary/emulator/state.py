@@ -1,9 +1,11 @@
 """The emulated workspace: processes, runs, work items, step runs, outputs and the clock.
 
 Pure Python, no aiohttp: every method takes plain values and returns JSON-ready
-dictionaries, or raises :class:`ApiError`. A run's state is never stored: it is derived from
-the emulated time elapsed since the run was created and from the process's durations, so no
-background task is needed and a high clock factor makes everything happen sooner.
+dictionaries, or raises :class:`ApiError`. A simulated run's state is never stored: it is
+derived from the emulated time elapsed since the run was created and from the process's
+durations, so no background task is needed and a high clock factor makes everything happen
+sooner. A run whose steps are real commands is the exception: its state is stored and moved
+by what its commands do (liveruns.py, worker.py; runner.py runs the commands).
 """
 
 from __future__ import annotations
