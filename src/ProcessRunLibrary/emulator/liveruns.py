@@ -23,7 +23,16 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .common import ID_NAMESPACE, STOPPED_CODE, ApiError, iso
-from .model import ItemView, LiveItem, LiveRun, LiveStepRun, Run, Timeline, WorkItem
+from .model import (
+    ItemView,
+    LiveItem,
+    LiveRun,
+    LiveStepRun,
+    Run,
+    StopRequest,
+    Timeline,
+    WorkItem,
+)
 from .processes import Artifact, Process, Step
 from .runner import CommandRunner
 from .runs import Runs
@@ -200,7 +209,11 @@ class LiveRuns(Runs):
         self.pump(run)
 
     def _held_failure(
-        self, step_run: LiveStepRun, exit_code: int | None, not_started: str | None, stop: Any
+        self,
+        step_run: LiveStepRun,
+        exit_code: int | None,
+        not_started: str | None,
+        stop: StopRequest | None,
     ) -> dict[str, str] | None:
         """What an item the command never released fails with (None: it is done)."""
         if not_started is not None:
