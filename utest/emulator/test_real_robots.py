@@ -3,6 +3,7 @@ emulator, real child processes (robots/hold.py, which the test drives), real HTT
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import time
@@ -622,3 +623,19 @@ def test_percent_placeholders_are_the_commands_environment(argument: str, expand
     from ProcessRunLibrary.emulator.runner import expand
 
     assert expand(argument, {"ROBOT_ARTIFACTS": "/a"}) == expanded
+
+
+def test_a_chatty_command_keeps_a_bounded_console(live: Live) -> None:
+    chatty = [sys.executable, "-c", "print('x\\n' * 100_005, end='')"]
+    live.define("chatty", steps=[{"name": "S", "command": chatty}])
+    run_id = live.start("chatty", {"type": "with_payloads", "payloads": [{}]})
+    assert live.ended(run_id) == "completed"
+    [step_run] = live.step_runs(run_id)
+    # Straight to the last page: the cursor is the position of the page's first line.
+    cursor = base64.urlsafe_b64encode(b"console:99998").decode().rstrip("=")
+    path = f"/step-runs/{step_run['id']}/console-messages?limit=100&cursor={cursor}"
+    page = live.api("GET", path).json()
+    assert (page["has_more"], [m["message"] for m in page["data"]]) == (
+        False,
+        ["x", "x", "(The emulator keeps the first 100000 lines of a step run.)"],
+    )

@@ -39,6 +39,7 @@ from .runs import Runs
 from .stepruns import DEFAULT_ERROR_CODE, StepRunView
 
 TIMEOUT_CODE = "STEP_RUN_TIMEOUT"
+MAX_CONSOLE_LINES = 100_000
 NOT_STARTED_CODE = "COMMAND_NOT_STARTED"
 
 
@@ -162,7 +163,13 @@ class LiveRuns(Runs):
         self.run_changed(run.id)
 
     def console_line(self, step_run: LiveStepRun, text: str) -> None:
-        step_run.console.append((self.clock.now(), text))
+        """One line of the command's output; past MAX_CONSOLE_LINES, one last line says
+        that the rest is not kept (memory stays bounded for a chatty command)."""
+        if len(step_run.console) < MAX_CONSOLE_LINES:
+            step_run.console.append((self.clock.now(), text))
+        elif len(step_run.console) == MAX_CONSOLE_LINES:
+            note = f"(The emulator keeps the first {MAX_CONSOLE_LINES} lines of a step run.)"
+            step_run.console.append((self.clock.now(), note))
 
     def command_exited(
         self,

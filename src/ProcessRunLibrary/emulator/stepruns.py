@@ -341,8 +341,12 @@ class StepRuns(Runs):
     ) -> tuple[list[dict[str, Any]], int | None]:
         now = self.clock.now()
         view = self._step_run(step_run_id, now)
-        messages = [{"timestamp": iso(at), "message": text} for at, text in self.console(view, now)]
-        return _slice(messages, limit, cursor)
+        messages = self.console(view, now)
+        start = 0 if cursor is None else cursor
+        end = start + limit
+        # Only the page is formatted: a command may print 100,000 lines.
+        page = [{"timestamp": iso(at), "message": text} for at, text in messages[start:end]]
+        return page, (end if end < len(messages) else None)
 
     # --- artifacts
 
