@@ -6,8 +6,10 @@ shared emulator) and the example suite.
     python run_tests.py --quick                lint, types and unit tests only
     python run_tests.py --steps utest,atest    only these steps (nox's matrix uses this)
 
-Steps: lint, types, robocop, robotcode, dryrun, packaging, utest, atest, examples. Ends with one line
-`N passed, N failed` counting unit, acceptance and example tests.
+Steps: lint, types, robocop, robotcode, dryrun, packaging, utest, atest, examples, docexamples
+(every `Examples:` block of the keyword documentation, run against the emulator by
+atest/doc_examples.py). Ends with one line `N passed, N failed` counting unit, acceptance,
+example and documentation example tests.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ STEPS = [
     "utest",
     "atest",
     "examples",
+    "docexamples",
 ]
 QUICK = ["lint", "types", "utest"]
 
@@ -156,6 +159,13 @@ class Steps:
             [PY, "-m", "robot", "--outputdir", str(RESULTS / "example"), "examples"],
         )
         self.count(RESULTS / "example" / "output.xml", ok, "example suite")
+
+    def docexamples(self) -> None:
+        ok, _ = run(
+            "the keyword documentation's examples",
+            [PY, "atest/doc_examples.py", "--console", "dotted"],
+        )
+        self.count(RESULTS / "doc_examples" / "output.xml", ok, "documentation examples")
 
     def count(self, output: Path, ok: bool, name: str) -> None:
         p, f = robot_counts(output)
