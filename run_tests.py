@@ -15,6 +15,7 @@ example and documentation example tests.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -126,7 +127,15 @@ class Steps:
     def packaging(self) -> None:
         """Build sdist and wheel, `twine check` them, and look inside."""
         shutil.rmtree(ROOT / "dist", ignore_errors=True)
-        self.check("build", [PY, "-m", "build", "--outdir", "dist", "."])
+        # `python -m build` builds the sdist, then the wheel from the sdist in a fresh folder:
+        # a module left in build/ by an older build (deleted from src/ since) cannot get in.
+        stray = ROOT / "build" / "lib" / "ProcessRunLibrary" / STRAY_MODULE
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_text("raise ImportError('deleted from src/')\n", encoding="utf-8")
+        try:
+            self.check("build", [PY, "-m", "build", "--outdir", "dist", "."])
+        finally:
+            stray.unlink()
         wheels = glob.glob(str(ROOT / "dist" / "*.whl"))
         sdists = glob.glob(str(ROOT / "dist" / "*.tar.gz"))
         if not (wheels and sdists):
@@ -188,10 +197,24 @@ def version_excludes() -> list[str]:
     return excludes
 
 
+STRAY_MODULE = "stray_module_from_an_old_build.py"
+
+
 def package_problems(wheel: Path, sdist: Path) -> list[str]:
-    """What the wheel and the sdist lack of what they promise."""
+    """What the wheel and the sdist lack of what they promise, and what they should not
+    carry: an old build's module, the build machine's paths in the libdoc specs."""
     problems = []
     names = zipfile.ZipFile(wheel).namelist()
+    if any(n.endswith(STRAY_MODULE) for n in names):
+        problems.append(f"the wheel has build/'s {STRAY_MODULE}, which src/ does not")
+    for name in names:
+        if name.endswith(".libspec.json"):
+            spec = json.loads(zipfile.ZipFile(wheel).read(name))
+            items = [spec, *spec.get("inits", []), *spec.get("keywords", [])]
+            sources = {item["source"] for item in items if item.get("source")}
+            absolute = sorted(s for s in sources if not s.startswith("ProcessRunLibrary/"))
+            if absolute:
+                problems.append(f"{name} names sources outside the package: {absolute[0]}")
     for suffix in (
         ".dist-info/licenses/LICENSE",
         "ProcessRunLibrary/ProcessRunLibrary.libspec.json",
