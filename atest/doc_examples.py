@@ -23,7 +23,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESOURCE = HERE / "resources" / "doc_examples.resource"
-OUTPUT_DIR = Path(os.environ.get("PROCESSRUN_RESULTS") or ROOT / "results") / "doc_examples"
+OUTPUT_DIR = (
+    Path(os.environ.get("PROCESSRUN_RESULTS") or ROOT / "results") / "doc_examples"
+).resolve()
 LIBRARIES = ("ProcessRunLibrary", "ProcessRunLibrary.Emulator")
 
 # Keyword -> why its example does not run here. Reviewed: keep it short, and remove an
