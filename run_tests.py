@@ -165,9 +165,9 @@ class Steps:
     def examples(self) -> None:
         ok, _ = run(
             "example suite",
-            [PY, "-m", "robot", "--outputdir", str(RESULTS / "example"), "examples"],
+            [PY, "-m", "robot", "--outputdir", str(RESULTS / "example-suites"), "examples"],
         )
-        self.count(RESULTS / "example" / "output.xml", ok, "example suite")
+        self.count(RESULTS / "example-suites" / "output.xml", ok, "example suite")
 
     def docexamples(self) -> None:
         ok, _ = run(
