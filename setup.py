@@ -10,9 +10,6 @@ portable on the way (`portable_spec`).
 import json
 from pathlib import Path
 
-from setuptools import setup
-from setuptools.command.build_py import build_py
-
 SPECS = {
     "ProcessRunLibrary.json": "ProcessRunLibrary.libspec.json",
     "Emulator.json": "Emulator.libspec.json",
@@ -44,18 +41,26 @@ def relative_source(source: str) -> str:
     return "/".join(parts[len(parts) - parts[::-1].index(PACKAGE) - 1 :])
 
 
-class BuildPyWithSpecs(build_py):
-    def run(self) -> None:
-        super().run()
-        if self.editable_mode:  # an editable install imports the library from src/
-            return
-        docs = Path(__file__).resolve().parent / "docs"
-        target = Path(self.build_lib) / PACKAGE
-        self.mkpath(str(target))
-        for source, name in SPECS.items():
-            text = (docs / source).read_text(encoding="utf-8")
-            (target / name).write_text(portable_spec(text), encoding="utf-8")
+def build() -> None:
+    # setuptools is there when a build runs this file; the unit tests that import
+    # `portable_spec` from it may run where it is not (uv's virtual environments).
+    from setuptools import setup
+    from setuptools.command.build_py import build_py
+
+    class BuildPyWithSpecs(build_py):
+        def run(self) -> None:
+            super().run()
+            if self.editable_mode:  # an editable install imports the library from src/
+                return
+            docs = Path(__file__).resolve().parent / "docs"
+            target = Path(self.build_lib) / PACKAGE
+            self.mkpath(str(target))
+            for source, name in SPECS.items():
+                text = (docs / source).read_text(encoding="utf-8")
+                (target / name).write_text(portable_spec(text), encoding="utf-8")
+
+    setup(cmdclass={"build_py": BuildPyWithSpecs})
 
 
 if __name__ == "__main__":  # setuptools' build backend runs this file as __main__
-    setup(cmdclass={"build_py": BuildPyWithSpecs})
+    build()
