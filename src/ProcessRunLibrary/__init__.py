@@ -246,8 +246,8 @@ class ProcessRunLibrary(DynamicCore):
       leading ``_``, and names over 255 bytes are shortened before the extension.
       ``../../etc/passwd`` is saved as ``passwd``; a name with nothing left (``..``)
       is skipped with a warning. Nothing is ever written outside the folder.
-    - Two files with the same safe name (ignoring case) get `` (2)``, `` (3)``
-      before the extension: ``log.html``, ``log (2).html``. A file already in the
+    - Two files with the same safe name (ignoring case) get a space and ``(2)``,
+      ``(3)`` before the extension: ``log.html``, ``log (2).html``. A file already in the
       folder with the name is replaced (so downloading again gives the same paths).
     - ``pattern`` is a case-sensitive glob (``*``, ``?``, ``[abc]``) matched against
       the safe name.
