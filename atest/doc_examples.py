@@ -32,26 +32,13 @@ LIBRARIES = ("ProcessRunLibrary", "ProcessRunLibrary.Emulator")
 # Keyword -> why its example does not run here. Reviewed: keep it short, and remove an
 # entry as soon as the example is fixed.
 SKIP = {
-    "Process Run State Should Be": (
-        "its rows need two runs, one completed and one still running, both named ${id} "
-        "(fix: ${done} and ${running}; keywords/waiting.py, fixed in branch waiting)"
-    ),
-    "Wait Until Process Run Completes": (
-        "its rows are alternatives on different runs (one completed, one unresolved, "
-        "one stopped) named ${id}: the first fails on the unresolved one (fix: one "
-        "variable per kind of run; keywords/waiting.py, fixed in branch waiting)"
-    ),
     "Connect To Emulator": (
         "it connects to an emulator started outside the suite (processrun-emulator "
         "--port 8123); the harness starts its own with Start Emulator"
     ),
-    "Get Requests": (
-        "the page shows `RC-WSKEY *`: libdoc reads `*...*` in `RC-WSKEY ***` as bold (fix: "
-        "``RC-WSKEY ***`` as code; Emulator.py, fixed in branch emukw)"
-    ),
     "Start Emulator": (
-        "its two rows each start an emulator: the second fails while the first runs "
-        "(fix: Stop Emulator between them; Emulator.py, fixed in branch emukw)"
+        "the harness runs an emulator of its own for every example, and the second row "
+        "reads a configuration file next to the reader's suite (${CURDIR}/processes.json)"
     ),
 }
 

@@ -54,6 +54,7 @@ class LifecycleKeywords(KeywordGroup):
 
         Examples:
         | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
+        | `Stop Emulator` | | | | |
         | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
         """
         self.handle.require_not_running()
