@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..checks import path_segment
 from ..errors import ControlRoomError
-from ..types import path_segment
 from .transport import JSON, Transport
 
 
