@@ -260,7 +260,9 @@ def test_a_download_redirect_from_https_to_http_is_refused(http, tmp_path):
     client.external.mount("https://", http)
     http.answer(302, "", headers={"Location": "http://bucket.example/f"})
     with pytest.raises(DownloadFailed) as failed:
-        save_files(client, [RemoteFile("f.txt", lambda: "https://bucket.example/f?sig=s")], tmp_path)
+        save_files(
+            client, [RemoteFile("f.txt", lambda: "https://bucket.example/f?sig=s")], tmp_path
+        )
     assert str(failed.value) == (
         "Downloading 'f.txt' failed: 302 Found: a redirect from https to http, not followed."
     )
