@@ -69,6 +69,9 @@ def parse_json(content: bytes) -> JSON:
         if str(error).startswith("not JSON"):
             raise
         raise ValueError("not JSON") from None
+    curly, square = (b"{", b"[") if isinstance(content, bytes) else ("{", "[")
+    if content.count(curly) + content.count(square) <= MAX_DEPTH:
+        return data  # too few brackets to nest too deep: no need to walk it
     todo = [(data, 1)]
     while todo:
         value, depth = todo.pop()
