@@ -39,6 +39,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "number": (int, float),
 }
+_CONTAINERS = frozenset({dict, list})  # what json.loads makes that can nest
 _TLS = (ssl.SSLError, u3.SSLError, requests.exceptions.SSLError)
 _TIMEOUTS = (requests.Timeout, u3.TimeoutError, TimeoutError, Expired)
 _NO_NAME = (u3.NameResolutionError, socket.gaierror)
@@ -72,13 +73,15 @@ def parse_json(content: bytes) -> JSON:
     curly, square = (b"{", b"[") if isinstance(content, bytes) else ("{", "[")
     if content.count(curly) + content.count(square) <= MAX_DEPTH:
         return data  # too few brackets to nest too deep: no need to walk it
-    todo = [(data, 1)]
-    while todo:
-        value, depth = todo.pop()
+    level, depth = [data] if type(data) in _CONTAINERS else [], 1  # a level at a time
+    while level:
         if depth > MAX_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()  # fmt: skip
-        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            deeper += [child for child in children if type(child) in _CONTAINERS]
+        level, depth = deeper, depth + 1
     return data
 
 

@@ -39,8 +39,7 @@ def pages(
         query["limit"] = limit
     url = transport.workspace_url + path
     seen = {requests.Request("GET", url, params=query).prepare().url or url}
-    page, total = transport.page(url, query, quiet, timeout)
-    shown = shown_path(transport.api_url, url, query)
+    page, total, shown = transport.page(url, query, quiet, timeout)
     for count in range(1, transport.max_pages + 1):
         items = page["data"]
         if not all(isinstance(item, dict) for item in items):
@@ -69,8 +68,8 @@ def pages(
         if count == transport.max_pages:
             break
         seen.add(next_url)
-        url, shown = next_url, shown_path(transport.api_url, next_url, None)
-        page, size = transport.page(next_url, None, quiet, timeout)
+        url = next_url
+        page, size, shown = transport.page(next_url, None, quiet, timeout)
         total += size
         if total > transport.max_listing_bytes:
             raise ControlRoomError(

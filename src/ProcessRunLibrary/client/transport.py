@@ -204,11 +204,11 @@ class Transport:
         :func:`.paging.pages`)."""
         return paging.pages(self, path, params, limit, quiet, timeout)
 
-    def page(
+    def page(  # a page of a listing, its size, and its URL as messages show it
         self, url: str, params: Mapping[str, Any] | None, quiet: bool, timeout: float | None
-    ) -> tuple[JSON, int]:
+    ) -> tuple[JSON, int, str]:
         response, shown = self._exchange("GET", url, params, None, timeout, True, quiet, False)
-        return check_answer("GET", shown, response, False, PAGE), len(response.content)
+        return check_answer("GET", shown, response, False, PAGE), len(response.content), shown
 
     # --- one API request -------------------------------------------------------------
 
