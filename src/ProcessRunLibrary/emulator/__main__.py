@@ -123,7 +123,7 @@ def read_config(path: str) -> Any:
 
 
 def build_context(args: argparse.Namespace) -> Any:
-    from .app import Context
+    from .server.context import Context
 
     settings = load_config(read_config(args.config) if args.config else {})
     factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
@@ -147,7 +147,7 @@ def build_context(args: argparse.Namespace) -> Any:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from .app import MAX_LINE_SIZE, create_app
+    from .server.app import MAX_LINE_SIZE, create_app
 
     # Handlers first: whoever reads the first line may signal at once.
     stop = asyncio.Event()

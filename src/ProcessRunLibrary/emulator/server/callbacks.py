@@ -32,10 +32,10 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..version import VERSION
-from .common import ENDED_STATES, iso
-from .model import Run
-from .state import Workspace
+from ...version import VERSION
+from ..common import ENDED_STATES, iso
+from ..model import Run
+from ..state import Workspace
 
 SIGNATURE_HEADER = "X-RC-Signature"
 DEFAULT_TIMEOUT = 5.0  # seconds, real time, for one delivery
