@@ -14,26 +14,13 @@ from typing import Any
 
 from ..common import ConfigError, forbidden
 from ..faults import FaultSet
+from ..limits import Limits
 from ..requestlog import RequestLog
 from ..state import Workspace
 from .callbacks import Callbacks
 
 # A workspace id goes into every API path: no character that a path would need to escape.
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
-MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may cost the emulator (docs/emulator.md, "Limits")."""
-
-    # A request body (JSON): past it, 413. aiohttp's client_max_size.
-    max_body_size: int = 16 * MIB
-    # One uploaded work item file, spooled to disk while it arrives: past it, 413.
-    max_upload_size: int = 100 * MIB
-    # Seconds a connection may take to send a request's headers, or stay idle between
-    # requests, before it is closed.
-    header_timeout: float = 15.0
 
 
 class Spool:

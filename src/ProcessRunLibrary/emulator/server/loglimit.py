@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 PREFIX = "processrun-emulator: "
 LINES_PER_WINDOW = 20
@@ -20,7 +21,9 @@ class BoundedLines:
         per_window: int = LINES_PER_WINDOW,
         window: float = WINDOW_SECONDS,
         stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.per_window = per_window
         self.window = window
         self.stream = stream
@@ -30,7 +33,7 @@ class BoundedLines:
 
     def allow(self) -> bool:
         """Whether one more message may be written now; counts it if not."""
-        now = time.monotonic()
+        now = self.clock()
         if now - self._window_start >= self.window:
             self._close_window()
             self._window_start = now
@@ -69,11 +72,18 @@ class _Budget(logging.Filter):
         return stderr_lines.allow()
 
 
+class _Brief(logging.Formatter):
+    """The exception of a record as one line: under a flood each traceback is the same."""
+
+    def formatException(self, ei: Any) -> str:
+        return f"  {ei[0].__name__}: {ei[1]}" if ei and ei[0] else ""
+
+
 def bound_logging() -> None:
     """Route warnings and errors of every logger to standard error within the budget
     (instead of logging's last-resort handler, which writes each one)."""
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)
     handler.addFilter(_Budget())
-    handler.setFormatter(logging.Formatter(PREFIX + "%(name)s: %(message)s"))
+    handler.setFormatter(_Brief(PREFIX + "%(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)

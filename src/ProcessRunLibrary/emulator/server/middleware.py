@@ -172,13 +172,18 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
     if surface.log_body and isinstance(who, Served):
         try:
             body = await request.read()
-        except web.HTTPException as error:  # 413: over client_max_size
-            too_large = error
+        except web.HTTPRequestEntityTooLarge:  # over client_max_size
+            too_large = ApiError(
+                413,
+                "request_entity_too_large",
+                f"The request body is larger than the emulator's limit of "
+                f"{ctx.limits.max_body_size} bytes (--max-body-size).",
+            )
     entry = ctx.log.record(request.method, path, request.query, request.headers, body)
     started = time.perf_counter()
     try:
         if too_large is not None:
-            response: web.StreamResponse = unexpected_error_response(request, too_large)
+            response: web.StreamResponse = error_response(too_large)
         elif not surface.faults or (rule := ctx.faults.pick(request.method, path)) is None:
             response = await answer(request, handler, surface, who)
         else:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...common import bad_request, is_number
+from ..files import too_large
 from ..web import (
     API_PREFIX,
+    CONTEXT,
     WS,
     json_response,
     optional,
@@ -60,6 +63,10 @@ async def get_work_item(request: web.Request) -> web.Response:
 @routes.post(ITEMS + "/{item}/files/upload")
 async def create_work_item_file(request: web.Request) -> web.Response:
     body = await read_json(request, required=True)
+    limit = request.app[CONTEXT].limits.max_upload_size
+    if isinstance(body, dict) and is_number(body.get("file_size")) and body["file_size"] > limit:
+        # 400, not 413: the schema of this operation has no 413; and before the file is sent.
+        raise bad_request(too_large(limit).message)
     upload = workspace_of(request).create_work_item_file(
         request.match_info["item"], body, str(origin(request))
     )
