@@ -9,6 +9,7 @@ with its own `authorize`; nothing else here changes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -129,7 +130,19 @@ SURFACES: list[Surface] = [API, *FILES, *SIGNED, HEALTH, ADMIN]
 
 
 def surface_of(path: str) -> Surface | None:
+    if path.startswith(API_PREFIX + "/"):  # most requests, at once
+        return API
     return next((s for s in SURFACES if s.covers(path)), None)
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+def http_date(timestamp: float) -> str:
+    """An HTTP Date; formatted once a second, not for every answer."""
+    return _http_date(int(timestamp))
 
 
 @web.middleware
@@ -169,7 +182,7 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
     path = surface.log_path(request.path)
     who = credential(request, surface)
     body, too_large = b"", None
-    if surface.log_body and isinstance(who, Served):
+    if surface.log_body and isinstance(who, Served) and request.body_exists:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:  # over client_max_size
@@ -196,12 +209,12 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
         response = unexpected_error_response(request, error)
     finally:
         entry["duration"] = round(time.perf_counter() - started, 6)
-        if "upload" in request:
+        if surface.log_full_path and "upload" in request:  # files.py's upload
             entry["body"] = request["upload"]
     entry["status"] = response.status
     if surface.emulated_date and not response.prepared:
         # The answer's Date is on the clock of its data: the emulated one.
-        response.headers["Date"] = formatdate(ctx.workspace.clock.now(), usegmt=True)
+        response.headers["Date"] = http_date(ctx.workspace.clock.now())
     return response
 
 

@@ -36,15 +36,14 @@ SERVED: Any = web.RequestKey("served", Served) if hasattr(web, "RequestKey") els
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
 def json_response(data: Any, status: int = 200, **headers: str) -> web.Response:
-    return web.Response(
-        # allow_nan=False: NaN and Infinity are not JSON; better a 500 than a broken body.
-        body=_ENCODE(data).encode(),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers or None,
-    )
+    # allow_nan=False: NaN and Infinity are not JSON; better a 500 than a broken body.
+    body = _ENCODE(data).encode()
+    # The Content-Type as a header, not content_type=: aiohttp then parses nothing.
+    return web.Response(body=body, status=status, headers={"Content-Type": JSON_TYPE, **headers})
 
 
 def error_response(error: ApiError) -> web.Response:
