@@ -3,6 +3,7 @@
     nox                      every session
     nox -l                   list them
     nox -s packaging         build, twine check, the wheel's contents, an install without extras
+    nox -s floors            the lowest declared version of every dependency
 
 `tests` runs the unit tests and the example suite on every supported Python with the oldest
 and the newest supported Robot Framework, and the acceptance tests on the oldest and the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 import nox
@@ -23,7 +25,7 @@ nox.options.default_venv_backend = "uv|venv"
 # process would compile Robot Framework and aiohttp anew, and emulators start slowly.
 os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "packaging"]
+nox.options.sessions = ["tests", "floors", "packaging"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The oldest and newest supported Robot Framework (pyproject.toml: robotframework>=6.1.1).
@@ -49,6 +51,45 @@ def tests(session: nox.Session, robot: str) -> None:
     # Each session its own results folder: .ci/run runs sessions side by side.
     results = f"results/nox/{Path(session.virtualenv.location).name}"
     session.run("python", "run_tests.py", "--steps", steps, env={"PROCESSRUN_RESULTS": results})
+
+
+def floors_of(pyproject: str) -> list[str]:
+    """`name==floor` for every `name>=floor` of the dependencies and the emulator extra."""
+    declared = re.search(r"^dependencies = \[(.*?)^\]", pyproject, re.M | re.S)
+    emulator = re.search(r"^emulator = \[(.*?)\]", pyproject, re.M)
+    assert declared and emulator, "pyproject.toml: no dependencies or emulator extra"
+    text = declared[1] + emulator[1]
+    pins = re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9][^",;]*)"', text)
+    assert 2 * len(pins) == text.count('"'), f"a dependency without a plain floor: {text}"
+    return [f"{name}=={floor}" for name, floor in pins]
+
+
+@nox.session(python="3.10")
+def floors(session: nox.Session) -> None:
+    """Unit tests, examples and the docs' examples with the lowest version of every
+    dependency pyproject.toml declares (the test tools at their newest), on the oldest
+    Python: what a user whose resolver picks the floors gets."""
+    pins = floors_of(Path("pyproject.toml").read_text(encoding="utf-8"))
+    install(session, "-e", ".[emulator]", "--group", "test", *pins)
+    # The resolver may not move a floor: what was installed is what was declared.
+    session.run("python", "-c", CHECK_PINS, *pins)
+    results = f"results/nox/{Path(session.virtualenv.location).name}"
+    session.run(
+        "python", "run_tests.py", "--steps", "utest,examples,docexamples",
+        env={"PROCESSRUN_RESULTS": results},
+    )  # fmt: skip
+
+
+CHECK_PINS = """
+import sys
+from importlib.metadata import version
+def same(a, b):  # 3.10 is 3.10.0
+    return a.split(".") + ["0"] * (3 - a.count(".")) == b.split(".") + ["0"] * (3 - b.count("."))
+wrong = [f"{pin} (installed {version(pin.split('==')[0])})" for pin in sys.argv[1:]
+         if not same(version(pin.split("==")[0]), pin.split("==")[1])]
+assert not wrong, "not the floor: " + ", ".join(wrong)
+print("floors installed: " + ", ".join(sys.argv[1:]))
+"""
 
 
 # rpaframework is large: its own session runs the suite whose child robots use it.
@@ -84,6 +125,10 @@ def packaging(session: nox.Session) -> None:
     session.install("-q", wheel)
     # Without the emulator extra the emulator says what to install, in one line.
     session.run("python", "-c", CHECK_WITHOUT_EXTRA)
+    # The shipped specs are read by the oldest supported Robot Framework too (an editor's
+    # Robot may be any supported version).
+    session.install("-q", ROBOTS["6.1.1"])
+    session.run("python", "-c", CHECK_SPECS)
 
 
 CHECK_WITHOUT_EXTRA = """
@@ -99,4 +144,17 @@ expected = ("processrun-emulator: error: the emulator needs aiohttp, which is no
 assert (result.returncode, result.stderr) == (2, expected), result
 print(f"installed wheel: {len(doc.keywords)} keywords in its libdoc spec; "
       "processrun-emulator without aiohttp: one line, exit code 2")
+"""
+
+CHECK_SPECS = """
+import pathlib
+from robot.libdocpkg import LibraryDocumentation
+from robot.version import VERSION
+import ProcessRunLibrary
+folder = pathlib.Path(ProcessRunLibrary.__file__).parent
+for name in ("ProcessRunLibrary", "Emulator"):
+    doc = LibraryDocumentation(str(folder / f"{name}.libspec.json"))
+    assert doc.keywords, name
+    print(f"Robot Framework {VERSION} reads the wheel's {name}.libspec.json: "
+          f"{len(doc.keywords)} keywords")
 """

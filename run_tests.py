@@ -6,13 +6,16 @@ shared emulator) and the example suite.
     python run_tests.py --quick                lint, types and unit tests only
     python run_tests.py --steps utest,atest    only these steps (nox's matrix uses this)
 
-Steps: lint, types, robocop, robotcode, dryrun, packaging, utest, atest, examples. Ends with one line
-`N passed, N failed` counting unit, acceptance and example tests.
+Steps: lint, types, robocop, robotcode, dryrun, packaging, utest, atest, examples, docexamples
+(every `Examples:` block of the keyword documentation, run against the emulator by
+atest/doc_examples.py). Ends with one line `N passed, N failed` counting unit, acceptance,
+example and documentation example tests.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -38,6 +41,7 @@ STEPS = [
     "utest",
     "atest",
     "examples",
+    "docexamples",
 ]
 QUICK = ["lint", "types", "utest"]
 
@@ -123,7 +127,15 @@ class Steps:
     def packaging(self) -> None:
         """Build sdist and wheel, `twine check` them, and look inside."""
         shutil.rmtree(ROOT / "dist", ignore_errors=True)
-        self.check("build", [PY, "-m", "build", "--outdir", "dist", "."])
+        # `python -m build` builds the sdist, then the wheel from the sdist in a fresh folder:
+        # a module left in build/ by an older build (deleted from src/ since) cannot get in.
+        stray = ROOT / "build" / "lib" / "ProcessRunLibrary" / STRAY_MODULE
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_text("raise ImportError('deleted from src/')\n", encoding="utf-8")
+        try:
+            self.check("build", [PY, "-m", "build", "--outdir", "dist", "."])
+        finally:
+            stray.unlink()
         wheels = glob.glob(str(ROOT / "dist" / "*.whl"))
         sdists = glob.glob(str(ROOT / "dist" / "*.tar.gz"))
         if not (wheels and sdists):
@@ -153,9 +165,16 @@ class Steps:
     def examples(self) -> None:
         ok, _ = run(
             "example suite",
-            [PY, "-m", "robot", "--outputdir", str(RESULTS / "example"), "examples"],
+            [PY, "-m", "robot", "--outputdir", str(RESULTS / "example-suites"), "examples"],
         )
-        self.count(RESULTS / "example" / "output.xml", ok, "example suite")
+        self.count(RESULTS / "example-suites" / "output.xml", ok, "example suite")
+
+    def docexamples(self) -> None:
+        ok, _ = run(
+            "the keyword documentation's examples",
+            [PY, "atest/doc_examples.py", "--console", "dotted"],
+        )
+        self.count(RESULTS / "doc_examples" / "output.xml", ok, "documentation examples")
 
     def count(self, output: Path, ok: bool, name: str) -> None:
         p, f = robot_counts(output)
@@ -178,10 +197,24 @@ def version_excludes() -> list[str]:
     return excludes
 
 
+STRAY_MODULE = "stray_module_from_an_old_build.py"
+
+
 def package_problems(wheel: Path, sdist: Path) -> list[str]:
-    """What the wheel and the sdist lack of what they promise."""
+    """What the wheel and the sdist lack of what they promise, and what they should not
+    carry: an old build's module, the build machine's paths in the libdoc specs."""
     problems = []
     names = zipfile.ZipFile(wheel).namelist()
+    if any(n.endswith(STRAY_MODULE) for n in names):
+        problems.append(f"the wheel has build/'s {STRAY_MODULE}, which src/ does not")
+    for name in names:
+        if name.endswith(".libspec.json"):
+            spec = json.loads(zipfile.ZipFile(wheel).read(name))
+            items = [spec, *spec.get("inits", []), *spec.get("keywords", [])]
+            sources = {item["source"] for item in items if item.get("source")}
+            absolute = sorted(s for s in sources if not s.startswith("ProcessRunLibrary/"))
+            if absolute:
+                problems.append(f"{name} names sources outside the package: {absolute[0]}")
     for suffix in (
         ".dist-info/licenses/LICENSE",
         "ProcessRunLibrary/ProcessRunLibrary.libspec.json",

@@ -25,7 +25,7 @@ from urllib3.exceptions import (
 )
 
 from ProcessRunLibrary import masking
-from ProcessRunLibrary.client import ControlRoomClient, Credentials, transport
+from ProcessRunLibrary.client import ControlRoomClient, Credentials, retries
 from ProcessRunLibrary.client.transport import MAY_HAVE_STARTED
 from ProcessRunLibrary.errors import ControlRoomError, InvalidArgument
 from ProcessRunLibrary.keywords.context import LibraryContext, Settings, _credentials
@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def fast(monkeypatch):
     """Backoff of a millisecond: the policy is the same, the tests take no time."""
-    monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.001)
-    monkeypatch.setattr(transport, "BACKOFF_JITTER", 0.0)
+    monkeypatch.setattr(retries, "BACKOFF_FACTOR", 0.001)
+    monkeypatch.setattr(retries, "BACKOFF_JITTER", 0.0)
 
 
 def _retrying(http: FakeAdapter, retries: int = 3) -> ControlRoomClient:
@@ -183,18 +183,18 @@ def test_a_certificate_of_another_host_says_so(http):
 
 def test_backoff_starts_at_half_a_second_and_doubles_with_jitter_up_to_30_s():
     for retry, base in enumerate([0.5, 1, 2, 4, 8, 16, 30, 30], start=1):
-        assert base <= transport._backoff(retry) <= min(base + 0.25, 30)
+        assert base <= retries.backoff(retry) <= min(base + 0.25, 30)
 
 
 def test_retry_after_in_seconds_and_as_an_http_date_and_at_most_a_minute():
-    assert transport._retry_after("7") == 7
+    assert retries.retry_after("7") == 7
     in_five = email.utils.formatdate(time.time() + 5, usegmt=True)
-    assert 3 <= (transport._retry_after(in_five) or 0) <= 5
+    assert 3 <= (retries.retry_after(in_five) or 0) <= 5
     past = email.utils.formatdate(time.time() - 60, usegmt=True)
-    assert transport._retry_after(past) == 0
-    assert transport._retry_after("86400") == 60
-    assert transport._retry_after("soon") is None
-    assert transport._retry_after(None) is None
+    assert retries.retry_after(past) == 0
+    assert retries.retry_after("86400") == 60
+    assert retries.retry_after("soon") is None
+    assert retries.retry_after(None) is None
 
 
 def test_a_failure_after_retries_tells_how_many(fast, http):

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from ProcessRunLibrary import masking
-from ProcessRunLibrary.client import ControlRoomClient, Credentials, transport
+from ProcessRunLibrary.client import ControlRoomClient, Credentials, answers, transport
 from ProcessRunLibrary.client.transport import BODY_LOG_LIMIT, origin, parse_json, shape_problem
 from ProcessRunLibrary.errors import ControlRoomError
 
@@ -81,7 +81,7 @@ def test_a_redirect_to_another_origin_is_an_error_and_a_start_may_have_started(h
     with pytest.raises(ControlRoomError) as raised:
         _client(http, retries=3).start_process_run("p1", {"type": "default"})
     assert str(raised.value) == (
-        f"POST /workspaces/ws1/processes/p1/process-runs failed: {transport._status(status)}: "
+        f"POST /workspaces/ws1/processes/p1/process-runs failed: {answers.status_text(status)}: "
         "a redirect to another origin (https://thief.example:443) than Control Room's "
         "(https://cr.example:443), not followed." + transport.MAY_HAVE_STARTED
     )

@@ -135,7 +135,7 @@ An Upload Answered 503 Is Sent Again, Whole
 An Upload That Keeps Failing Deletes The New Work Item And Says So
     Private.Inject Fault    status=503    method=POST    path=/_emulator/uploads/
     Run Keyword And Expect Error
-    ...    GLOB:POST <upload URL of 'invoice.txt'> failed: 503 Service Unavailable. File 'invoice.txt' of work item * was not uploaded. The work item was deleted, so that no run takes it without its files.
+    ...    GLOB:POST <upload URL of 'invoice.txt'> failed: 503 Service Unavailable (after 3 retries). File 'invoice.txt' of work item * was not uploaded. The work item was deleted, so that no run takes it without its files.
     ...    Create Input Work Item    empty-queue    files=${FILES}/invoice.txt
     Statuses Should Be    POST    /_emulator/uploads/    503    503    503    503
     ${left} =    List Work Items    process_id=empty-queue

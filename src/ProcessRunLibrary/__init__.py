@@ -131,6 +131,11 @@ class ProcessRunLibrary(DynamicCore):
 
     - ``request_timeout`` limits a request as a whole: a server that sends one byte
       a second, or never answers, is cut off when it is up.
+    - An upload (`Create Input Work Item`) is limited by its progress, so that a big
+      file sent at a steady pace is never cut off: ``request_timeout`` limits
+      connecting, each stretch in which less than 64 KiB of the file goes out, and
+      the wait for the answer after the last byte. A stalled upload fails with
+      ``the upload stalled (less than 64 KiB sent in 30 seconds).``
     - A keyword that is not a wait ends within ``(max_retries + 1) * request_timeout``
       plus the pauses between its retries (see `Retries`).
     - A wait ends within its ``timeout`` plus half a second: retries, backoff and
@@ -246,8 +251,8 @@ class ProcessRunLibrary(DynamicCore):
       leading ``_``, and names over 255 bytes are shortened before the extension.
       ``../../etc/passwd`` is saved as ``passwd``; a name with nothing left (``..``)
       is skipped with a warning. Nothing is ever written outside the folder.
-    - Two files with the same safe name (ignoring case) get `` (2)``, `` (3)``
-      before the extension: ``log.html``, ``log (2).html``. A file already in the
+    - Two files with the same safe name (ignoring case) get a space and ``(2)``,
+      ``(3)`` before the extension: ``log.html``, ``log (2).html``. A file already in the
       folder with the name is replaced (so downloading again gives the same paths).
     - ``pattern`` is a case-sensitive glob (``*``, ``?``, ``[abc]``) matched against
       the safe name.
@@ -256,8 +261,13 @@ class ProcessRunLibrary(DynamicCore):
       log.html, output.xml or the console. A step run artifact's URL is asked for
       just before its download.
     - Downloads are retried like GET requests (connection errors, 429, 502, 503,
-      504, ``max_retries`` times); a download that breaks off in the middle starts
-      again. ``request_timeout`` limits each wait for data, not the whole download.
+      504); a download that breaks off in the middle starts again, within the same
+      ``max_retries``. ``request_timeout`` limits each wait for data, not the whole
+      download.
+    - Redirects (301, 302, 303, 307, 308) are followed, at most 5, to ``http`` or
+      ``https`` URLs only, never from ``https`` to ``http``, never with credentials.
+      Any final answer but 200 (204, 206 and 304 too) fails the download and leaves
+      no file.
 
     = Retries =
 
@@ -295,8 +305,8 @@ class ProcessRunLibrary(DynamicCore):
     (``200 OK with an unexpected answer: expected 'data' to be a list, got a string
     ("abc").``): an empty or non-JSON body, JSON that is not an object, a field of
     the wrong kind, JSON nested deeper than 64 levels, or a body larger than 10 MB.
-    A listing fails when a ``next`` URL leads to a page already read, or after
-    10,000 pages.
+    A listing fails when a ``next`` URL leads to a page already read, after
+    10,000 pages, or when its pages add up to more than 200 MB.
 
     The API key and the token go only to the origin (scheme, host and port) of
     ``api_url``. A ``next`` URL on another origin (also ``http`` when ``api_url`` is

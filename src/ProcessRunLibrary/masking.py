@@ -149,3 +149,20 @@ def mask_third_party_loggers() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, MaskingFilter) for f in logger.filters):
             logger.addFilter(MaskingFilter())
+
+
+EXCERPT_LIMIT = 2000  # characters of a body that a log line shows
+
+
+def excerpt(body: object, size: int | None = None) -> str:
+    """At most ``EXCERPT_LIMIT`` characters, masked. Only a prefix is masked, long enough
+    that a secret cut at its end is still whole where the excerpt ends. ``size``: the
+    length of the whole body, when ``body`` is an excerpt of it."""
+    text = body if isinstance(body, str) else repr(body)
+    if len(text) <= EXCERPT_LIMIT and size is None:
+        return mask(text)
+    shown = mask(text[: EXCERPT_LIMIT + 8192])
+    if len(shown) <= EXCERPT_LIMIT and (size is None or size <= len(text)):
+        return shown
+    what = f"{len(text)} characters" if size is None else f"{size:,} bytes"
+    return f"{shown[:EXCERPT_LIMIT]}... ({what})"

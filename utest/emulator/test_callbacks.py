@@ -19,9 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import KEY, WS
-from ProcessRunLibrary.emulator.app import Context, create_app
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.processes import parse_process
+from ProcessRunLibrary.emulator.server.app import Context, create_app
 from ProcessRunLibrary.emulator.state import Workspace
 
 SECRET = "cb-s3cr3t-value"

@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import KEY, WS
-from ProcessRunLibrary.emulator.app import Context, create_app
 from ProcessRunLibrary.emulator.processes import DEMO_PROCESSES, parse_process
+from ProcessRunLibrary.emulator.server.app import Context, create_app
 from ProcessRunLibrary.emulator.state import Workspace
 
 AUTH = {"Authorization": f"RC-WSKEY {KEY}"}

@@ -9,8 +9,8 @@ import sys
 from aiohttp.test_utils import TestClient
 from test_callbacks import Receiver, run, start, until
 
-from ProcessRunLibrary.emulator.app import Context
 from ProcessRunLibrary.emulator.processes import parse_process
+from ProcessRunLibrary.emulator.server.context import Context
 
 
 def test_started_and_the_outcome_of_a_run_of_commands_are_posted() -> None:

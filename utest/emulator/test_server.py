@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
-import socket
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -721,16 +721,26 @@ def test_reset_keeps_defined_processes_unless_told(emu: Emulator) -> None:
 
 def test_keep_alive_connection_is_reused(emu: Emulator) -> None:
     # Many requests over one connection: the server keeps connections alive.
-    host, port = urlsplit(emu.root).hostname, urlsplit(emu.root).port
-    with socket.create_connection((host, port), timeout=5) as sock:
-        request = (
-            f"GET /api/v1/workspaces/{WS}/process-runs HTTP/1.1\r\nHost: x\r\n"
-            f"Authorization: RC-WSKEY {KEY}\r\n\r\n"
-        ).encode()
+    # http.client reads each whole answer (a single recv may return part of one) and opens
+    # a new socket only when the server closed the old one.
+    connection = http.client.HTTPConnection(
+        urlsplit(emu.root).hostname, urlsplit(emu.root).port, timeout=5
+    )
+    sockets = []
+    try:
         for _ in range(3):
-            sock.sendall(request)
-            answer = sock.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 200 OK")
+            connection.request(
+                "GET",
+                f"/api/v1/workspaces/{WS}/process-runs",
+                headers={"Authorization": f"RC-WSKEY {KEY}"},
+            )
+            answer = connection.getresponse()
+            answer.read()
+            assert (answer.status, answer.will_close) == (200, False)
+            sockets.append(connection.sock)
+    finally:
+        connection.close()
+    assert sockets[0] is sockets[1] is sockets[2]
 
 
 # --- inputs that used to answer 500 or a body that is not JSON (found by test_fuzz.py) -------

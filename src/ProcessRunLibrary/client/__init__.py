@@ -1,9 +1,13 @@
 """A plain Python client for Control Room's API (``/api/v1``).
 
 One :class:`ControlRoomClient` is one Control Room session. What every request shares
-(credentials and the URLs they may go to, timeouts, retries, paging, response checks,
-masking, logging) is in :mod:`.transport`; each resource is a thin class of endpoint
-methods over it. Nothing here imports Robot Framework.
+is in :mod:`.transport` (the sessions and the one retry loop) and its rooms:
+:mod:`.auth` (credentials), :mod:`.deadline` (one attempt, bounded from connect to the
+last byte), :mod:`.retries` (when to try again), :mod:`.answers` (reading and checking
+what came back, and the messages), :mod:`.origins` (where requests and redirects may
+go), :mod:`.paging` (listings). Each resource is a thin class of endpoint methods over
+it; :mod:`.downloads` and :mod:`.uploads` carry files. Nothing here imports Robot
+Framework.
 """
 
 from __future__ import annotations

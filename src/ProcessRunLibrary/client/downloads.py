@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import tempfile
-import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from pathlib import Path
 import requests
 
 from .. import masking
-from ..errors import RETRY_STATUSES, DownloadFailed
+from ..errors import DownloadFailed
+from .answers import retries_text
+from .retries import BrokenBody
 from .transport import Transport
 
 log = logging.getLogger("ProcessRunLibrary")
@@ -131,65 +132,62 @@ def save_file(
     """Stream ``url`` into ``target`` and return its size in bytes.
 
     The body goes into a temporary file in the same folder, renamed to ``target`` only
-    when complete, so a failed download leaves no partial file. Connection errors, 429
-    and 5xx answers are retried like GET requests (urllib3 before the body starts;
-    here, from the start, when the connection breaks in the middle of the body)."""
-    attempts = transport.max_retries + 1
-    for attempt in range(1, attempts + 1):
-        try:
-            return _save_once(transport, url, target, name, max_bytes)
-        except _Broken as broken:
-            if attempt == attempts:
-                retried = (
-                    f" (after {attempt - 1} {'retry' if attempt == 2 else 'retries'})"
-                    if attempt > 1
-                    else ""
-                )
-                raise DownloadFailed(f"Downloading '{name}' failed: {broken}{retried}.") from None
-            log.info(f"Retrying the download of '{name}' after {broken} (retry {attempt}).")
-            time.sleep(min(0.5 * 2 ** (attempt - 1), 30.0))
-    raise AssertionError("unreachable")  # pragma: no cover
+    when complete, so a failed download leaves no partial file. The download goes
+    through the transport's one retry loop: connection errors, 429, 502, 503, 504 and a
+    body that breaks off in the middle start it again, all within ``max_retries``;
+    redirects are followed within :mod:`.origins`' rules. Any final answer but 200 fails."""
+    sizes: list[int] = []
 
-
-class _Broken(Exception):
-    """A download that broke off in a way that asking again may cure."""
-
-
-def _save_once(transport: Transport, url: str, target: Path, name: str, max_bytes: int) -> int:
-    try:
-        response = transport.open_url("GET", url, stream=True)
-    except requests.Timeout:
-        raise _Broken(f"no answer within {transport.request_timeout:g} seconds") from None
-    except requests.RequestException:
-        raise _Broken("the connection failed") from None
-    with response:
-        if response.status_code >= 400:
-            reason = f"HTTP {response.status_code}"
-            if response.status_code in RETRY_STATUSES or response.status_code >= 500:
-                raise _Broken(reason)
-            raise DownloadFailed(f"Downloading '{name}' failed: {reason}.")
+    def read(response: requests.Response) -> None:
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) > max_bytes:
             raise DownloadFailed(_too_large(name, max_bytes))
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
-        try:
-            size = 0
-            with os.fdopen(handle, "wb") as out:
-                try:
-                    for chunk in response.iter_content(CHUNK_BYTES):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise DownloadFailed(_too_large(name, max_bytes))
-                        out.write(chunk)
-                except requests.Timeout:
-                    raise _Broken(f"no data within {transport.request_timeout:g} seconds") from None
-                except requests.RequestException:
-                    raise _Broken("the connection broke off during the download") from None
-            os.replace(temporary, target)
-            return size
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        sizes.append(_write(response, target, name, max_bytes, transport.request_timeout))
+
+    def on_retry(made: int, why: str) -> None:
+        log.info(f"Retrying the download of '{name}' after {why} (retry {made}).")
+
+    response = transport.open_url(
+        "GET",
+        url,
+        shown=f"<download URL of '{name}'>",
+        read=read,
+        fail=lambda reason: DownloadFailed(f"Downloading '{name}' failed: {reason}"),
+        on_retry=on_retry,
+    )
+    response.close()
+    status = response.status_code
+    if status != 200:
+        retried = retries_text(getattr(response, "retries_made", 0))
+        what = "" if status >= 400 else ", not 200 with the file"
+        raise DownloadFailed(f"Downloading '{name}' failed: HTTP {status}{what}{retried}.")
+    return sizes[0]
+
+
+def _write(
+    response: requests.Response, target: Path, name: str, max_bytes: int, seconds: float
+) -> int:
+    """Write the body into a temporary file renamed to ``target`` when complete; a body
+    that breaks off raises :class:`BrokenBody` (the retry loop starts over)."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+    try:
+        size = 0
+        with os.fdopen(handle, "wb") as out:
+            try:
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise DownloadFailed(_too_large(name, max_bytes))
+                    out.write(chunk)
+            except requests.Timeout:
+                raise BrokenBody(f"no data within {seconds:g} seconds") from None
+            except requests.RequestException:
+                raise BrokenBody("the connection broke off during the download") from None
+        os.replace(temporary, target)
+        return size
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _too_large(name: str, max_bytes: int) -> str:

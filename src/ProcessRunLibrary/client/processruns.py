@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from .. import masking
-from ..types import path_segment
-from .transport import JSON, Transport, take
+from ..checks import path_segment
+from .transport import JSON, Transport
 
 # Control Room publishes neither the default nor the largest page size; the watcher's
 # lists have always asked for 100, so full listings do too (the emulator's default is 20).
@@ -37,7 +38,7 @@ class ProcessRuns(Transport):
         (``limit`` itself when smaller): reading stops as soon as ``limit`` runs are read."""
         params = {"process_id": process_id, "state": state}
         page_size = min(limit or LIST_PAGE_SIZE, LIST_PAGE_SIZE)
-        return list(take(self.pages("/process-runs", params, page_size, quiet=quiet), limit))
+        return list(islice(self.pages("/process-runs", params, page_size, quiet=quiet), limit))
 
     def iter_process_runs(
         self, process_id: str | None = None, page_size: int = 100, timeout: float | None = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..checks import path_segment
 from ..errors import ControlRoomError
-from ..types import path_segment
 from .transport import JSON, Transport
 
 

@@ -28,6 +28,8 @@ from requests_toolbelt import MultipartEncoder
 
 from .. import masking
 from ..errors import ControlRoomError, InvalidArgument
+from .answers import retries_text
+from .deadline import body_sent
 from .transport import Transport
 
 
@@ -107,6 +109,7 @@ class _MultipartBody:
             self._open()
         chunk = bytes(self._encoder.read(size))
         self._position += len(chunk)
+        body_sent(len(chunk))  # the deadline of an upload follows its progress
         if not chunk and size != 0:
             self._ended = True
         return chunk
@@ -157,20 +160,15 @@ def upload_presigned_post(
             data=body,
             headers={"Content-Type": body.content_type},
             repeatable=True,  # the same object stored again: no harm
+            shown=shown,
         )
-    except requests.Timeout:
-        raise ControlRoomError("POST", shown, "no answer.") from None
-    except requests.RequestException:
-        raise ControlRoomError("POST", shown, "the connection failed.") from None
     finally:
         body.close()
     with response:
         if response.status_code >= 300:
+            reason = _upload_error(response) + retries_text(getattr(response, "retries_made", 0))
             raise ControlRoomError(
-                "POST",
-                shown,
-                masking.mask(_upload_error(response)),
-                status=response.status_code,
+                "POST", shown, masking.mask(reason + "."), status=response.status_code
             )
 
 
@@ -186,4 +184,4 @@ def _upload_error(response: requests.Response) -> str:
         for tag in ("Code", "Message")
         if (match := re.search(rf"<{tag}>([^<]*)</{tag}>", text))
     ]
-    return ": ".join([reason, *parts]) + "."
+    return ": ".join([reason, *parts])

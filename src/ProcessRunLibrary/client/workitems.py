@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..types import path_segment
+from ..checks import path_segment
 from .transport import JSON, Transport
 from .uploads import UploadFile, upload_presigned_post
 

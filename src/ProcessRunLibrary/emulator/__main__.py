@@ -14,6 +14,7 @@ from typing import Any
 from ..version import VERSION
 from .clock import Clock
 from .common import ConfigError, parse_json
+from .limits import Limits
 from .processes import load_config
 from .runner import HIDDEN_VARIABLES
 from .state import Workspace
@@ -81,6 +82,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="let the admin API (Define Process) define steps that run commands",
     )
+    limits = Limits()
+    parser.add_argument(
+        "--max-body-size",
+        type=int,
+        metavar="BYTES",
+        help="largest request body; a larger one is answered 413 "
+        f"(config: limits.max_body_size; default {limits.max_body_size})",
+    )
+    parser.add_argument(
+        "--max-upload-size",
+        type=int,
+        metavar="BYTES",
+        help="largest work item file upload, spooled to disk as it arrives; a larger one is "
+        f"answered 413 (config: limits.max_upload_size; default {limits.max_upload_size})",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a connection that takes longer to send a request's headers, or stays idle "
+        "longer between requests, is closed "
+        f"(config: limits.header_timeout; default {limits.header_timeout:g})",
+    )
     parser.add_argument("--certfile", help="TLS certificate (PEM): serve https")
     parser.add_argument("--keyfile", help="TLS private key (PEM)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
@@ -119,7 +143,10 @@ def read_config(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as file:
             data = parse_json(file.read())
-        load_config(data)  # validate here, to name the file in the message
+        # validate here, to name the file in the message
+        rest = {k: v for k, v in data.items() if k != "limits"} if isinstance(data, dict) else data
+        load_config(rest)
+        Limits().replace(data.get("limits", {}), "'limits'")
     except OSError as error:
         raise ConfigError(f"cannot read configuration file '{path}': {error.strerror}.") from None
     except ValueError as error:  # ConfigError and JSONDecodeError
@@ -130,10 +157,18 @@ def read_config(path: str) -> Any:
 
 
 def build_context(args: argparse.Namespace) -> Any:
-    from .app import Context
+    from .server.context import Context
 
     base_dir = os.path.dirname(os.path.abspath(args.config)) if args.config else None
-    settings = load_config(read_config(args.config) if args.config else {}, base_dir)
+    config = read_config(args.config) if args.config else {}
+    limits = Limits().replace(config.pop("limits", {}), "'limits'")
+    given = {
+        "max_body_size": args.max_body_size,
+        "max_upload_size": args.max_upload_size,
+        "header_timeout": args.header_timeout,
+    }
+    limits = limits.replace({k: v for k, v in given.items() if v is not None}, "the options")
+    settings = load_config(config, base_dir)
     factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
     workspace = Workspace(
         args.workspace_id,
@@ -147,7 +182,9 @@ def build_context(args: argparse.Namespace) -> Any:
     if seed is not None and seed.lstrip("-").isdigit():
         seed = int(seed)
     workspace.allow_commands = args.allow_commands
-    ctx = Context(workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed)
+    ctx = Context(
+        workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed, limits=limits
+    )
     for workspace_id, api_key in args.workspaces:
         ctx.new_workspace(workspace_id, api_key)
     return ctx
@@ -156,8 +193,9 @@ def build_context(args: argparse.Namespace) -> Any:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from .app import MAX_LINE_SIZE, create_app
     from .runner import set_origin
+    from .server.app import MAX_LINE_SIZE, create_app
+    from .server.loglimit import bound_logging
 
     # Handlers first: whoever reads the first line may signal at once.
     stop = asyncio.Event()
@@ -167,6 +205,7 @@ async def serve(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
         except (NotImplementedError, RuntimeError):  # Windows
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+    bound_logging()
     ctx = build_context(args)
     ssl_context = None
     if args.certfile:
@@ -174,10 +213,12 @@ async def serve(args: argparse.Namespace) -> None:
         ssl_context.load_cert_chain(args.certfile, args.keyfile)
     # handler_cancellation: a hung request ends when its client gives up.
     # shutdown_timeout: hung requests do not hold up a stop.
+    # keepalive_timeout: also how long a connection may take to send its first headers.
     runner = web.AppRunner(
         create_app(ctx),
         access_log=None,
         handler_cancellation=True,
+        keepalive_timeout=ctx.limits.header_timeout,
         shutdown_timeout=1.0,
         max_line_size=MAX_LINE_SIZE,
         max_field_size=MAX_LINE_SIZE,

@@ -53,6 +53,10 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 
 
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
 def conflict(message: str) -> ApiError:
     return ApiError(409, "conflict", message)
 

@@ -14,6 +14,7 @@ MASK = "***"
 MAX_ENTRIES = 20_000  # the oldest entries go first
 SECRET_QUERY_KEYS = frozenset({"token", "signature"})  # signature: of a download URL
 SECRET_HEADERS = frozenset({"x-hook-secret"})
+MASKED_HEADERS = SECRET_HEADERS | {"authorization"}
 
 
 def mask_authorization(value: str) -> str:
@@ -22,9 +23,20 @@ def mask_authorization(value: str) -> str:
 
 
 def mask_header(name: str, value: str) -> str:
-    if name.lower() == "authorization":
+    lowered = name.lower()
+    if lowered == "authorization":
         return mask_authorization(value)
-    return MASK if name.lower() in SECRET_HEADERS else value
+    return MASK if lowered in SECRET_HEADERS else value
+
+
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as a dict, secrets masked (most requests have few headers, and only
+    Authorization among the secret ones)."""
+    kept = dict(headers.items())
+    for name, value in kept.items():
+        if name.lower() in MASKED_HEADERS:
+            kept[name] = mask_header(name, value)
+    return kept
 
 
 def mask_body(body: Any) -> Any:
@@ -59,16 +71,19 @@ class RequestLog:
         body: bytes,
     ) -> dict[str, Any]:
         """Add an entry for a request that has just arrived; the caller fills in
-        `status` and `fault` when the answer is known."""
+        `status` and `fault` when the answer is known. Its time is written out when the
+        log is read (select), not on the path of every request."""
         self._seq += 1
         entry = {
             "seq": self._seq,
-            "time": iso(time.time()),
+            "time": time.time(),
             "method": method,
             "path": path,
-            "query": {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()},
-            "headers": {k: mask_header(k, v) for k, v in headers.items()},
-            "body": mask_body(parse_body(body)),
+            "query": {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()}
+            if query
+            else {},
+            "headers": masked_headers(headers),
+            "body": mask_body(parse_body(body)) if body else None,
             "status": None,
             "fault": None,
         }
@@ -78,7 +93,7 @@ class RequestLog:
     def select(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
         pattern = re.compile(path) if path else None
         return [
-            e
+            {**e, "time": iso(e["time"])}
             for e in self.entries
             if (method is None or e["method"] == method.upper())
             and (pattern is None or pattern.search(e["path"]))

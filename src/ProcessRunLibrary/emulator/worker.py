@@ -3,23 +3,19 @@ items, as robocorp-workitems and rpaframework's RPA.Robocorp.WorkItems call it f
 run (json-v1: payloads and files; process-v1: reserve, release, create output).
 
 A step run's token opens its own calls only: reserve and release of its own step run, and
-the items it reserved (its inputs) or created (its outputs). Pure Python; workerapi.py is
-the HTTP side."""
+the items it reserved (its inputs) or created (its outputs). Pure Python: the HTTP side is
+server/api/worker.py."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from .common import EXCEPTION_TYPES, ApiError, bad_request, conflict, not_found
+from .common import EXCEPTION_TYPES, bad_request, conflict, forbidden, not_found
 from .liveruns import LiveRuns
 from .model import LiveItem, LiveStepRun, Run, WorkItem, WorkItemFile
 
 RELEASE_STATES = {"COMPLETED": "done", "FAILED": "failed"}
-
-
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, "forbidden", message)
 
 
 class WorkerSide(LiveRuns):

@@ -58,6 +58,7 @@ class LifecycleKeywords(KeywordGroup):
 
         Examples:
         | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
+        | `Stop Emulator` | | | | |
         | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
         | ${url} = | `Start Emulator` | allow_commands=True | | | |
         """

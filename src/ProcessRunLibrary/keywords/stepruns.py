@@ -103,7 +103,8 @@ class StepRunKeywords(LibraryComponent):
 
         Examples:
         | ${artifacts} = | List Step Run Artifacts | ${step id} |
-        | Should Be Equal | ${artifacts}[0][name] | log.html |
+        | ${names} = | Evaluate | [artifact.name for artifact in $artifacts] |
+        | Should Contain | ${names} | log.html |
         """
         id_argument("step_run_id", step_run_id)
         positive_int("limit", limit)

@@ -124,7 +124,7 @@ class WaitingKeywords(LibraryComponent):
         Examples:
         | ${run} = | Wait Until Process Run Completes | ${id} |
         | ${run} = | Wait Until Process Run Completes | ${id} | timeout=2 hours | poll_interval=1 minute |
-        | ${run} = | Wait Until Process Run Completes | ${id} | fail_on_unresolved=False |
+        | ${run} = | Wait Until Process Run Completes | ${unresolved id} | fail_on_unresolved=False |
         | Should Be Equal | ${run.state} | unresolved |
         | Wait Until Process Run Completes | ${id} | timeout=10 min | on_timeout=stop |
         | ${run} = | Wait Until Process Run Completes | ${id} | expected_duration=3 min |
@@ -261,8 +261,8 @@ class WaitingKeywords(LibraryComponent):
         states, unless ``message`` replaces it.
 
         Examples:
-        | Process Run State Should Be | ${id} | completed |
-        | Process Run State Should Be | ${id} | in progress | message=The robot should still run |
+        | Process Run State Should Be | ${done id} | completed |
+        | Process Run State Should Be | ${running id} | in progress | message=The robot should still run |
         """
         run = self.ctx.client(alias).get_process_run(process_run_id)
         state = printable(run.get("state"))

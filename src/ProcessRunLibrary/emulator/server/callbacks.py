@@ -25,17 +25,17 @@ import contextlib
 import hashlib
 import hmac
 import json
-import sys
 import uuid
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from ..version import VERSION
-from .common import ENDED_STATES, iso
-from .model import Run
-from .state import Workspace
+from ...version import VERSION
+from ..common import ENDED_STATES, iso
+from ..model import Run
+from ..state import Workspace
+from .loglimit import stderr_lines
 
 SIGNATURE_HEADER = "X-RC-Signature"
 DEFAULT_TIMEOUT = 5.0  # seconds, real time, for one delivery
@@ -208,9 +208,7 @@ class Callbacks:
         except (aiohttp.ClientError, ValueError, OSError) as error:
             delivery["error"] = describe(error)
         if delivery["error"] is not None:
-            print(
-                f"processrun-emulator: callback {event} of process run {run.id} to "
-                f"{shown_url(url)} failed: {delivery['error']}",
-                file=sys.stderr,
-                flush=True,
+            stderr_lines.write(
+                f"callback {event} of process run {run.id} to "
+                f"{shown_url(url)} failed: {delivery['error']}"
             )

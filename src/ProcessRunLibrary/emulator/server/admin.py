@@ -1,67 +1,32 @@
 """The admin API under /_emulator/: define processes, inject faults, read the request log.
 
-Every admin route except /_emulator/health and the download URLs (/_emulator/files/{id}, the
-work item file URLs of uploads.py,
-/_emulator/workspaces/{ws}/step-runs/{sr}/artifacts/{id}: signed instead) needs the same
-Authorization header as the API. Admin requests are not in the request log (the download
-URLs are) and no fault applies to them.
+Every admin route but /_emulator/health needs the same Authorization header as the API
+(middleware.py: ADMIN). Admin requests are not in the request log and no fault applies to
+them. The download and upload URLs under /_emulator/ are in files.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
-import time
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from ..version import VERSION
-from . import signing
-from .app import (
-    CONTEXT,
-    SERVED,
-    Handler,
-    check_authorization,
-    error_response,
-    forbidden,
-    json_response,
-    read_json,
-    robot_files_ready,
-    served_of,
-    workspace_of,
-)
-from .common import ApiError, ConfigError, bad_request, not_found
-from .model import Run
-from .processes import parse_file, parse_process
+from ...version import VERSION
+from ..common import bad_request, not_found
+from ..model import Run
+from ..processes import parse_file, parse_process
+from .web import ADMIN_PREFIX, CONTEXT, json_response, read_json, served_of, workspace_of
 
+routes = web.RouteTableDef()
 MAX_SEEDED_RUNS = 100_000
 SEED_OUTCOMES = ("completed", "unresolved")
 
-ADMIN_PREFIX = "/_emulator"
 
-
-def admin(handler: Handler) -> Handler:
-    """Check the Authorization header and turn errors into JSON error bodies."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            ctx = request.app[CONTEXT]
-            request[SERVED] = check_authorization(ctx, request.headers.get("Authorization"))
-            return await handler(request)
-        except ConfigError as error:
-            return error_response(bad_request(str(error)))
-        except ApiError as error:
-            return error_response(error)
-
-    return wrapper
-
-
+@routes.get(ADMIN_PREFIX + "/health")
 async def health(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     return json_response(
@@ -75,82 +40,12 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-def attachment(name: str) -> str:
-    """A Content-Disposition for any file name: percent-encoded (RFC 6266), so that a
-    hostile name (quotes, CR LF, NUL) cannot break the header."""
-    return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def signed_download(handler: Handler) -> Handler:
-    """A download URL: no Authorization header, but a signature that has not expired
-    (signing.py), else 403. The request is in the request log with its full path (the
-    signature masked), so that a test can see what a client sent to it."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        log = request.app[CONTEXT].log
-        entry = log.record(request.method, request.path, request.query, request.headers, b"")
-        started = time.perf_counter()
-        reason = signing.check(request.path, request.query)
-        try:
-            if reason is not None:
-                raise forbidden(reason)
-            response = await handler(request)
-        except ApiError as error:
-            response = error_response(error)
-        entry["duration"] = round(time.perf_counter() - started, 6)
-        entry["status"] = response.status
-        return response
-
-    return wrapper
-
-
-@signed_download
-async def download_file(request: web.Request) -> web.Response:
-    # Like Control Room's download links, these need no Authorization header.
-    file_id = request.match_info["id"]
-    file = request.app[CONTEXT].holding(lambda w: file_id in w.files).files.get(file_id)
-    if file is None:
-        raise not_found(f"File '{request.match_info['id']}' not found.")
-    return web.Response(
-        body=file.content,
-        content_type="application/octet-stream",
-        headers={"Content-Disposition": attachment(file.name)},
-    )
-
-
-@signed_download
-async def download_artifact(request: web.Request) -> web.StreamResponse:
-    """A step run artifact, streamed in chunks (a large one is never whole in memory)."""
-    served = request.app[CONTEXT].served.get(request.match_info["ws"])
-    if served is None:
-        raise not_found(f"Workspace '{request.match_info['ws']}' not found.")
-    request[SERVED] = served
-    workspace = served.workspace
-    await robot_files_ready(request)
-    name, size, chunks = workspace.artifact_content(
-        request.match_info["step_run"], request.match_info["artifact"]
-    )
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "application/octet-stream",
-            "Content-Disposition": attachment(name),
-        }
-    )
-    response.content_length = size
-    await response.prepare(request)
-    for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
-
-
-@admin
+@routes.get(ADMIN_PREFIX + "/processes")
 async def list_processes(request: web.Request) -> web.Response:
     return json_response({"data": workspace_of(request).processes_json()})
 
 
-@admin
+@routes.put(ADMIN_PREFIX + "/processes/{id}")
 async def put_process(request: web.Request) -> web.Response:
     workspace = workspace_of(request)
     process = parse_process(await read_json(request, required=True), request.match_info["id"])
@@ -158,13 +53,13 @@ async def put_process(request: web.Request) -> web.Response:
     return json_response(next(p for p in workspace.processes_json() if p["id"] == process.id))
 
 
-@admin
+@routes.delete(ADMIN_PREFIX + "/processes/{id}")
 async def delete_process(request: web.Request) -> web.Response:
     workspace_of(request).delete_process(request.match_info["id"])
     return json_response({"id": request.match_info["id"], "deleted": True})
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/reset")
 async def reset(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json(request, required=False) or {}
@@ -174,23 +69,23 @@ async def reset(request: web.Request) -> web.Response:
     return json_response({"reset": True, "processes_reset": body.get("processes", False)})
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/faults")
 async def add_fault(request: web.Request) -> web.Response:
     rule = request.app[CONTEXT].faults.add(await read_json(request, required=True))
     return json_response(rule.to_json())
 
 
-@admin
+@routes.get(ADMIN_PREFIX + "/faults")
 async def list_faults(request: web.Request) -> web.Response:
     return json_response({"data": [r.to_json() for r in request.app[CONTEXT].faults.rules]})
 
 
-@admin
+@routes.delete(ADMIN_PREFIX + "/faults")
 async def clear_faults(request: web.Request) -> web.Response:
     return json_response({"deleted": request.app[CONTEXT].faults.clear()})
 
 
-@admin
+@routes.delete(ADMIN_PREFIX + "/faults/{id}")
 async def delete_fault(request: web.Request) -> web.Response:
     rule_id = request.match_info["id"]
     if not request.app[CONTEXT].faults.remove(rule_id):
@@ -198,7 +93,7 @@ async def delete_fault(request: web.Request) -> web.Response:
     return json_response({"id": rule_id, "deleted": True})
 
 
-@admin
+@routes.get(ADMIN_PREFIX + "/requests")
 async def list_requests(request: web.Request) -> web.Response:
     path = request.query.get("path") or None
     if path is not None:
@@ -210,12 +105,12 @@ async def list_requests(request: web.Request) -> web.Response:
     return json_response({"data": entries})
 
 
-@admin
+@routes.delete(ADMIN_PREFIX + "/requests")
 async def clear_requests(request: web.Request) -> web.Response:
     return json_response({"deleted": request.app[CONTEXT].log.clear()})
 
 
-@admin
+@routes.get(ADMIN_PREFIX + "/runs")
 async def list_runs(request: web.Request) -> web.Response:
     workspace = workspace_of(request)
     return json_response({"data": workspace.runs_json(request.query.get("process_id") or None)})
@@ -243,7 +138,7 @@ def _seed_lengths(body: Any) -> tuple[int, list[float], str]:
     return count, [float(x) for x in lengths], outcome
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/processes/{id}/runs")
 async def seed_runs(request: web.Request) -> web.Response:
     """Add ``count`` runs of a process that have already ended, one emulated second
     apart, the newest ending now; their lengths are ``run_seconds`` in turn (default:
@@ -266,7 +161,7 @@ async def seed_runs(request: web.Request) -> web.Response:
     return json_response({"seeded": count, "first_id": ids[0], "last_id": ids[-1]})
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/tokens")
 async def add_token(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
     if not isinstance(body, dict) or not isinstance(body.get("token"), str) or not body["token"]:
@@ -275,7 +170,7 @@ async def add_token(request: web.Request) -> web.Response:
     return json_response({"accepted": True})
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/work-items")
 async def add_work_item(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
     if not isinstance(body, dict) or not isinstance(body.get("process_id"), str):
@@ -292,7 +187,7 @@ async def add_work_item(request: web.Request) -> web.Response:
     return json_response(next(i for i in workspace.work_items_json() if i["id"] == item.id))
 
 
-@admin
+@routes.get(ADMIN_PREFIX + "/work-items")
 async def list_work_items(request: web.Request) -> web.Response:
     workspace = workspace_of(request)
     process_id = request.query.get("process_id") or None
@@ -300,7 +195,7 @@ async def list_work_items(request: web.Request) -> web.Response:
     return json_response({"data": workspace.work_items_json(process_id, run_id)})
 
 
-@admin
+@routes.get(ADMIN_PREFIX + "/workspaces")
 async def list_workspaces(request: web.Request) -> web.Response:
     """The workspaces served, first the one the emulator started with; `current` is the
     one the request's credential opens (the one the other admin routes act on)."""
@@ -316,7 +211,7 @@ async def list_workspaces(request: web.Request) -> web.Response:
     )
 
 
-@admin
+@routes.post(ADMIN_PREFIX + "/workspaces")
 async def add_workspace(request: web.Request) -> web.Response:
     body: Any = await read_json(request, required=True)
     if (
@@ -330,40 +225,3 @@ async def add_workspace(request: web.Request) -> web.Response:
     return json_response(
         {"workspace_id": workspace.workspace_id, "processes": list(workspace.processes)}
     )
-
-
-@web.middleware
-async def admin_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(ADMIN_PREFIX) and request.match_info.http_exception is not None:
-        return error_response(
-            not_found(f"No such admin operation: {request.method} {request.path}.")
-        )
-    return await handler(request)
-
-
-def add_admin_routes(app: web.Application) -> None:
-    app.middlewares.append(admin_not_found)
-    routes = [
-        ("GET", "/health", health),
-        ("GET", "/files/{id}", download_file),
-        ("GET", "/workspaces/{ws}/step-runs/{step_run}/artifacts/{artifact}", download_artifact),
-        ("GET", "/processes", list_processes),
-        ("PUT", "/processes/{id}", put_process),
-        ("DELETE", "/processes/{id}", delete_process),
-        ("POST", "/processes/{id}/runs", seed_runs),
-        ("POST", "/reset", reset),
-        ("POST", "/faults", add_fault),
-        ("GET", "/faults", list_faults),
-        ("DELETE", "/faults", clear_faults),
-        ("DELETE", "/faults/{id}", delete_fault),
-        ("GET", "/requests", list_requests),
-        ("DELETE", "/requests", clear_requests),
-        ("GET", "/runs", list_runs),
-        ("POST", "/tokens", add_token),
-        ("GET", "/workspaces", list_workspaces),
-        ("POST", "/workspaces", add_workspace),
-        ("POST", "/work-items", add_work_item),
-        ("GET", "/work-items", list_work_items),
-    ]
-    for method, path, handler in routes:
-        app.router.add_route(method, ADMIN_PREFIX + path, handler)

@@ -1,0 +1,97 @@
+"""The house stays as laid out (issue 16): no import circle among the library's modules,
+and no file under src/ longer than a newcomer reads in one go."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "ProcessRunLibrary"
+MAX_LINES = 500
+# Mostly documentation: the library's intro and the type stub.
+NOT_COUNTED = {f"{PACKAGE}/__init__.py", f"{PACKAGE}/__init__.pyi"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted((SRC / PACKAGE).rglob("*.py"))}
+
+
+def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The library's modules that `name` imports anywhere in its body (an import inside a
+    function hides a circle from Python at start-up, not from a reader)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # Imports for type checkers only (`if TYPE_CHECKING:`) never run: they are no circle.
+    for block in ast.walk(tree):
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING"):
+            block.body = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {m for m in found if m in known and m != name}
+
+
+def find_circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle, as the list of its modules, or None."""
+    done: set[str] = set()
+    path: list[str] = []
+    on_path: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        path.append(node)
+        on_path.add(node)
+        for child in sorted(graph[node]):
+            if child in on_path:
+                return [*path[path.index(child) :], child]
+            if child not in done and (circle := visit(child)):
+                return circle
+        path.pop()
+        on_path.discard(node)
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        if start not in done and (circle := visit(start)):
+            return circle
+    return None
+
+
+def test_find_circle_finds_one() -> None:
+    assert find_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_circle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_circle() -> None:
+    known = modules()
+    graph = {name: imported(name, path, known) for name, path in known.items()}
+    # Each submodule's import of its package's __init__ is how Python works, not a circle.
+    graph = {n: {m for m in deps if not n.startswith(m + ".")} for n, deps in graph.items()}
+    assert find_circle(graph) is None
+
+
+SOURCES = sorted([*(SRC / PACKAGE).rglob("*.py"), *(SRC / PACKAGE).rglob("*.pyi")])
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(SRC).as_posix())
+def test_no_file_over_500_lines(path: Path) -> None:
+    relative = path.relative_to(SRC).as_posix()
+    if relative in NOT_COUNTED:
+        pytest.skip("mostly documentation")
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{relative} has {lines} lines"
