@@ -125,7 +125,13 @@ class StepRunKeywords(LibraryComponent):
         created when a file is saved. ``pattern`` is a glob (``*``, ``?``, ``[abc]``,
         case-sensitive) that the file names must match, for example ``*.html``.
         Each artifact's download URL is asked for just before it is downloaded. See
-        `Downloads` for how files are streamed, named and limited in size.
+        `Downloads` for how files are streamed, named and limited in size. Beyond what
+        it says: names are normalised to Unicode NFC, so two names that differ only in
+        normalisation (``café`` written with one character or two) or in case are one
+        name and the second is numbered; every name Windows reserves, with any
+        extension and in any case (``CON``, ``PRN``, ``AUX``, ``NUL``, ``CONIN$``,
+        ``CONOUT$``, ``COM0``-``COM9``, ``LPT0``-``LPT9`` and ``COM¹``-``COM³``,
+        ``LPT¹``-``LPT³``), gets a leading ``_``: ``nul.txt`` is saved as ``_nul.txt``.
 
         Fails when an argument is bad (before any request), when Control Room refuses
         a request, or when a download fails; the files saved before stay.
@@ -154,8 +160,12 @@ class StepRunKeywords(LibraryComponent):
         """Saves the files of the process run's outputs; returns the paths saved.
 
         ``directory`` defaults to ``${OUTPUT DIR}/process-runs/<process run id>/outputs``;
-        each output's files go into a folder in it named by the output's id. Folders
-        are created when a file is saved. ``pattern`` is a case-sensitive glob that the
+        each output's files go into a folder in it named by the output's id, made safe
+        like a file name (see `Downloads`). Every output gets a folder of its own: when
+        two ids give the same folder name (``x/1`` and ``y/1`` both give ``1``; names
+        that differ only in case or Unicode normalisation count as the same), the later
+        output in Control Room's order gets ``1 (2)``, then ``1 (3)``, like duplicate
+        file names. Folders are created when a file is saved. ``pattern`` is a case-sensitive glob that the
         file names must match. The download URLs are those `List Process Run Outputs`
         returns (valid for one hour). See `Downloads` for how files are streamed,
         named and limited in size.
@@ -171,10 +181,11 @@ class StepRunKeywords(LibraryComponent):
         id_argument("process_run_id", process_run_id)
         folder = _directory(directory, Path("process-runs", process_run_id, "outputs"))
         non_empty("pattern", pattern)
-        from ..client.downloads import RemoteFile, safe_name, save_files
+        from ..client.downloads import RemoteFile, UniqueNames, safe_name, save_files
 
         client = self.ctx.client(alias)
         paths: list[Path] = []
+        folders = UniqueNames()
         for output in client.list_outputs(process_run_id):
             output_folder = safe_name(str(output.get("id") or ""))
             if not output_folder:
@@ -182,6 +193,7 @@ class StepRunKeywords(LibraryComponent):
                     f"Skipped an output whose id is no safe folder name: {output.get('id')!r}."
                 )
                 continue
+            output_folder = folders.add(output_folder)
             files = [
                 RemoteFile(f.get("name"), partial(_output_file_url, f))
                 for f in output.get("files") or []
