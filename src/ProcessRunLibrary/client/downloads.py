@@ -24,6 +24,7 @@ import requests
 
 from .. import masking
 from ..errors import RETRY_STATUSES, DownloadFailed
+from ..types import shown
 from .transport import Transport
 
 log = logging.getLogger("ProcessRunLibrary")
@@ -122,7 +123,7 @@ def plan(files: Iterable[RemoteFile], pattern: str) -> list[tuple[RemoteFile, st
     for file in files:
         name = safe_name(file.name)
         if not name:
-            log.warning(f"Skipped a file whose name has nothing safe to keep: {file.name!r}.")
+            log.warning(f"Skipped a file whose name has nothing safe to keep: {shown(file.name)}.")
             continue
         if fnmatch.fnmatchcase(name, pattern):
             chosen.append((file, names.add(name)))
@@ -143,16 +144,36 @@ def save_files(
     folder = Path(directory).absolute()
     saved = []
     for file, name in plan(files, pattern):
-        folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         if target.parent != folder or target.name != name:  # never outside the folder
-            raise DownloadFailed(f"Refused to save {file.name!r} outside '{folder}'.")
+            raise DownloadFailed(f"Refused to save {shown(file.name)} outside '{folder}'.")
         url = file.url()
-        masking.register(url, *url.split("?", 1)[1:])  # urllib3 logs the path and query
-        size = save_file(transport, url, target, name, max_bytes)
+        masking.register(url)  # with its path and query, which urllib3 logs apart
+        size = _save_on_disk(transport, url, target, name, max_bytes)
         log.info(f"Saved '{name}' ({size} bytes) to '{target}'.")
         saved.append(target)
     return saved
+
+
+def _save_on_disk(transport: Transport, url: str, target: Path, name: str, max_bytes: int) -> int:
+    """:func:`save_file`, with what the disk refuses (no permission, no space, a name
+    too long) said in a sentence."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return save_file(transport, url, target, name, max_bytes)
+    except OSError as error:
+        if isinstance(error, requests.RequestException):  # not the disk's
+            raise
+        raise DownloadFailed(
+            f"Downloading '{name}' failed: it could not be saved in '{target.parent}': "
+            f"{os_reason(error)}."
+        ) from None
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong, as a sentence: the system's words for the error number, never
+    Python's text of the exception (with its class name and repeated path)."""
+    return os.strerror(error.errno) if error.errno else "an unknown error of the system"
 
 
 def save_file(

@@ -29,6 +29,8 @@ from requests_toolbelt import MultipartEncoder
 
 from .. import masking
 from ..errors import ControlRoomError, InvalidArgument, ProcessRunLibraryError
+from ..types import shown
+from .downloads import os_reason
 from .transport import Transport
 
 
@@ -77,7 +79,9 @@ def upload_files(name: str, paths: Iterable[Any]) -> list[UploadFile]:
     try:
         for given in paths:
             if not isinstance(given, (str, os.PathLike)) or not str(given).strip():
-                raise InvalidArgument(f"Argument '{name}' must hold paths of files, got {given!r}.")
+                raise InvalidArgument(
+                    f"Argument '{name}' must hold paths of files, got {shown(given)}."
+                )
             path = os.path.abspath(os.fspath(given))
             if any(f.name == os.path.basename(path) for f in files):
                 raise InvalidArgument(
@@ -95,6 +99,10 @@ def upload_files(name: str, paths: Iterable[Any]) -> list[UploadFile]:
 def _open_regular_file(name: str, path: str) -> UploadFile:
     try:
         descriptor = os.open(path, _OPEN_FLAGS)
+    except ValueError:  # a NUL character, or one the file system's encoding lacks
+        raise InvalidArgument(
+            f"Argument '{name}' names a path that no file can have here: {shown(path)}."
+        ) from None
     except FileNotFoundError:
         raise InvalidArgument(
             f"Argument '{name}' names a file that does not exist: '{path}'."
@@ -105,7 +113,7 @@ def _open_regular_file(name: str, path: str) -> UploadFile:
                 f"Argument '{name}' names a directory, not a file: '{path}'."
             ) from None
         raise InvalidArgument(
-            f"Argument '{name}' names a file that cannot be read: '{path}' ({reason(error)})."
+            f"Argument '{name}' names a file that cannot be read: '{path}' ({os_reason(error)})."
         ) from None
     try:
         mode = os.fstat(descriptor).st_mode
@@ -119,11 +127,6 @@ def _open_regular_file(name: str, path: str) -> UploadFile:
         os.close(descriptor)
         raise
     return UploadFile(path, os.path.basename(path), os.fstat(handle.fileno()).st_size, handle)
-
-
-def reason(error: OSError) -> str:
-    """What went wrong, as a sentence: the system's words for the error number."""
-    return os.strerror(error.errno) if error.errno else "an unknown error of the system"
 
 
 class _Snapshot:
@@ -156,7 +159,7 @@ class _Snapshot:
         try:
             return self._file.handle.read(size)
         except OSError as error:
-            message = f"Could not read file '{self._file.path}': {reason(error)}."
+            message = f"Could not read file '{self._file.path}': {os_reason(error)}."
             raise FileChanged(message) from None
 
     def _changed(self, how: str) -> str:
@@ -183,7 +186,7 @@ class _MultipartBody:
             file.handle.seek(0)
             now = os.fstat(file.handle.fileno()).st_size
         except OSError as error:
-            raise FileChanged(f"Could not read file '{file.path}': {reason(error)}.") from None
+            raise FileChanged(f"Could not read file '{file.path}': {os_reason(error)}.") from None
         if now != file.size:
             raise FileChanged(
                 f"File '{file.path}' changed after it was checked: it had {file.size:,} "

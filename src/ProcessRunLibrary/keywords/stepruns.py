@@ -14,7 +14,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
-from ..types import Id, non_empty, path_segment, positive_int
+from ..types import Id, non_empty, path_segment, positive_int, shown
 from .context import LibraryComponent, to_dotdict
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class StepRunKeywords(LibraryComponent):
             output_folder = safe_name(str(output.get("id") or ""))
             if not output_folder:
                 logger.warn(
-                    f"Skipped an output whose id is no safe folder name: {output.get('id')!r}."
+                    f"Skipped an output whose id is no safe folder name: {shown(output.get('id'))}."
                 )
                 continue
             output_folder = folders.add(output_folder)
@@ -229,7 +229,7 @@ def _output_file_url(file: dict[str, Any]) -> str:
     url = (file.get("download") or {}).get("url")
     if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         raise ControlRoomError(
-            "GET", "/outputs", f"output file {file.get('name')!r} has no download URL."
+            "GET", "/outputs", f"output file {shown(file.get('name'))} has no download URL."
         )
     return url
 
@@ -244,12 +244,20 @@ def _directory(directory: Any, default: Path) -> Path:
     """The folder to save into, checked before any request."""
     if directory is None:
         return output_dir() / default
-    if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip():
+    if (
+        not isinstance(directory, (str, os.PathLike))
+        or not str(directory).strip()
+        or "\x00" in str(directory)
+    ):
         raise InvalidArgument(
-            f"Argument 'directory' must be the path of a folder, got {directory!r}."
+            f"Argument 'directory' must be the path of a folder, got {shown(directory)}."
         )
     folder = Path(directory).absolute()
-    if folder.exists() and not folder.is_dir():
+    try:
+        is_file = folder.exists() and not folder.is_dir()
+    except (OSError, ValueError):  # a name the file system cannot hold, no permission
+        is_file = False  # said in a sentence when the first file is saved
+    if is_file:
         raise InvalidArgument(f"Argument 'directory' must be a folder, but '{folder}' is a file.")
     return folder
 

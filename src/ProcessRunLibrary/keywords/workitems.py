@@ -10,7 +10,15 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
-from ..types import Id, WorkItemState, id_list, json_payload, path_segment, positive_int
+from ..types import (
+    Id,
+    WorkItemState,
+    id_list,
+    json_payload,
+    path_segment,
+    positive_int,
+    shown,
+)
 from .context import LibraryComponent, to_dotdict
 
 if TYPE_CHECKING:
@@ -73,7 +81,7 @@ class WorkItemKeywords(LibraryComponent):
             paths = list(files)
         else:
             raise InvalidArgument(
-                f"Argument 'files' must be a path or a list of paths, got {files!r}."
+                f"Argument 'files' must be a path or a list of paths, got {shown(files)}."
             )
         checked = upload_files("files", paths)
         try:
@@ -82,7 +90,7 @@ class WorkItemKeywords(LibraryComponent):
             item_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(item_id, str) or not item_id:
                 raise ControlRoomError(
-                    "POST", "/work-items", f"the answer has no work item id: {item!r}."
+                    "POST", "/work-items", f"the answer has no work item id: {shown(item)}."
                 )
             for file in checked:
                 self._upload(client, item_id, file)
@@ -245,12 +253,12 @@ class WorkItemKeywords(LibraryComponent):
             ]
         ids = id_list("work_item_ids", work_item_ids)
         answer = self.ctx.client(alias).work_item_batch(operation, ids)
-        what = f"{len(ids)} work item{'s' if len(ids) != 1 else ''} ({', '.join(ids)})"
+        what = f"{len(ids)} work item{'s' if len(ids) != 1 else ''} ({_some(ids)})"
         if not (isinstance(answer, dict) and answer.get("accepted") is True):
             raise ControlRoomError(
                 "POST",
                 "/work-items/batch",
-                f"Control Room did not accept the {_DONE[operation]} of {what}: {answer!r}.",
+                f"Control Room did not accept the {_DONE[operation]} of {what}: {shown(answer)}.",
             )
         logger.info(f"Control Room accepted the {_DONE[operation]} of {what}.")
 
@@ -268,3 +276,10 @@ def _delete_unfinished(client: ControlRoomClient, item_id: str) -> str:
         "The work item could not be deleted and waits in the input queue: Control Room "
         "did not accept its deletion."
     )
+
+
+def _some(ids: list[str], most: int = 10) -> str:
+    """The ids for a message: a batch of 10,000 would make a line of 400,000 characters."""
+    if len(ids) <= most:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:most])} and {len(ids) - most:,} more"
