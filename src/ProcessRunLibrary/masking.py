@@ -3,9 +3,18 @@
 The library's own log lines and errors are masked by value (every key and token the
 library has been given, every signed URL it got) and by shape (credentials in query
 strings, ``Authorization`` header values), so that a secret that slipped past one net
-is caught by the other: :func:`mask`. The listener masks the messages of other
-libraries and of Robot Framework by value only (:func:`mask_known`): it never rewrites
-their text by pattern. No Robot Framework imports.
+is caught by the other: :func:`mask`.
+
+Values are kept two ways. Keys and tokens (a few) are found anywhere by one regex,
+compiled when something is masked after a new one came. URLs the server gives (a run
+may bring thousands) are indexed under one word each, the one fewest URLs share (a
+signature, a path token): masking a text looks its words up, so registering and masking
+cost the same with 10 URLs known or 10,000. A URL is registered whole, with its path
+and query (urllib3 logs them apart) and as JSON may escape it (``\\/``, ``\\u0026``):
+its credential may be in the path, where no query-string shape finds it.
+
+The listener masks the messages of other libraries and of Robot Framework by value only
+(:func:`mask_known`): it never rewrites their text by pattern. No Robot Framework imports.
 """
 
 from __future__ import annotations

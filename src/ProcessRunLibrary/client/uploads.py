@@ -119,7 +119,7 @@ def _open_regular_file(name: str, path: str) -> UploadFile:
         mode = os.fstat(descriptor).st_mode
         kind = next((what for test, what in _KINDS if test(mode)), None)
         if kind is None and not stat.S_ISREG(mode):
-            kind = "something else than a regular file"
+            kind = "a special file"
         if kind is not None:
             raise InvalidArgument(f"Argument '{name}' names {kind}, not a file: '{path}'.")
         handle = os.fdopen(descriptor, "rb")
