@@ -6,8 +6,8 @@ Documentation    Run by secrets.robot in a child robot at TRACE, with --debugfil
 ...              credentials in every output of this run.
 
 Library          OperatingSystem
-Library          ProcessRunLibrary    api_url=%{SIGNED_URL_API_URL}
-...                  workspace_id=%{SIGNED_URL_WORKSPACE}    api_key=not-a-real-key    max_retries=0
+Library          ProcessRunLibrary    api_url=%{SIGNED_URL_API_URL=http://127.0.0.1:9/api/v1}
+...                  workspace_id=%{SIGNED_URL_WORKSPACE=ws-signed}    api_key=not-a-real-key    max_retries=0
 
 
 *** Test Cases ***

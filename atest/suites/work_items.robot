@@ -249,7 +249,7 @@ Start Work Items Suite
     Set Suite Variable    ${LOCKED}    ${locked}
     Set Suite Variable    ${FILES}    ${files}
     # Opening a named pipe to read waits for a writer: the check must not open it so.
-    Evaluate    os.path.exists(r"${files}/pipe") or os.mkfifo(r"${files}/pipe")    modules=os
+    Evaluate    os.path.exists(r"${FILES}/pipe") or os.mkfifo(r"${FILES}/pipe")    modules=os
 
 Is Refused Before Sending
     [Arguments]    ${expected}    ${keyword}    @{args}    &{kwargs}
