@@ -101,3 +101,10 @@ def test_outputs_whose_ids_give_one_folder_get_a_folder_each(server, tmp_path, m
         str(tmp_path / "1 (3)" / "a.txt"),
     ]
     assert [Path(p).read_text() for p in paths] == ["one", "two", "three"]
+
+
+def test_a_numbered_name_stays_within_255_bytes():
+    name = "\u00e9" * 125 + ".html"  # 255 bytes
+    chosen = [n for _, n in plan([RemoteFile(name, str), RemoteFile(name, str)], "*")]
+    assert chosen == [name, "\u00e9" * 123 + " (2).html"]
+    assert len(chosen[1].encode()) == 255

@@ -80,11 +80,15 @@ def safe_name(name: object) -> str:
 
 
 def numbered(name: str, number: int) -> str:
-    """``log.html`` -> ``log (2).html``: the name of the second file with that name."""
+    """``log.html`` -> ``log (2).html``: the name of the second file with that name,
+    its stem shortened when the number would make it longer than 255 bytes."""
     stem, dot, extension = name.rpartition(".")
     if not stem:
-        return f"{name} ({number})"
-    return f"{stem} ({number}){dot}{extension}"
+        stem, dot, extension = name, "", ""
+    suffix = f" ({number}){dot}{extension}"
+    while len(f"{stem}{suffix}".encode()) > MAX_NAME_BYTES and len(stem) > 1:
+        stem = stem[:-1]
+    return f"{stem}{suffix}"
 
 
 class UniqueNames:
