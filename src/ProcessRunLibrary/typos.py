@@ -1,0 +1,136 @@
+"""A misspelt named argument fails instead of passing silently as a positional value.
+
+Robot Framework treats ``name=value`` as a named argument only when ``name`` is one of
+the keyword's argument names; otherwise the whole text becomes the next positional
+argument. ``List Work Items  process_run=${id}`` therefore sent
+``process_id=process_run=...`` and found nothing. This module finds such a value in the
+keyword call *as written*, before Robot resolves or converts anything, where an escaped
+``\\=`` can still be told from a real one: a value that Robot passes on positionally
+because its name is unknown, and whose name is close to one of the keyword's argument
+names, is a typo. Values from variables (``${id}``, ``@{args}``) are never looked at:
+Robot never reads those as named arguments either.
+
+The check runs in :class:`TypoListener`, a library listener. The keyword then fails:
+
+- in ``run_keyword`` of the library, before anything is sent (:func:`refuse_pending`);
+- on Robot Framework 7.1 and newer, also when Robot's own conversion of the misspelt
+  value (a time, a number, a state) failed first, and in ``robot --dryrun``: the
+  listener's ``end_keyword`` gives the keyword this module's message (older versions
+  ignore what ``end_keyword`` changes).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from robot.utils import split_from_equals
+
+from .errors import InvalidArgument
+
+# How alike a name must be to an argument name to count as a typo of it (difflib's
+# ratio: 'paylod' is 0.92 like 'payload', 'process_run' 0.88 like 'process_run_id').
+CUTOFF = 0.8
+
+_pending: tuple[str, str] | None = None  # (keyword, message) of the keyword starting
+
+
+def normalise(name: str) -> str:
+    return name.lower().replace(" ", "").replace("_", "")
+
+
+def unknown_argument(keyword: str, names: Sequence[str], args: Iterable[Any]) -> str | None:
+    """The failure message for the first argument of ``args`` (as written in the data)
+    that looks like a misspelt named argument of ``keyword``, or ``None``."""
+    for arg in args:
+        if not isinstance(arg, str) or "=" not in arg:
+            continue
+        name, value = split_from_equals(arg)  # None when every '=' is escaped
+        if value is None or not name.isidentifier() or name in names:
+            continue
+        intended = closest(name, names)
+        if intended:
+            return (
+                f"{keyword} got an unknown argument '{name}' (did you mean '{intended}'?). "
+                f"To pass a value containing '=' positionally, escape it as '{name}\\=...'."
+            )
+    return None
+
+
+def closest(name: str, names: Sequence[str]) -> str | None:
+    """The argument name ``name`` most likely means: the same ignoring case and
+    underscores, else the most alike above :data:`CUTOFF`."""
+    wanted = normalise(name)
+    for candidate in names:
+        if normalise(candidate) == wanted:
+            return candidate
+    matches = difflib.get_close_matches(name.lower(), names, n=1, cutoff=CUTOFF)
+    return matches[0] if matches else None
+
+
+def refuse_pending(keyword: str) -> None:
+    """Fails the keyword about to run when its call holds a typo."""
+    global _pending
+    if _pending is not None:
+        name, message = _pending
+        _pending = None
+        if name == normalise(keyword):
+            raise InvalidArgument(message)
+
+
+class TypoListener:
+    """Finds typos in calls of the library's keywords as they start (listener API
+    version 3, Robot Framework 7.0 and newer; its ``end_library_keyword`` can change a
+    keyword's outcome from 7.1 on)."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+    ROBOT_LISTENER_PRIORITY = 0  # after the secrets listener: it masks, this one replaces
+
+    def __init__(self, arguments: dict[str, list[str]]) -> None:
+        """``arguments``: keyword (normalised name) -> names of its arguments."""
+        self.arguments = arguments
+
+    def check(self, name: str, args: Iterable[Any]) -> None:
+        global _pending
+        keyword = normalise(name)
+        names = self.arguments.get(keyword)
+        if names is not None:
+            message = unknown_argument(name, names, args)
+            _pending = (keyword, message) if message else None
+
+    def start_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
+        self.check(result.name or "", data.args)
+
+    def end_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
+        global _pending
+        if _pending is not None and _pending[0] == normalise(result.name or ""):
+            # Not refused by run_keyword: Robot's conversion failed first, or a dry run.
+            result.status, result.message = "FAIL", _pending[1]
+        _pending = None
+
+
+class TypoListenerV2:
+    """Robot Framework 6.1 calls version 3 listeners for suites, tests and messages
+    only: this version 2 listener sees the keyword calls there."""
+
+    ROBOT_LISTENER_API_VERSION = 2
+    ROBOT_LISTENER_PRIORITY = 0
+
+    def __init__(self, listener: TypoListener) -> None:
+        self.listener = listener
+
+    def start_keyword(self, name: str, attrs: dict[str, Any]) -> None:
+        self.listener.check(attrs.get("kwname") or name, attrs.get("args", ()))
+
+    def end_keyword(self, name: str, attrs: dict[str, Any]) -> None:
+        global _pending
+        _pending = None
+
+
+def typo_listener(arguments: dict[str, list[str]]) -> TypoListener | TypoListenerV2:
+    """The listener for the running Robot Framework version."""
+    from robot.version import VERSION
+
+    listener = TypoListener(arguments)
+    return listener if int(VERSION.split(".")[0]) >= 7 else TypoListenerV2(listener)
