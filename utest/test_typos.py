@@ -131,6 +131,14 @@ def test_a_typo_pending_for_another_keyword_refuses_nothing(
     assert typos._pending is None
 
 
+class Implementation:
+    def __init__(self, code: type) -> None:
+        self.owner = type("Owner", (), {"code": code})()
+
+
+OURS = Implementation(ProcessRunLibrary)
+
+
 class Data:
     def __init__(self, args: tuple[str, ...]) -> None:
         self.args = args
@@ -145,10 +153,12 @@ def test_end_keyword_gives_a_keyword_whose_conversion_failed_the_typo_message() 
     """Robot converts the misspelt value before run_keyword (a time, a number, a state):
     on Robot Framework 7.1 and newer the listener's end_library_keyword replaces
     Robot's message; in a dry run it fails the keyword."""
-    listener = TypoListener({"waituntilprocessruncompletes": ["process_run_id", "timeout"]})
+    listener = TypoListener(
+        {"waituntilprocessruncompletes": ["process_run_id", "timeout"]}, ProcessRunLibrary
+    )
     for status in ("FAIL", "NOT RUN"):
         started = Result("Wait Until Process Run Completes", "NOT SET", "")
-        listener.start_library_keyword(Data(("r1", "timout=5 s")), None, started)
+        listener.start_library_keyword(Data(("r1", "timout=5 s")), OURS, started)
         result = Result("Wait Until Process Run Completes", status, "ValueError: ...")
         listener.end_library_keyword(None, None, result)
         assert (result.status, result.message) == (
@@ -161,7 +171,7 @@ def test_end_keyword_gives_a_keyword_whose_conversion_failed_the_typo_message() 
 
 
 def test_end_keyword_leaves_other_keywords_alone() -> None:
-    listener = TypoListener({"getprocessrun": ["process_run_id", "alias"]})
+    listener = TypoListener({"getprocessrun": ["process_run_id", "alias"]}, ProcessRunLibrary)
     listener.check("Get Process Run", ["r1", "alias=prod"])
     result = Result("Get Process Run", "FAIL", "GET /x failed: 404 Not Found.")
     listener.end_library_keyword(None, None, result)
@@ -173,3 +183,19 @@ def test_the_library_intro_shows_the_message_as_it_is() -> None:
 
     message = unknown_argument("List Work Items", LIST_WORK_ITEMS, ["process_run=r1"])
     assert f"\n| {message}\n" in inspect.getdoc(ProcessRunLibrary)
+
+
+def test_a_keyword_of_the_same_name_in_another_library_is_not_checked() -> None:
+    """Another library may have a 'List Work Items' with other arguments."""
+
+    class Other:
+        pass
+
+    listener = TypoListener({"listworkitems": LIST_WORK_ITEMS}, ProcessRunLibrary)
+    result = Result("List Work Items", "NOT SET", "")
+    listener.start_library_keyword(Data(("process_run=r1",)), Implementation(Other), result)
+    assert typos._pending is None
+    listener.start_library_keyword(Data(("process_run=r1",)), OURS, result)
+    assert typos._pending is not None
+    listener.end_library_keyword(None, OURS, result)
+    assert typos._pending is None

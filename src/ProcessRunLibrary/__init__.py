@@ -462,7 +462,9 @@ class ProcessRunLibrary(DynamicCore):
         arguments = self._keyword_arguments()
         self.ROBOT_LIBRARY_LISTENER = [
             *listeners(secret_arguments(arguments)),
-            typo_listener({normalise(name): names for name, names in arguments.items()}),
+            typo_listener(
+                {normalise(name): names for name, names in arguments.items()}, ProcessRunLibrary
+            ),
         ]
 
     def run_keyword(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:

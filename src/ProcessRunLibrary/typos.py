@@ -87,9 +87,12 @@ class TypoListener:
     ROBOT_LISTENER_API_VERSION = 3
     ROBOT_LISTENER_PRIORITY = 0  # after the secrets listener: it masks, this one replaces
 
-    def __init__(self, arguments: dict[str, list[str]]) -> None:
-        """``arguments``: keyword (normalised name) -> names of its arguments."""
+    def __init__(self, arguments: dict[str, list[str]], library: type) -> None:
+        """``arguments``: keyword (normalised name) -> names of its arguments;
+        ``library``: the library class, whose keywords alone are checked (another
+        library may have a keyword of the same name)."""
         self.arguments = arguments
+        self.library = library
 
     def check(self, name: str, args: Iterable[Any]) -> None:
         global _pending
@@ -100,7 +103,9 @@ class TypoListener:
             _pending = (keyword, message) if message else None
 
     def start_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
-        self.check(result.name or "", data.args)
+        code = getattr(getattr(implementation, "owner", None), "code", None)
+        if isinstance(code, type) and issubclass(code, self.library):
+            self.check(result.name or "", data.args)
 
     def end_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
         global _pending
@@ -128,9 +133,9 @@ class TypoListenerV2:
         _pending = None
 
 
-def typo_listener(arguments: dict[str, list[str]]) -> TypoListener | TypoListenerV2:
+def typo_listener(arguments: dict[str, list[str]], library: type) -> TypoListener | TypoListenerV2:
     """The listener for the running Robot Framework version."""
     from robot.version import VERSION
 
-    listener = TypoListener(arguments)
+    listener = TypoListener(arguments, library)
     return listener if int(VERSION.split(".")[0]) >= 7 else TypoListenerV2(listener)
