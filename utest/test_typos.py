@@ -199,3 +199,27 @@ def test_a_keyword_of_the_same_name_in_another_library_is_not_checked() -> None:
     assert typos._pending is not None
     listener.end_library_keyword(None, OURS, result)
     assert typos._pending is None
+
+
+def test_a_time_that_is_a_typo_says_so_where_robot_shows_its_own_message() -> None:
+    """Robot Framework 6.1 and 7.0 show Robot's conversion message: the time converter
+    gives the typo message as its reason."""
+    from ProcessRunLibrary.types import Time
+
+    listener = TypoListener({"waituntilprocessruncompletes": START}, ProcessRunLibrary)
+    listener.check("Wait Until Process Run Completes", ["r1", "fail_on_unresolve=False"])
+    try:
+        with pytest.raises(ValueError) as error:
+            Time.convert("fail_on_unresolve=False")
+        assert str(error.value) == (
+            "Wait Until Process Run Completes got an unknown argument 'fail_on_unresolve' "
+            "(did you mean 'fail_on_unresolved'?). To pass a value containing '=' "
+            "positionally, escape it as 'fail_on_unresolve\\=...'."
+        )
+        with pytest.raises(ValueError) as error:
+            Time.convert("soon")  # not the misspelt value: what was expected
+        assert str(error.value) == (
+            "expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'."
+        )
+    finally:
+        typos._pending = None

@@ -50,11 +50,12 @@ Start And Wait With A Misspelt Expected Duration
 
 Wait With A Misspelt Fail On Unresolved
     [Documentation]    The value lands in ``timeout``, which Robot converts before the
-    ...    library runs: Robot Framework 6.1 and 7.0 keep Robot's own message.
+    ...    library runs: Robot Framework 6.1 and 7.0 keep Robot's message, ending with
+    ...    the library's.
     [Tags]    typo
     ${expected} =    Set Variable If    ${ROBOT 71}
     ...    Wait Until Process Run Completes got an unknown argument 'fail_on_unresolve' (did you mean 'fail_on_unresolved'?). ${ESCAPE} 'fail_on_unresolve\\=...'.
-    ...    ValueError: Argument 'timeout' got value 'fail_on_unresolve=False' that cannot be converted to Time: expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'.
+    ...    ValueError: Argument 'timeout' got value 'fail_on_unresolve=False' that cannot be converted to Time: Wait Until Process Run Completes got an unknown argument 'fail_on_unresolve' (did you mean 'fail_on_unresolved'?). ${ESCAPE} 'fail_on_unresolve\\=...'.
     Run Keyword And Expect Error    EQUALS:${expected}
     ...    Wait Until Process Run Completes    r1    fail_on_unresolve=False
     Nothing Should Have Been Sent

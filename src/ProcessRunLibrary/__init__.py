@@ -333,7 +333,8 @@ class ProcessRunLibrary(DynamicCore):
     ``robot --dryrun`` fails on these typos with Robot Framework 7.1 and newer. With
     6.1 and 7.0, a misspelt ``name=value`` that lands in an argument Robot converts (a
     time, a number, a state) fails with Robot's conversion message, which shows the
-    value and that argument; dry runs there catch only that kind.
+    value and that argument (for a time, followed by the message above); dry runs
+    there catch only that kind.
 
     = Logging and secrets =
 

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from robot.utils import secs_to_timestr, timestr_to_secs
 
 from .errors import InvalidArgument
+from .typos import pending_typo
 
 MAX_PAYLOAD_DEPTH = 32
 SHOWN_MAX = 200  # a failure message shows at most this much of an argument's value
@@ -140,7 +141,8 @@ class Time:
                 seconds = timestr_to_secs(value)
             except (ValueError, TypeError):
                 raise ValueError(
-                    "expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'."
+                    pending_typo(value)
+                    or "expected a number of seconds or a time like '90 s' or '1 minute 30 seconds'."
                 ) from None
         if not math.isfinite(seconds):  # 'nan' waited forever, 'inf' overflowed
             raise ValueError("a time must be a finite number of seconds, not nan or infinity.")

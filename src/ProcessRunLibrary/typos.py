@@ -33,7 +33,8 @@ from .errors import InvalidArgument
 # ratio: 'paylod' is 0.92 like 'payload', 'process_run' 0.88 like 'process_run_id').
 CUTOFF = 0.8
 
-_pending: tuple[str, str] | None = None  # (keyword, message) of the keyword starting
+# (keyword, message, misspelt name) of the library keyword starting, when it has a typo.
+_pending: tuple[str, str, str] | None = None
 
 
 def normalise(name: str) -> str:
@@ -43,6 +44,12 @@ def normalise(name: str) -> str:
 def unknown_argument(keyword: str, names: Sequence[str], args: Iterable[Any]) -> str | None:
     """The failure message for the first argument of ``args`` (as written in the data)
     that looks like a misspelt named argument of ``keyword``, or ``None``."""
+    typo = misspelt(names, args)
+    return typo and message(keyword, *typo)
+
+
+def misspelt(names: Sequence[str], args: Iterable[Any]) -> tuple[str, str] | None:
+    """The first misspelt name among ``args`` and the argument name it stands for."""
     for arg in args:
         if not isinstance(arg, str) or "=" not in arg:
             continue
@@ -51,11 +58,15 @@ def unknown_argument(keyword: str, names: Sequence[str], args: Iterable[Any]) ->
             continue
         intended = closest(name, names)
         if intended:
-            return (
-                f"{keyword} got an unknown argument '{name}' (did you mean '{intended}'?). "
-                f"To pass a value containing '=' positionally, escape it as '{name}\\=...'."
-            )
+            return name, intended
     return None
+
+
+def message(keyword: str, name: str, intended: str) -> str:
+    return (
+        f"{keyword} got an unknown argument '{name}' (did you mean '{intended}'?). "
+        f"To pass a value containing '=' positionally, escape it as '{name}\\=...'."
+    )
 
 
 def closest(name: str, names: Sequence[str]) -> str | None:
@@ -73,10 +84,21 @@ def refuse_pending(keyword: str) -> None:
     """Fails the keyword about to run when its call holds a typo."""
     global _pending
     if _pending is not None:
-        name, message = _pending
+        name, text, _ = _pending
         _pending = None
         if name == normalise(keyword):
-            raise InvalidArgument(message)
+            raise InvalidArgument(text)
+
+
+def pending_typo(value: object) -> str | None:
+    """The typo message when ``value`` is the misspelt ``name=value`` of the keyword
+    starting. Robot Framework converts it before the keyword runs when it lands in a
+    typed argument; a converter that cannot convert it says this instead of only
+    what it expected (Robot Framework 6.1 and 7.0 show that message as it is)."""
+    if _pending is None or not isinstance(value, str):
+        return None
+    _, text, name = _pending
+    return text if value.split("=", 1)[0] == name else None
 
 
 class TypoListener:
@@ -99,8 +121,8 @@ class TypoListener:
         keyword = normalise(name)
         names = self.arguments.get(keyword)
         if names is not None:
-            message = unknown_argument(name, names, args)
-            _pending = (keyword, message) if message else None
+            typo = misspelt(names, args)
+            _pending = (keyword, message(name, *typo), typo[0]) if typo else None
 
     def start_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
         code = getattr(getattr(implementation, "owner", None), "code", None)
