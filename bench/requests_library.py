@@ -146,12 +146,16 @@ def main() -> None:
         measured = run_robot(running.api_url, run_id, calls, rounds)
     rows = []
     ratios: dict[str, list[float]] = {"cpu": [], "wall": []}
+    cpu: dict[str, list[float]] = {"library": [], "requests": []}
     for number in range(1, rounds + 1):
         row: list[object] = [number]
         for what in ("cpu", "wall"):
             library = per_call(measured, number, "library", what, calls)
             requests = per_call(measured, number, "requests", what, calls)
             ratios[what].append(library / requests)
+            if what == "cpu":
+                cpu["library"].append(library)
+                cpu["requests"].append(requests)
             row += [f"{library:.3f}", f"{requests:.3f}", f"{library / requests:.2f}x"]
         rows.append(row)
     rows.append(
@@ -187,6 +191,11 @@ def main() -> None:
         [measured[f"baseline {n}"]["cpu"] / calls * 1000 for n in range(1, rounds + 1)]
     )
     print(f"\nThe No Operation loop itself: {baseline:.3f} ms CPU per iteration (median).")
+    library, requests = median(cpu["library"]), median(cpu["requests"])
+    print(
+        f"Median CPU per call: Get Process Run {library:.3f} ms, GET On Session "
+        f"{requests:.3f} ms ({(library - requests) * 1000:+.0f} µs a call)."
+    )
 
 
 if __name__ == "__main__":
