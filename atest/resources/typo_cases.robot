@@ -60,6 +60,16 @@ Wait With A Misspelt Fail On Unresolved
     ...    Wait Until Process Run Completes    r1    fail_on_unresolve=False
     Nothing Should Have Been Sent
 
+Misspelt Api Key Is Refused And Stays Secret
+    [Documentation]    Failed with ``Argument 'api_url' must be an http:// or https://
+    ...    URL, got 'api_ky=...'`` and the key in it before; Robot's TRACE line of the
+    ...    arguments shows it too. typos.robot looks for the key in this run's output.
+    [Tags]    typo
+    Run Keyword And Expect Error
+    ...    EQUALS:Create Control Room Session got an unknown argument 'api_ky' (did you mean 'api_key'?). ${ESCAPE} 'api_ky\\=...'.
+    ...    Create Control Room Session    typo    api_ky=%{TYPO_SECRET=typo-secret}
+    Nothing Should Have Been Sent
+
 Escaped Value Is Sent As Written
     ${items} =    List Work Items    process_run\=r1    state=failed
     Should Be Empty    ${items}

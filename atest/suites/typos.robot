@@ -16,14 +16,19 @@ Suite Teardown    Private.Stop Emulator
 *** Variables ***
 ${PYTHON}    ${{sys.executable}}
 ${CASES}     ${CURDIR}/../resources/typo_cases.robot
+${SECRET}    ${None}
 ${ESCAPE}    To pass a value containing '=' positionally, escape it as
 
 
 *** Test Cases ***
 Misspelt Named Arguments Fail Before Anything Is Sent
-    ${result} =    Run Child    --output    ${OUTPUT DIR}/typo_cases.xml    --log    NONE
-    Should Contain    ${result.stdout}    9 tests, 9 passed, 0 failed
+    ${output} =    Set Variable    ${OUTPUT DIR}/typo_cases.xml
+    ${result} =    Run Child    --output    ${output}    --log    NONE    --loglevel    TRACE
+    Should Contain    ${result.stdout}    10 tests, 10 passed, 0 failed
     Should Be Equal As Integers    ${result.rc}    0    ${result.stdout}
+    ${xml} =    Get File    ${output}
+    Should Not Contain    ${xml}    ${SECRET}    The misspelt key is in output.xml.    values=False
+    Should Not Contain    ${result.stdout}    ${SECRET}    The misspelt key is on the console.    values=False
 
 A Dry Run Fails On Misspelt Named Arguments
     [Documentation]    Robot Framework 7.1 and newer let the library's listener fail a
@@ -31,7 +36,7 @@ A Dry Run Fails On Misspelt Named Arguments
     Skip If    not $ROBOT_71    Robot Framework ${ROBOT VERSION}: a listener cannot fail a keyword.
     ${output} =    Set Variable    ${OUTPUT DIR}/typo_cases_dryrun.xml
     ${result} =    Run Child    --dryrun    --output    ${output}    --log    NONE
-    Should Contain    ${result.stdout}    9 tests, 4 passed, 5 failed
+    Should Contain    ${result.stdout}    10 tests, 4 passed, 6 failed
     ${outcomes} =    Evaluate
     ...    {t.name: t.message for t in robot.api.ExecutionResult($output).suite.all_tests if t.failed}
     &{expected} =    Create Dictionary
@@ -39,6 +44,7 @@ A Dry Run Fails On Misspelt Named Arguments
     ...    Start With A Misspelt Payload=Start Process Run got an unknown argument 'paylod' (did you mean 'payload'?). ${ESCAPE} 'paylod\\=...'.
     ...    Start With A Misspelt Input Queue=Start Process Run got an unknown argument 'use_input_queu' (did you mean 'use_input_queue'?). ${ESCAPE} 'use_input_queu\\=...'.
     ...    Start And Wait With A Misspelt Expected Duration=Start Process Run And Wait got an unknown argument 'expected_duraton' (did you mean 'expected_duration'?). ${ESCAPE} 'expected_duraton\\=...'.
+    ...    Misspelt Api Key Is Refused And Stays Secret=Create Control Room Session got an unknown argument 'api_ky' (did you mean 'api_key'?). ${ESCAPE} 'api_ky\\=...'.
     ...    Wait With A Misspelt Fail On Unresolved=Wait Until Process Run Completes got an unknown argument 'fail_on_unresolve' (did you mean 'fail_on_unresolved'?). ${ESCAPE} 'fail_on_unresolve\\=...'.
     Dictionaries Should Be Equal    ${outcomes}    ${expected}
 
@@ -48,6 +54,10 @@ Start Typos Suite
     Start Private Emulator
     Set Environment Variable    TYPOS_API_URL    ${PRIVATE URL}
     Set Environment Variable    RC_API_KEY    ${API_KEY}
+    # Not in Run Process's env: Run Process logs the whole environment.
+    ${secret} =    Set Variable    typo-${{secrets.token_hex(8)}}
+    Set Environment Variable    TYPO_SECRET    ${secret}
+    Set Suite Variable    ${SECRET}
     ${version} =    Evaluate    robot.version.VERSION
     Set Suite Variable    ${ROBOT VERSION}    ${version}
     Set Suite Variable    ${ROBOT 71}

@@ -80,6 +80,31 @@ def closest(name: str, names: Sequence[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def learn_secret(args: list[Any], name: str, intended: str) -> None:
+    """A misspelt ``api_ky=${KEY}`` holds a key all the same: it becomes a secret
+    before Robot logs the arguments at TRACE (the secrets listener learns only the
+    arguments named right)."""
+    from robot.libraries.BuiltIn import BuiltIn
+
+    from . import masking
+    from .listener import SECRET_ARGUMENTS  # not at import: listener imports types
+    from .types import reveal
+
+    if intended not in SECRET_ARGUMENTS:
+        return
+
+    written = next(a for a in args if isinstance(a, str) and a.startswith(f"{name}="))
+    builtin = BuiltIn()
+    try:
+        if builtin.dry_run_active:  # nothing is resolved or logged
+            return
+        value = reveal(builtin.replace_variables(written.split("=", 1)[1]))
+    except Exception:  # an undefined variable: Robot reports it itself
+        return
+    if isinstance(value, str):
+        masking.register(value, value.strip())
+
+
 def refuse_pending(keyword: str) -> None:
     """Fails the keyword about to run when its call holds a typo."""
     global _pending
@@ -121,8 +146,11 @@ class TypoListener:
         keyword = normalise(name)
         names = self.arguments.get(keyword)
         if names is not None:
+            args = list(args)
             typo = misspelt(names, args)
             _pending = (keyword, message(name, *typo), typo[0]) if typo else None
+            if typo:
+                learn_secret(args, *typo)
 
     def start_library_keyword(self, data: Any, implementation: Any, result: Any) -> None:
         code = getattr(getattr(implementation, "owner", None), "code", None)
