@@ -67,6 +67,11 @@ class Watched:
         """When the run was created, epoch seconds, or None before the first poll."""
         if self.created_hint is not None:
             return self.created_hint
+        return self.reported_created
+
+    @property
+    def reported_created(self) -> float | None:
+        """The run's ``created_at`` on Control Room's clock, or None before the first poll."""
         return _epoch((self.run or {}).get("created_at"))
 
 
@@ -76,7 +81,8 @@ class RunWatcher:
 
     With a ``history``, every run read is noted in it, and a single run whose process's
     history is not known yet is read through its process's list: the same one request
-    gives its state and the history.
+    gives its state and the history. So is a run whose process has no window yet while
+    other runs of it are going: as they end, they make the history mid-wait.
     """
 
     client: ControlRoomClient  # or anything with its methods
@@ -89,7 +95,7 @@ class RunWatcher:
         pending = [w for w in watched if not w.has_ended]
         if len(pending) == 1:
             process_id = pending[0].process_id
-            if process_id is not None and self._learns(process_id):
+            if process_id is not None and self._learns(process_id, pending):
                 lost = self._list(process_id, pending, timeout)
                 if lost:
                     raise lost[0]
@@ -112,12 +118,18 @@ class RunWatcher:
                 + "\n".join(f"- {error}" for error in unreadable)
             )
 
-    def _learns(self, process_id: str | None) -> bool:
-        return (
-            self.history is not None
-            and process_id is not None
-            and not self.history.known(process_id)
-        )
+    def _learns(self, process_id: str | None, runs: list[Watched]) -> bool:
+        """Whether the first page of the process's list is worth reading whole: its
+        history is not known, or it has no window yet and runs not waited for are going
+        (each one that ends adds to the history)."""
+        if self.history is None or process_id is None:
+            return False
+        if not self.history.known(process_id):
+            return True
+        if self.history.window(process_id) is not None:
+            return False
+        mine = {w.id for w in runs}
+        return any(run_id not in mine for run_id in self.history.running(process_id))
 
     def _get(self, w: Watched, timeout: float | None) -> ControlRoomError | None:
         """Read one run; return the error if it cannot be read for good."""
@@ -144,7 +156,7 @@ class RunWatcher:
         """
         wanted = {w.id: w for w in runs}
         oldest = min((w.run or {}).get("created_at") or "" for w in runs)
-        learns = self._learns(process_id)
+        learns = self._learns(process_id, runs)
         seen: list[Any] = []
         try:
             items = self.client.iter_process_runs(process_id, PAGE_SIZE, timeout)
@@ -169,7 +181,7 @@ class RunWatcher:
             if self.history is not None:
                 self.history.note(seen)
         if learns and process_id is not None and self.history is not None:
-            self.history.read(process_id)
+            self.history.read(process_id, seen)
         # Not among the newest runs: ask for each one.
         errors = [self._get(w, timeout) for w in wanted.values()]
         return [e for e in errors if e is not None]
@@ -249,6 +261,7 @@ class History:
         self.clock = clock
         self._runs: dict[str, dict[str, tuple[str, float]]] = {}
         self._read_at: dict[str, float] = {}
+        self._running: dict[str, dict[str, float]] = {}
 
     def note(self, runs: Iterable[Any]) -> None:
         """Keep the ended runs among ``runs`` (any processes, any order)."""
@@ -263,9 +276,20 @@ class History:
                 newest = sorted(known.items(), key=lambda kv: kv[1][0], reverse=True)
                 self._runs[process] = dict(newest[:HISTORY_RUNS])
 
-    def read(self, process_id: str) -> None:
-        """The newest page of the process's runs has just been noted."""
+    def read(self, process_id: str, runs: Iterable[Any] = ()) -> None:
+        """The newest page of the process's runs, ``runs``, has just been noted."""
         self._read_at[process_id] = self.clock()
+        going = {}
+        for run in runs:
+            created = _epoch(run.get("created_at")) if isinstance(run, dict) else None
+            if created is not None and run.get("state") not in ENDED_STATES:
+                going[str(run.get("id"))] = created
+        self._running[process_id] = going
+
+    def running(self, process_id: str) -> dict[str, float]:
+        """The runs of the process that had not ended at the last read of its list:
+        id -> ``created_at`` (epoch seconds, Control Room's clock)."""
+        return self._running.get(process_id, {})
 
     def known(self, process_id: str) -> bool:
         read_at = self._read_at.get(process_id)
@@ -295,8 +319,11 @@ class PredictiveSchedule:
     For a run with a :class:`Window` (from ``expected`` or the process's history) the
     polls come at most ``poll_interval`` apart and evenly until the window opens,
     every window / ``DENSE_POLLS`` (at least ``DENSE_PAUSE``) within it, and after it
-    the pauses double again from there up to ``poll_interval``. Runs without a window
-    follow ``PollSchedule``; a group waits the shortest of its runs' pauses.
+    the pauses double again from there up to ``poll_interval``. A run without a
+    window is polled about its age apart (the doubling of ``PollSchedule`` counted
+    from the run's creation, never denser than ``PollSchedule`` itself), where its
+    age counts the head start of the oldest run of its process seen going; a group
+    waits the shortest of its runs' pauses.
     """
 
     def __init__(
@@ -316,9 +343,11 @@ class PredictiveSchedule:
         self.clock = clock
         self.base = PollSchedule(poll_interval, rng)
         self._windows: dict[str, Window | None] = {}
+        self._head_starts: dict[str, float] = {}
 
     def window(self, w: Watched) -> Window | None:
-        """The run's window, decided once its process's history is known."""
+        """The run's window, decided once its process's history gives one (runs of the
+        process that end during the wait may give it mid-wait)."""
         if w.id in self._windows:
             return self._windows[w.id]
         if self.expected is not None:
@@ -329,8 +358,30 @@ class PredictiveSchedule:
             window = self.history.window(w.process_id)
         if window is not None and self._dense(window) >= self.poll_interval:
             window = None  # no denser than polling every poll_interval
-        self._windows[w.id] = window
+        if window is not None or self.expected is not None:
+            self._windows[w.id] = window
         return window
+
+    def age(self, w: Watched) -> float | None:
+        """Seconds the run has gone, plus the head start of the oldest run of its process
+        seen going (a run still going after a minute says this process's runs do not end
+        in a second); None before the run's creation is known."""
+        created = w.created
+        if created is None:
+            return None
+        return max(self.clock() - created, 0.0) + self._head_start(w)
+
+    def _head_start(self, w: Watched) -> float:
+        """By how long the oldest run of the process seen going was created before this
+        one, both on Control Room's clock (so this machine's clock cannot skew it); the
+        most seen during the wait, as a run seen going still went that long."""
+        mine = w.reported_created
+        if mine is not None and w.process_id is not None:
+            others = [c for i, c in self.history.running(w.process_id).items() if i != w.id]
+            if others:
+                head = max(mine - min(others), 0.0)
+                self._head_starts[w.id] = max(self._head_starts.get(w.id, 0.0), head)
+        return self._head_starts.get(w.id, 0.0)
 
     def _dense(self, window: Window) -> float:
         return max(DENSE_PAUSE, (window.end - window.start) / DENSE_POLLS)
@@ -338,16 +389,27 @@ class PredictiveSchedule:
     def next_pause(self) -> float:
         pending = [w for w in self.watched if not w.has_ended]
         pauses = []
-        base = False
+        unplaced: list[float | None] = []  # the ages of the runs without a window
         for w in pending:
             window, created = self.window(w), w.created
             if window is None or created is None:
-                base = True
+                unplaced.append(self.age(w))
             else:
                 pauses.append(self._pause(window, max(self.clock() - created, 0.0)))
-        if base or not pauses:
-            pauses.append(self.base.next_pause())
+        if unplaced or not pauses:
+            base = self.base.next_pause()
+            pauses += [self._by_age(base, age) for age in unplaced] or [base]
         return min(pauses)
+
+    def _by_age(self, base: float, age: float | None) -> float:
+        """The pause of a run without a window: about its age (a run that has gone a
+        minute is not expected to end in the next second), at most ``poll_interval``.
+        ``PollSchedule``'s doubling is the floor: a clock behind Control Room's (or an
+        accelerated emulator's) makes ages look zero, and must not make polls denser."""
+        if age is None:
+            return base
+        jitter = 0.9 + 0.2 * self.rng()
+        return min(max(base, (age + FIRST_PAUSE) * jitter), self.poll_interval)
 
     def _pause(self, window: Window, age: float) -> float:
         dense = self._dense(window)
