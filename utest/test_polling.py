@@ -379,8 +379,8 @@ def test_a_run_created_before_the_wait_is_polled_about_its_age_apart():
     young = Watched("b", run={**run("b", "p"), "created_at": iso(1000.0 - 2.0)})
     history = known_history([])
     assert PredictiveSchedule(10, [old], history, rng=lambda: 0.5, clock=clock).next_pause() == 10
-    pause = PredictiveSchedule(10, [young], history, rng=lambda: 0.5, clock=clock).next_pause()
-    assert pause == pytest.approx(2.1)
+    schedule = PredictiveSchedule(10, [young], history, rng=lambda: 0.5, clock=clock)
+    assert [schedule.next_pause() for _ in range(4)] == pytest.approx([2, 4, 8, 10])
 
 
 def test_a_clock_behind_control_rooms_does_not_make_polls_denser_than_todays():
@@ -405,13 +405,22 @@ def test_history_keeps_the_runs_going_at_the_last_read_of_its_list():
     assert history.running("q") == {}
 
 
-def test_a_run_whose_process_has_an_older_run_going_is_polled_by_that_run_s_head_start():
+def test_a_run_whose_process_has_an_older_run_going_waits_that_run_s_head_start():
+    clock = FakeClock(1000.0)
+    mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    history = known_history([])
+    history.read("p", [mine.run, going("b", "p", 1000.0 - 4.0), going("c", "p", 1000.0 - 1.0)])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.head_start(mine) == 4
+    assert polls(schedule, clock, until=1011) == [1000, 1004, 1008, 1012]
+
+
+def test_a_head_start_longer_than_the_poll_interval_waits_the_poll_interval():
     clock = FakeClock(1000.0)
     mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
     history = known_history([])
     history.read("p", [mine.run, going("b", "p", 1000.0 - 30.0)])
     schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
-    assert schedule.age(mine) == 30
     assert schedule.next_pause() == 10
 
 
@@ -421,19 +430,20 @@ def test_runs_of_the_process_started_with_it_or_after_it_give_no_head_start():
     history = known_history([])
     history.read("p", [going("c", "p", 1000.5), mine.run, going("b", "p", 999.9)])
     schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
-    assert schedule.age(mine) == pytest.approx(0.1)
+    assert schedule.head_start(mine) == pytest.approx(0.1)
+    assert schedule.next_pause() == pytest.approx(0.1)
 
 
-def test_the_head_start_of_a_run_seen_going_stays_after_it_ends():
+def test_once_the_older_runs_have_ended_the_doubling_goes_on():
     clock = FakeClock(1000.0)
     mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
     history = known_history([])
-    history.read("p", [mine.run, going("b", "p", 1000.0 - 30.0)])
+    history.read("p", [mine.run, going("b", "p", 1000.0 - 4.0)])
     schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
-    schedule.next_pause()
-    history.read("p", [mine.run, ended("b", "p", 31.0, created=1000.0 - 30.0)])
-    clock.now += 2
-    assert schedule.age(mine) == 32
+    assert schedule.next_pause() == 4
+    history.read("p", [mine.run, ended("b", "p", 5.0, created=1000.0 - 4.0)])
+    assert schedule.head_start(mine) == 0
+    assert schedule.next_pause() == pytest.approx(0.2)
 
 
 def test_runs_that_end_during_the_wait_give_a_window_mid_wait():

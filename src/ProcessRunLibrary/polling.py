@@ -23,16 +23,24 @@ PAGE_SIZE = 100
 
 
 class PollSchedule:
-    """Pauses that start at 0.1 s and double up to ``poll_interval``, with ±10 % jitter.
+    """Pauses that start at 0.1 s (or at ``age``, the seconds the run had gone when the
+    wait began) and double up to ``poll_interval``, with ±10 % jitter.
 
     Short runs are seen to end quickly; a long wait costs about one request per
     ``poll_interval`` plus the seven or so quick ones at the start.
     """
 
-    def __init__(self, poll_interval: float, rng: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        poll_interval: float,
+        rng: Callable[[], float] = random.random,
+        age: float = 0.0,
+    ) -> None:
         self.poll_interval = poll_interval
         self.rng = rng
-        self.base = min(FIRST_PAUSE, poll_interval)
+        # Doubling from the age of a run created before the wait began: as if the wait
+        # had polled it from its creation.
+        self.base = min(max(FIRST_PAUSE, age), poll_interval)
 
     def next_pause(self) -> float:
         pause = min(self.base * (0.9 + 0.2 * self.rng()), self.poll_interval)
@@ -320,10 +328,9 @@ class PredictiveSchedule:
     polls come at most ``poll_interval`` apart and evenly until the window opens,
     every window / ``DENSE_POLLS`` (at least ``DENSE_PAUSE``) within it, and after it
     the pauses double again from there up to ``poll_interval``. A run without a
-    window is polled about its age apart (the doubling of ``PollSchedule`` counted
-    from the run's creation, never denser than ``PollSchedule`` itself), where its
-    age counts the head start of the oldest run of its process seen going; a group
-    waits the shortest of its runs' pauses.
+    window follows ``PollSchedule`` counted from the run's creation, its pauses no
+    shorter than the head start of the oldest other run of its process still going;
+    a group waits the shortest of its runs' pauses.
     """
 
     def __init__(
@@ -343,7 +350,7 @@ class PredictiveSchedule:
         self.clock = clock
         self.base = PollSchedule(poll_interval, rng)
         self._windows: dict[str, Window | None] = {}
-        self._head_starts: dict[str, float] = {}
+        self._bases: dict[str, PollSchedule] = {}  # of the runs without a window
 
     def window(self, w: Watched) -> Window | None:
         """The run's window, decided once its process's history gives one (runs of the
@@ -362,26 +369,16 @@ class PredictiveSchedule:
             self._windows[w.id] = window
         return window
 
-    def age(self, w: Watched) -> float | None:
-        """Seconds the run has gone, plus the head start of the oldest run of its process
-        seen going (a run still going after a minute says this process's runs do not end
-        in a second); None before the run's creation is known."""
-        created = w.created
-        if created is None:
-            return None
-        return max(self.clock() - created, 0.0) + self._head_start(w)
-
-    def _head_start(self, w: Watched) -> float:
-        """By how long the oldest run of the process seen going was created before this
-        one, both on Control Room's clock (so this machine's clock cannot skew it); the
-        most seen during the wait, as a run seen going still went that long."""
+    def head_start(self, w: Watched) -> float:
+        """By how long the oldest other run of the process still going at the last read of
+        its list was created before this one, both on Control Room's clock (so this
+        machine's clock cannot skew it): that run has gone at least this much longer than
+        this one, so this one, if it is like it, will not end within this time."""
         mine = w.reported_created
-        if mine is not None and w.process_id is not None:
-            others = [c for i, c in self.history.running(w.process_id).items() if i != w.id]
-            if others:
-                head = max(mine - min(others), 0.0)
-                self._head_starts[w.id] = max(self._head_starts.get(w.id, 0.0), head)
-        return self._head_starts.get(w.id, 0.0)
+        if mine is None or w.process_id is None:
+            return 0.0
+        others = [c for i, c in self.history.running(w.process_id).items() if i != w.id]
+        return max(mine - min(others), 0.0) if others else 0.0
 
     def _dense(self, window: Window) -> float:
         return max(DENSE_PAUSE, (window.end - window.start) / DENSE_POLLS)
@@ -389,27 +386,31 @@ class PredictiveSchedule:
     def next_pause(self) -> float:
         pending = [w for w in self.watched if not w.has_ended]
         pauses = []
-        unplaced: list[float | None] = []  # the ages of the runs without a window
         for w in pending:
             window, created = self.window(w), w.created
             if window is None or created is None:
-                unplaced.append(self.age(w))
+                pauses.append(self._unplaced(w))
             else:
                 pauses.append(self._pause(window, max(self.clock() - created, 0.0)))
-        if unplaced or not pauses:
-            base = self.base.next_pause()
-            pauses += [self._by_age(base, age) for age in unplaced] or [base]
-        return min(pauses)
+        return min(pauses) if pauses else self.base.next_pause()
 
-    def _by_age(self, base: float, age: float | None) -> float:
-        """The pause of a run without a window: about its age (a run that has gone a
-        minute is not expected to end in the next second), at most ``poll_interval``.
-        ``PollSchedule``'s doubling is the floor: a clock behind Control Room's (or an
-        accelerated emulator's) makes ages look zero, and must not make polls denser."""
-        if age is None:
-            return base
-        jitter = 0.9 + 0.2 * self.rng()
-        return min(max(base, (age + FIRST_PAUSE) * jitter), self.poll_interval)
+    def _unplaced(self, w: Watched) -> float:
+        """The pause of a run without a window: ``PollSchedule``'s doubling, counted from
+        the run's creation (a run that had gone a minute when the wait began is not
+        expected to end within the next second), and no shorter than its process's
+        head start while an older run of it goes."""
+        schedule = self._bases.get(w.id)
+        if schedule is None:
+            created = w.created
+            if created is None:  # not read yet: the shared schedule until it is
+                return self.base.next_pause()
+            # Ages on this machine's clock: one behind Control Room's (or an accelerated
+            # emulator's) makes them look zero, which is today's schedule, no denser.
+            age = max(self.clock() - created, 0.0)
+            schedule = self._bases[w.id] = PollSchedule(self.poll_interval, self.rng, age)
+        pause = schedule.next_pause()
+        head = self.head_start(w) * (0.9 + 0.2 * self.rng())
+        return min(max(pause, head), self.poll_interval)
 
     def _pause(self, window: Window, age: float) -> float:
         dense = self._dense(window)
