@@ -501,3 +501,10 @@ def test_a_group_reads_its_process_s_first_page_while_other_runs_of_it_go():
     assert client.calls == ["LIST p", "LIST p"]
     assert len(pages) == 6  # every run of the page, both times: "s" is read as it goes
     assert history.running("p") == {"a0": 1000.0, "a1": 1000.0, "s": 970.0}
+
+
+def test_a_group_not_read_yet_doubles_its_pauses_once_a_round():
+    clock = FakeClock(0)
+    group = [Watched(f"r{i}") for i in range(5)]  # the first poll failed: nothing known
+    schedule = PredictiveSchedule(10, group, History(), rng=lambda: 0.5, clock=clock)
+    assert [round(schedule.next_pause(), 3) for _ in range(4)] == [0.1, 0.2, 0.4, 0.8]

@@ -386,24 +386,26 @@ class PredictiveSchedule:
     def next_pause(self) -> float:
         pending = [w for w in self.watched if not w.has_ended]
         pauses = []
+        unread = False  # runs whose creation is not known yet share one PollSchedule
         for w in pending:
             window, created = self.window(w), w.created
-            if window is None or created is None:
-                pauses.append(self._unplaced(w))
+            if created is None:
+                unread = True
+            elif window is None:
+                pauses.append(self._unplaced(w, created))
             else:
                 pauses.append(self._pause(window, max(self.clock() - created, 0.0)))
-        return min(pauses) if pauses else self.base.next_pause()
+        if unread or not pauses:
+            pauses.append(self.base.next_pause())
+        return min(pauses)
 
-    def _unplaced(self, w: Watched) -> float:
+    def _unplaced(self, w: Watched, created: float) -> float:
         """The pause of a run without a window: ``PollSchedule``'s doubling, counted from
         the run's creation (a run that had gone a minute when the wait began is not
         expected to end within the next second), and no shorter than its process's
         head start while an older run of it goes."""
         schedule = self._bases.get(w.id)
         if schedule is None:
-            created = w.created
-            if created is None:  # not read yet: the shared schedule until it is
-                return self.base.next_pause()
             # Ages on this machine's clock: one behind Control Room's (or an accelerated
             # emulator's) makes them look zero, which is today's schedule, no denser.
             age = max(self.clock() - created, 0.0)
