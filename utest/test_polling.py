@@ -373,14 +373,20 @@ def test_a_fresh_run_without_a_history_is_polled_with_todays_doubling():
     assert polls(schedule, clock, until=30) == [0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3, 12.7, 22.7, 32.7]
 
 
-def test_a_run_created_before_the_wait_is_polled_about_its_age_apart():
-    clock = FakeClock(1000.0)
-    old = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0 - 40.0)})
-    young = Watched("b", run={**run("b", "p"), "created_at": iso(1000.0 - 2.0)})
-    history = known_history([])
-    assert PredictiveSchedule(10, [old], history, rng=lambda: 0.5, clock=clock).next_pause() == 10
-    schedule = PredictiveSchedule(10, [young], history, rng=lambda: 0.5, clock=clock)
-    assert [schedule.next_pause() for _ in range(4)] == pytest.approx([2, 4, 8, 10])
+def test_a_wait_on_an_older_run_polls_when_a_wait_from_its_creation_would_have():
+    clock = FakeClock(1004.0)
+    w = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    schedule = PredictiveSchedule(10, [w], known_history([]), rng=lambda: 0.5, clock=clock)
+    since_creation = [round(t - 1000.0, 2) for t in polls(schedule, clock, until=1030)]
+    assert since_creation == [4, 6.3, 12.7, 22.7, 32.7]  # not 4.1, 4.3, 4.7, 5.5, ...
+
+
+def test_a_wait_on_a_run_created_long_before_polls_every_poll_interval():
+    schedule = PollSchedule(10, lambda: 0.5, age=40)
+    assert [schedule.next_pause() for _ in range(3)] == [5, 10, 10]  # 5: half a pause at least
+    schedule = PollSchedule(10, lambda: 0.5, age=2)  # polls due at 3.1, 6.3, 12.7, 22.7 s
+    assert [round(schedule.next_pause(), 3) for _ in range(4)] == [1.1, 3.2, 6.4, 10]
+    assert PollSchedule(10, lambda: 0.5, age=86_400.0 * 365).next_pause() == 5
 
 
 def test_a_clock_behind_control_rooms_does_not_make_polls_denser_than_todays():

@@ -23,11 +23,12 @@ PAGE_SIZE = 100
 
 
 class PollSchedule:
-    """Pauses that start at 0.1 s (or at ``age``, the seconds the run had gone when the
-    wait began) and double up to ``poll_interval``, with ±10 % jitter.
+    """Pauses that start at 0.1 s and double up to ``poll_interval``, with ±10 % jitter.
 
     Short runs are seen to end quickly; a long wait costs about one request per
-    ``poll_interval`` plus the seven or so quick ones at the start.
+    ``poll_interval`` plus the seven or so quick ones at the start. A wait that begins
+    ``age`` seconds after the run's creation polls on the times a wait begun at its
+    creation would have: it skips the quick polls that were due before.
     """
 
     def __init__(
@@ -38,14 +39,33 @@ class PollSchedule:
     ) -> None:
         self.poll_interval = poll_interval
         self.rng = rng
-        # Doubling from the age of a run created before the wait began: as if the wait
-        # had polled it from its creation.
-        self.base = min(max(FIRST_PAUSE, age), poll_interval)
+        self.base = min(FIRST_PAUSE, poll_interval)
+        self._first: float | None = None
+        if age > 0:
+            self._first, self.base = _next_poll(age, self.base, poll_interval)
 
     def next_pause(self) -> float:
-        pause = min(self.base * (0.9 + 0.2 * self.rng()), self.poll_interval)
+        jitter = 0.9 + 0.2 * self.rng()
+        if self._first is not None:
+            pause, self._first = self._first * jitter, None
+        else:
+            pause = self.base * jitter
         self.base = min(self.base * 2, self.poll_interval)
-        return pause
+        return min(pause, self.poll_interval)
+
+
+def _next_poll(age: float, first: float, poll_interval: float) -> tuple[float, float]:
+    """(Seconds from ``age`` to the next poll of a wait begun at the run's creation, the
+    pause that ends there.) At least half that pause: a poll just made at ``age`` needs
+    no other one a moment later."""
+    polled, pause = 0.0, first
+    while pause < poll_interval and polled + pause <= age:  # the doubling: ~7 steps
+        polled, pause = polled + pause, min(pause * 2, poll_interval)
+    if polled + pause <= age:  # every poll_interval from there on
+        polled += math.floor((age - polled) / pause) * pause
+    while polled + pause <= age:  # what floor's rounding left
+        polled += pause
+    return max(polled + pause - age, pause / 2), pause
 
 
 @dataclass
