@@ -4,9 +4,10 @@ detection-lag benchmark's 5 waits per row measure, without their luck of the dra
 For runs of D x random(0.9 .. 1.1) with a history of 5 such runs, a single-run wait
 (a GET, then the history through the list 0.1 s later) against today's PollSchedule;
 no request latency, no emulator. Prints mean requests and mean lag per poll_interval.
-Then the first wait on a process (issue 19): no history at all, and no history but 3
-other runs of D x random(0.9 .. 1.1) started D/2 before (read through the list at
-every poll, as the library does while they go), against fixed 8 s polling.
+Then the first wait on a process (issue 19): no history at all, no history but 3 other
+runs of D x random(0.9 .. 1.1) started D/2 before (read through the list at every
+poll, as the library does while they go), and a wait that begins D/2 after its run was
+created, against fixed 8 s polling from the run's creation.
 
     .venv/bin/python bench/schedule_simulation.py [--draws 2000]
 """
@@ -55,8 +56,9 @@ def predicted(
     return requests, clock.now - ends
 
 
-def today(ends: float, rng: random.Random) -> tuple[int, float]:
-    schedule, now, requests = PollSchedule(10.0, rng.random), 0.0, 1
+def today(ends: float, rng: random.Random, begins: float = 0.0) -> tuple[int, float]:
+    """Today's schedule, the wait beginning ``begins`` seconds after the run's creation."""
+    schedule, now, requests = PollSchedule(10.0, rng.random), begins, 1
     while now < ends:
         now += schedule.next_pause()
         requests += 1
@@ -69,11 +71,13 @@ def fixed(ends: float, pause: float) -> tuple[int, float]:
 
 
 def first_wait(
-    ends: float, siblings: list[float], head: float, rng: random.Random
+    ends: float, siblings: list[float], head: float, rng: random.Random, begins: float = 0.0
 ) -> tuple[int, float]:
     """A new process: the run created at 0, ``siblings`` (lengths) created ``head``
-    seconds before it; every poll lists the process, so ended siblings make a history."""
+    seconds before it; every poll lists the process, so ended siblings make a history.
+    The wait begins ``begins`` seconds after the run's creation."""
     history, clock = History(clock=lambda: 0.0), Clock()
+    clock.now = begins
     runs = [("r", 0.0, ends)] + [(f"s{i}", -head, length) for i, length in enumerate(siblings)]
     watched = Watched("r", process_hint="p", created_hint=0.0)
     schedule = PredictiveSchedule(10.0, [watched], history, rng=rng.random, clock=clock)
@@ -107,6 +111,11 @@ def first_wait_rows(draws: int, rng: random.Random) -> list[tuple[str, str, str,
             "library, no history": [first_wait(e, [], 0.0, rng) for e in ends],
             "library, no history, 3 runs going since D/2": [
                 first_wait(e, s, length / 2, rng) for e, s in zip(ends, siblings, strict=True)
+            ],
+            # A wait on a run created earlier: fixed polling does not care, the doubling did.
+            "today's schedule, the wait begins at D/2": [today(e, rng, length / 2) for e in ends],
+            "library, no history, the wait begins at D/2": [
+                first_wait(e, [], 0.0, rng, length / 2) for e in ends
             ],
         }
         base = results["fixed 8 s polling (baseline)"]

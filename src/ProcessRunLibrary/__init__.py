@@ -172,7 +172,8 @@ class ProcessRunLibrary(DynamicCore):
     ``poll_interval``. A run that ends in a few seconds is seen within a fraction of
     a second of its end, and a wait of an hour costs about one request per
     ``poll_interval``. The doubling counts from the run's creation: a wait on a run
-    created a minute earlier polls every ``poll_interval`` from the start. While
+    created earlier polls when a wait begun at its creation would have, so one
+    created a minute earlier is polled every ``poll_interval`` at once. While
     other runs of the process created earlier are still going, the pauses are no
     shorter than their head start (a run still going 30 seconds after it was
     created says this one will hardly end within the next second), and the wait
