@@ -178,7 +178,16 @@ class ProcessRunLibrary(DynamicCore):
     0.4, ... seconds later: the pause doubles (with 10 % jitter) up to
     ``poll_interval``. A run that ends in a few seconds is seen within a fraction of
     a second of its end, and a wait of an hour costs about one request per
-    ``poll_interval``.
+    ``poll_interval``. The doubling counts from the run's creation: a wait on a run
+    created earlier polls when a wait begun at its creation would have, so one
+    created a minute earlier is polled every ``poll_interval`` at once. While
+    other runs of the process created earlier are still going, the pauses are no
+    shorter than their head start (a run still going 30 seconds after it was
+    created says this one will hardly end within the next second), and the wait
+    reads its run through the process's list (the same one request), so that those
+    runs, as they end, make a history mid-wait. With nothing of this known (the
+    first run of a new process), the doubling stays: no schedule of times alone is
+    better for runs of every length (docs/benchmarks.md has the figures).
 
     *Where the history comes from.* The lists a wait reads anyway: a group wait
     reads its runs from their process's list, and a single-run wait reads its run
