@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -86,3 +87,77 @@ def test_masked_urllib3_records_keep_their_arguments(caplog):
     record = caplog.records[-1]
     assert record.args[0] is marker
     assert record.getMessage() == f"Retrying ({marker!r}) after refused: /x?token=***"
+
+
+# --- URLs the server gives: their credentials may be in the path, JSON may escape them ------
+
+TOKEN = "pAtH-t0ken-9f8e7d6c5b4a"
+PATH_URL = f"https://files.example.com/dl/{TOKEN}/log.html"
+
+
+def test_a_url_with_its_credential_in_the_path_is_masked_with_its_path():
+    masking.register_urls({"files": [{"name": "log.html", "download": {"url": PATH_URL}}]})
+    assert masking.mask_known(f"Log: {{'url': '{PATH_URL}'}}") == "Log: {'url': '***'}"
+    urllib3_line = f'https://files.example.com:443 "GET /dl/{TOKEN}/log.html HTTP/1.1" 200 3'
+    assert (
+        masking.mask_known(urllib3_line) == 'https://files.example.com:443 "GET *** HTTP/1.1" 200 3'
+    )
+    assert masking.mask_known(f"Saved from {PATH_URL}.") == "Saved from ***."
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda url: url.replace("/", "\\/"),  # PHP, Java's org.json, json_encode
+        lambda url: url.replace("&", "\\u0026"),  # Go's encoding/json
+        lambda url: url.replace("/", "\\/").replace("&", "\\u0026"),
+    ],
+)
+def test_a_url_is_masked_also_as_json_escapes_it(written):
+    url = (
+        "https://bucket.example/a/b.txt?X-Amz-Credential=AKIA/2026/eu&X-Amz-Signature=5e4d3c2b1a0f"
+    )
+    masking.register(url)
+    body = f'{{"url": "{written(url)}", "name": "b.txt"}}'
+    assert masking.mask_known(body) == '{"url": "***", "name": "b.txt"}'
+    path_and_query = written(url.split("example", 1)[1])
+    assert masking.mask_known(f"GET {path_and_query} -> 200") == "GET *** -> 200"
+
+
+def test_the_query_of_a_url_is_masked_on_its_own():
+    url = "https://bucket.example/b.txt?sig=q-9a8b7c6d5e4f&se=2026"
+    masking.register_urls({"url": url})
+    assert masking.mask_known("retrying ?sig=q-9a8b7c6d5e4f&se=2026 now") == "retrying ?*** now"
+
+
+def test_a_url_and_a_key_inside_it_are_both_masked_whole():
+    masking.register("k3y-inside-1234")
+    url = "https://h.example/p?token=k3y-inside-1234&x=abcdefgh-1"
+    masking.register(url)
+    assert masking.mask_known(f"{url} and k3y-inside-1234") == "*** and ***"
+
+
+class _CountingRe:
+    """masking's ``re`` module, counting what it compiles."""
+
+    def __init__(self) -> None:
+        self.compiled = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(re, name)
+
+    def compile(self, pattern: str, flags: int = 0) -> re.Pattern[str]:
+        self.compiled += 1
+        return re.compile(pattern, flags)
+
+
+def test_registering_many_urls_compiles_nothing_per_url(monkeypatch):
+    """One regex of every URL, compiled again for each new one, made 1,000 artifacts cost
+    a minute of CPU: URLs are indexed, and the keys' regex compiles once per change."""
+    counting = _CountingRe()
+    monkeypatch.setattr(masking, "re", counting)
+    for index in range(2_000):
+        url = f"https://files.example.com/dl/t-{index:06d}-abcdef/f.txt?sig=s-{index:06d}-xyz"
+        masking.register(url)
+        assert masking.mask(f"GET {url.split('.com', 1)[1]} -> 200") == "GET *** -> 200"
+    assert counting.compiled <= 1

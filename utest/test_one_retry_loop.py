@@ -19,7 +19,7 @@ import pytest
 
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
 from ProcessRunLibrary.client.downloads import RemoteFile, save_files
-from ProcessRunLibrary.client.uploads import UploadFile, upload_presigned_post
+from ProcessRunLibrary.client.uploads import UploadFile, _open_regular_file, upload_presigned_post
 from ProcessRunLibrary.errors import ControlRoomError, DownloadFailed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def _upload(server: Any, path: Path) -> dict[str, Any]:
 def _file(tmp_path: Path, size: int = 10) -> UploadFile:
     path = tmp_path / "f.bin"
     path.write_bytes(b"x" * size)
-    return UploadFile(str(path), "f.bin", size)
+    return _open_regular_file("files", str(path))
 
 
 # --- one budget ---------------------------------------------------------------------------

@@ -412,3 +412,160 @@ def test_the_runs_a_group_cannot_read_are_named_up_to_ten():
         *(f"- GET /process-runs/r{i} failed: 404 Not Found" for i in range(10)),
         "- and 9,990 more.",
     ]
+
+
+# --- the first wait on a process: its age and its other runs -----------------------------
+
+
+def going(run_id: str, process: str, created: float) -> dict[str, Any]:
+    return run(run_id, process, created=iso(created))
+
+
+def test_a_fresh_run_without_a_history_is_polled_with_todays_doubling():
+    clock = FakeClock(0)
+    watched = [Watched("a", process_hint="p", created_hint=0.0)]
+    schedule = PredictiveSchedule(10, watched, known_history([]), rng=lambda: 0.5, clock=clock)
+    assert polls(schedule, clock, until=30) == [0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3, 12.7, 22.7, 32.7]
+
+
+def test_a_wait_on_an_older_run_polls_when_a_wait_from_its_creation_would_have():
+    clock = FakeClock(1004.0)
+    w = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    schedule = PredictiveSchedule(10, [w], known_history([]), rng=lambda: 0.5, clock=clock)
+    since_creation = [round(t - 1000.0, 2) for t in polls(schedule, clock, until=1030)]
+    assert since_creation == [4, 6.3, 12.7, 22.7, 32.7]  # not 4.1, 4.3, 4.7, 5.5, ...
+
+
+def test_a_wait_on_a_run_created_long_before_polls_every_poll_interval():
+    schedule = PollSchedule(10, lambda: 0.5, age=40)
+    assert [schedule.next_pause() for _ in range(3)] == [5, 10, 10]  # 5: half a pause at least
+    schedule = PollSchedule(10, lambda: 0.5, age=2)  # polls due at 3.1, 6.3, 12.7, 22.7 s
+    assert [round(schedule.next_pause(), 3) for _ in range(4)] == [1.1, 3.2, 6.4, 10]
+    assert PollSchedule(10, lambda: 0.5, age=86_400.0 * 365).next_pause() == 5
+
+
+def test_a_clock_behind_control_rooms_does_not_make_polls_denser_than_todays():
+    clock = FakeClock(1000.0)
+    ahead = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0 + 60.0)})
+    schedule = PredictiveSchedule(10, [ahead], known_history([]), rng=lambda: 0.5, clock=clock)
+    pauses = []
+    for _ in range(9):
+        pauses.append(round(schedule.next_pause(), 3))
+        clock.now += pauses[-1]
+    assert pauses == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10, 10]
+
+
+def test_history_keeps_the_runs_going_at_the_last_read_of_its_list():
+    history = History(clock=FakeClock())
+    history.read(
+        "p", [going("a", "p", 100.0), ended("b", "p", 5.0), {**run("c", "p"), "created_at": 7}]
+    )
+    assert history.running("p") == {"a": 100.0}
+    history.read("p", [ended("a", "p", 5.0, created=100.0)])
+    assert history.running("p") == {}
+    assert history.running("q") == {}
+
+
+def test_a_run_whose_process_has_an_older_run_going_waits_that_run_s_head_start():
+    clock = FakeClock(1000.0)
+    mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    history = known_history([])
+    history.read("p", [mine.run, going("b", "p", 1000.0 - 4.0), going("c", "p", 1000.0 - 1.0)])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.head_start(mine) == 4
+    assert polls(schedule, clock, until=1011) == [1000, 1004, 1008, 1012]
+
+
+def test_a_head_start_longer_than_the_poll_interval_waits_the_poll_interval():
+    clock = FakeClock(1000.0)
+    mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    history = known_history([])
+    history.read("p", [mine.run, going("b", "p", 1000.0 - 30.0)])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.next_pause() == 10
+
+
+def test_runs_of_the_process_started_with_it_or_after_it_give_no_head_start():
+    clock = FakeClock(1000.0)
+    mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    history = known_history([])
+    history.read("p", [going("c", "p", 1000.5), mine.run, going("b", "p", 999.9)])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.head_start(mine) == pytest.approx(0.1)
+    assert schedule.next_pause() == pytest.approx(0.1)
+
+
+def test_once_the_older_runs_have_ended_the_doubling_goes_on():
+    clock = FakeClock(1000.0)
+    mine = Watched("a", run={**run("a", "p"), "created_at": iso(1000.0)})
+    history = known_history([])
+    history.read("p", [mine.run, going("b", "p", 1000.0 - 4.0)])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.next_pause() == 4
+    history.read("p", [mine.run, ended("b", "p", 5.0, created=1000.0 - 4.0)])
+    assert schedule.head_start(mine) == 0
+    assert schedule.next_pause() == pytest.approx(0.2)
+
+
+def test_runs_that_end_during_the_wait_give_a_window_mid_wait():
+    clock = FakeClock(0)
+    mine = Watched("a", process_hint="p", created_hint=0.0)
+    history = known_history([])
+    schedule = PredictiveSchedule(10, [mine], history, rng=lambda: 0.5, clock=clock)
+    assert schedule.window(mine) is None
+    history.note(ended(f"s{i}", "p", 60.0 + i, created=-30.0 + i) for i in range(3))
+    assert schedule.window(mine) == Window(59.5, 62.5)
+
+
+def test_a_single_run_is_read_through_its_list_while_other_runs_of_its_process_go():
+    mine = going("a", "p", 1000.0)
+    siblings = [going(f"s{i}", "p", 970.0 + i) for i in range(3)]
+    client = FakeClient([mine, *siblings])
+    history = History(clock=FakeClock())
+    watcher = RunWatcher(client, history)  # type: ignore[arg-type]
+    watched = [Watched("a", process_hint="p")]
+    watcher.poll(watched)  # the history is not known
+    watcher.poll(watched)  # known and empty, but three runs are going
+    client.runs = [mine, *(ended(f"s{i}", "p", 60.0 + i, created=970.0 + i) for i in range(3))]
+    watcher.poll(watched)  # they have ended: a window
+    watcher.poll(watched)
+    assert client.calls == ["LIST p", "LIST p", "LIST p", "GET a"]
+    assert history.window("p") is not None
+
+
+def test_a_run_without_a_window_and_no_other_run_going_is_read_with_get():
+    client = FakeClient([going("a", "p", 1000.0), ended("old", "p", 5.0)])
+    watcher = RunWatcher(client, History(clock=FakeClock()))  # type: ignore[arg-type]
+    watched = [Watched("a", process_hint="p")]
+    watcher.poll(watched)
+    watcher.poll(watched)
+    assert client.calls == ["LIST p", "GET a"]
+
+
+def test_a_group_reads_its_process_s_first_page_while_other_runs_of_it_go():
+    mine = [going(f"a{i}", "p", 1000.0) for i in range(2)]
+    pages: list[int] = []
+    client = FakeClient([*mine, going("s", "p", 970.0)])
+
+    def iter_process_runs(process_id=None, page_size=100, timeout=None):  # type: ignore[no-untyped-def]
+        client.calls.append(f"LIST {process_id}")
+        for item in client.runs:
+            pages.append(1)
+            yield item
+
+    client.iter_process_runs = iter_process_runs  # type: ignore[method-assign]
+    history = History(clock=FakeClock())
+    watched = [Watched(r["id"], process_hint="p") for r in mine]
+    watcher = RunWatcher(client, history)  # type: ignore[arg-type]
+    watcher.poll(watched)
+    watcher.poll(watched)
+    assert client.calls == ["LIST p", "LIST p"]
+    assert len(pages) == 6  # every run of the page, both times: "s" is read as it goes
+    assert history.running("p") == {"a0": 1000.0, "a1": 1000.0, "s": 970.0}
+
+
+def test_a_group_not_read_yet_doubles_its_pauses_once_a_round():
+    clock = FakeClock(0)
+    group = [Watched(f"r{i}") for i in range(5)]  # the first poll failed: nothing known
+    schedule = PredictiveSchedule(10, group, History(), rng=lambda: 0.5, clock=clock)
+    assert [round(schedule.next_pause(), 3) for _ in range(4)] == [0.1, 0.2, 0.4, 0.8]

@@ -229,7 +229,8 @@ def test_files_are_streamed_to_disk_without_credentials(server, tmp_path):
     assert paths[0].read_bytes() == body
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["data.bin", "log.html"]
     assert [h.get("Authorization") for _, h in server.seen] == [None, None]
-    assert masking.mask("GET /a?X-Signature=sig-a") == "GET /a?***"
+    # The path may carry the credential too (a token as a path segment): all of it is masked.
+    assert masking.mask("GET /a?X-Signature=sig-a") == "GET ***"
 
 
 def test_a_file_larger_than_the_limit_fails_and_leaves_nothing(server, tmp_path):

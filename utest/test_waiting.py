@@ -189,19 +189,21 @@ def test_any_shape_of_a_step_run_is_linked(ctx, http, caplog, tmp_path, monkeypa
     )
 
 
-def test_an_artifact_name_no_file_system_takes_is_a_warning(
+def test_an_artifact_name_with_a_lone_surrogate_is_saved_without_it(
     ctx, http, caplog, tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
     http.answer(body={"id": "r1", "state": "completed"})
     http.answer(body=page([{"id": "s1", "state": "completed", "step": {"name": "S"}}]))
     http.answer(body=page([{"id": "a1", "name": "log\ud800.html"}]))
+    # A host that never resolves (RFC 2606): the name the download gets is what counts.
+    http.answer(body={"id": "a1", "name": "log\ud800.html", "url": "https://files.invalid/a1"})
     with caplog.at_level(logging.INFO):
         WaitingKeywords(ctx).wait_until_process_run_completes("r1", download_artifacts=True)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
-        "The artifacts of process run r1 could not be saved: a file name from Control Room "
-        "cannot be written on this machine's file system."
+        "The artifacts of process run r1 could not be saved: Downloading 'log.html' failed: "
+        "the host name could not be resolved."
     ]
 
 
@@ -213,12 +215,13 @@ def test_a_folder_that_cannot_be_made_is_a_warning_in_words(
     http.answer(body={"id": "r1", "state": "completed"})
     http.answer(body=page([{"id": "s1", "state": "completed", "step": {"name": "S"}}]))
     http.answer(body=page([{"id": "a1", "name": "log.html"}]))
+    http.answer(body={"id": "a1", "name": "log.html", "url": "https://files.invalid/a1"})
     with caplog.at_level(logging.INFO):
         WaitingKeywords(ctx).wait_until_process_run_completes("r1", download_artifacts=True)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
-        "The artifacts of process run r1 could not be saved: "
-        f"'{tmp_path / 'process-runs' / 'r1' / 's1'}' could not be written (Not a directory)."
+        "The artifacts of process run r1 could not be saved: Downloading 'log.html' failed: "
+        f"it could not be saved in '{tmp_path / 'process-runs' / 'r1' / 's1'}': Not a directory."
     ]
 
 

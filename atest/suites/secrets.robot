@@ -22,6 +22,7 @@ Resource          private_emulator.resource
 Library           OperatingSystem
 Library           Process
 Library           SecretScan.py
+Library           SignedUrlServer.py
 
 Suite Setup       Start Secrets Suite
 Suite Teardown    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
@@ -152,6 +153,35 @@ Other Libraries' Text Is Not Rewritten By Pattern
     ...    Should Be Equal    token=abc123    token=abc124
     Run Keyword And Expect Error    EQUALS:https://h/f?X-Amz-Signature=s1 != https://h/f?X-Amz-Signature=s2
     ...    Should Be Equal    https://h/f?X-Amz-Signature=s1    https://h/f?X-Amz-Signature=s2
+
+Credentials In A URL's Path Or Escaped Query Appear Nowhere At TRACE
+    [Documentation]    A false Control Room (SignedUrlServer.py) answers with download URLs
+    ...    whose credentials are a path segment, or a query parameter of no known name
+    ...    that its JSON writes with ``\\/``; a child robot reads the work item, logs its
+    ...    URLs (at INFO and WARN) and downloads an artifact, at TRACE with --debugfile
+    ...    and SecretCounter.py as a second listener. No credential reaches output.xml,
+    ...    log.html, the debug file, the console or the other listener.
+    Create Fresh Secrets    FRESH_PATH_TOKEN    FRESH_ARTIFACT_TOKEN    FRESH_ESCAPED_QUERY
+    Start Signed Url Server
+    ${child} =    Set Variable    ${OUTPUT DIR}${/}signed_url_cases
+    ${result} =    Run Process    ${PYTHON}    -m    robot    --output    ${child}.xml
+    ...    --log    ${child}.html    --report    NONE    --debugfile    ${child}-debug.txt
+    ...    --loglevel    TRACE    --outputdir    ${OUTPUT DIR}
+    ...    --listener    ${CURDIR}/../resources/SecretCounter.py:${child}-listener.json
+    ...    ${CURDIR}/../resources/signed_url_cases.robot
+    ...    stdout=${child}.txt    stderr=STDOUT    timeout=2 minutes    on_timeout=kill
+    Should Be Equal As Integers    ${result.rc}    0
+    ...    signed_url_cases.robot failed, see ${child}.html    values=False
+    ${counts} =    Count Fresh Secrets In    ${child}.xml    ${child}.html    ${child}-debug.txt
+    ...    ${child}.txt
+    ${total} =    Evaluate    sum($counts.values())
+    Should Be Equal    ${total}    ${0}    Secrets found: ${counts}
+    ${counted} =    Evaluate    json.loads(pathlib.Path($child + "-listener.json").read_text())
+    Should Be True    ${counted}[calls] > 10    The other listener got only ${counted}[calls] calls.
+    Skip If    not $ROBOT_71    Robot Framework ${ROBOT VERSION} has no listener priority: the other listener got ${counted}[total] secrets.
+    Should Be Equal    ${counted}[total]    ${0}    Secrets found: ${counted}[where]
+    ...    values=False
+    [Teardown]    Stop Signed Url Server
 
 
 *** Keywords ***

@@ -170,6 +170,8 @@ Bad Input Is Refused Before Any Request
     ...    Create Input Work Item    quick    files=${FILES}${/}missing.txt
     Argument 'files' names a directory, not a file: '${FILES}'.
     ...    Create Input Work Item    quick    files=${FILES}
+    Argument 'files' names a named pipe (FIFO), not a file: '${FILES}${/}pipe'.
+    ...    Create Input Work Item    quick    files=${FILES}${/}pipe
     Argument 'files' names two files called 'invoice.txt': the files of a work item need distinct names.
     ...    Create Input Work Item    quick    files=${{[r"${FILES}/invoice.txt", r"${FILES}/invoice.txt"]}}
     Argument 'files' names a file that cannot be read: '${LOCKED}' (Permission denied).
@@ -246,6 +248,8 @@ Start Work Items Suite
     ${locked} =    Set Variable If    os.getuid() == 0    /proc/sys/vm/drop_caches    ${files}${/}locked.txt
     Set Suite Variable    ${LOCKED}    ${locked}
     Set Suite Variable    ${FILES}    ${files}
+    # Opening a named pipe to read waits for a writer: the check must not open it so.
+    Evaluate    os.path.exists(r"${FILES}/pipe") or os.mkfifo(r"${FILES}/pipe")    modules=os
 
 Is Refused Before Sending
     [Arguments]    ${expected}    ${keyword}    @{args}    &{kwargs}

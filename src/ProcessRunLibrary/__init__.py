@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from robotlibcore import DynamicCore
 
@@ -27,6 +28,7 @@ from .types import (
     WorkItemState,
     reveal,
 )
+from .typos import normalise, refuse_pending, typo_listener
 from .version import VERSION
 
 __version__ = VERSION
@@ -176,7 +178,16 @@ class ProcessRunLibrary(DynamicCore):
     0.4, ... seconds later: the pause doubles (with 10 % jitter) up to
     ``poll_interval``. A run that ends in a few seconds is seen within a fraction of
     a second of its end, and a wait of an hour costs about one request per
-    ``poll_interval``.
+    ``poll_interval``. The doubling counts from the run's creation: a wait on a run
+    created earlier polls when a wait begun at its creation would have, so one
+    created a minute earlier is polled every ``poll_interval`` at once. While
+    other runs of the process created earlier are still going, the pauses are no
+    shorter than their head start (a run still going 30 seconds after it was
+    created says this one will hardly end within the next second), and the wait
+    reads its run through the process's list (the same one request), so that those
+    runs, as they end, make a history mid-wait. With nothing of this known (the
+    first run of a new process), the doubling stays: no schedule of times alone is
+    better for runs of every length (docs/benchmarks.md has the figures).
 
     *Where the history comes from.* The lists a wait reads anyway: a group wait
     reads its runs from their process's list, and a single-run wait reads its run
@@ -323,6 +334,27 @@ class ProcessRunLibrary(DynamicCore):
     Bad import arguments (times, ``max_retries``) fail the first keyword that needs
     them, not the import: Robot would show every import argument, the key too.
 
+    = Misspelt argument names =
+
+    Robot Framework takes ``name=value`` as a named argument only when ``name`` is an
+    argument of the keyword; any other ``name=value`` is passed on, whole, as the next
+    positional argument. So that a misspelt name cannot pass silently, a ``name=value``
+    whose ``name`` is close to an argument name of the keyword (the same ignoring case
+    and underscores, or nearly the same letters) fails the keyword before anything is
+    sent:
+
+    | List Work Items got an unknown argument 'process_run' (did you mean 'process_run_id'?). To pass a value containing '=' positionally, escape it as 'process_run\\=...'.
+
+    Only the call as written is read, as Robot reads it: a value that comes from a
+    variable (``${value}``) and an escaped ``\\=`` are passed on as they are, so ids,
+    payloads and URLs that hold ``=`` are never refused.
+
+    ``robot --dryrun`` fails on these typos with Robot Framework 7.1 and newer. With
+    6.1 and 7.0, a misspelt ``name=value`` that lands in an argument Robot converts (a
+    time, a number, a state) fails with Robot's conversion message, which shows the
+    value and that argument (for a time, followed by the message above); dry runs
+    there catch only that kind.
+
     = Logging and secrets =
 
     Each request is logged at INFO as one line (``GET /workspaces/ws1/process-runs/42
@@ -447,16 +479,30 @@ class ProcessRunLibrary(DynamicCore):
                 )
             ]
         )
-        self.ROBOT_LIBRARY_LISTENER = listeners(self._keyword_arguments())
+        arguments = self._keyword_arguments()
+        self.ROBOT_LIBRARY_LISTENER = [
+            *listeners(secret_arguments(arguments)),
+            typo_listener(
+                {normalise(name): names for name, names in arguments.items()}, ProcessRunLibrary
+            ),
+        ]
+
+    def run_keyword(self, name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
+        refuse_pending(name)  # a misspelt named argument: nothing is sent
+        return super().run_keyword(name, args, kwargs)
 
     def _keyword_arguments(self) -> dict[str, list[str]]:
-        """Keyword (normalised name) -> names of its arguments, for keywords that take a
-        secret: the listener learns it from them before Robot logs the arguments."""
+        """Keyword -> names of its arguments in order: the listeners learn secrets and
+        find misspelt argument names with them before Robot logs the arguments."""
 
         def names(keyword: str) -> list[str]:
             return [
-                str(a[0] if isinstance(a, tuple) else a).split("=")[0]
-                for a in self.get_keyword_arguments(keyword)
+                name
+                for name in (
+                    str(a[0] if isinstance(a, tuple) else a).split("=")[0]
+                    for a in self.get_keyword_arguments(keyword)
+                )
+                if name.isidentifier()  # not the named-only marker '*'
             ]
 
-        return secret_arguments({name: names(name) for name in self.get_keyword_names()})
+        return {name: names(name) for name in self.get_keyword_names()}

@@ -3,9 +3,18 @@
 The library's own log lines and errors are masked by value (every key and token the
 library has been given, every signed URL it got) and by shape (credentials in query
 strings, ``Authorization`` header values), so that a secret that slipped past one net
-is caught by the other: :func:`mask`. The listener masks the messages of other
-libraries and of Robot Framework by value only (:func:`mask_known`): it never rewrites
-their text by pattern. No Robot Framework imports.
+is caught by the other: :func:`mask`.
+
+Values are kept two ways. Keys and tokens (a few) are found anywhere by one regex,
+compiled when something is masked after a new one came. URLs the server gives (a run
+may bring thousands) are indexed under one word each, the one fewest URLs share (a
+signature, a path token): masking a text looks its words up, so registering and masking
+cost the same with 10 URLs known or 10,000. A URL is registered whole, with its path
+and query (urllib3 logs them apart) and as JSON may escape it (``\\/``, ``\\u0026``):
+its credential may be in the path, where no query-string shape finds it.
+
+The listener masks the messages of other libraries and of Robot Framework by value only
+(:func:`mask_known`): it never rewrites their text by pattern. No Robot Framework imports.
 """
 
 from __future__ import annotations
@@ -14,11 +23,19 @@ import ast
 import contextlib
 import logging
 import re
+from urllib.parse import urlsplit
 
 MASK = "***"
 
-_known: set[str] = set()
-_known_pattern: re.Pattern[str] | None = None  # every known value, longest first
+_known: set[str] = set()  # every secret registered
+_values: set[str] = set()  # the keys and tokens: matched anywhere by one regex
+_values_pattern: re.Pattern[str] | None = None  # _values, longest first; None: to compile
+# The URLs the server gives (thousands in a run that saves thousands of files), each
+# indexed under one word of it: one regex of them all would cost seconds to compile and
+# milliseconds per masked line for every thousand URLs.
+_indexed: dict[str, list[str]] = {}
+# What a URL's delimiters separate (/?&=.:\): a URL ends a sentence with a dot.
+_WORD = re.compile(r"[A-Za-z0-9_~+%-]{8,}")
 # Query parameters that carry credentials: Control Room's token, OAuth tokens, and the
 # signatures and credentials of presigned URLs (AWS S3, Google Cloud Storage, Azure SAS).
 URL_CREDENTIALS = (
@@ -67,13 +84,68 @@ def register(*values: object) -> None:
     """Remember secret values so that :func:`mask` hides them wherever they appear.
 
     Only strings count: unwrap Robot Framework's ``Secret`` first (``types.reveal``).
+    A URL (``scheme://...``) is registered with its parts: :func:`register_url`.
     """
-    global _known_pattern
-    new = {v for v in values if isinstance(v, str) and len(v) >= 4} - _known
-    if new:  # masking 'a' would garble logs
-        _known.update(new)
-        ordered = sorted(_known, key=len, reverse=True)
-        _known_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+    for value in values:
+        if not isinstance(value, str) or len(value) < 4 or value in _known:
+            continue  # masking 'a' would garble logs
+        if "://" in value:
+            register_url(value)
+        else:
+            _add_value(value)
+
+
+def _add_value(value: str) -> None:
+    global _values_pattern
+    _known.add(value)
+    _values.add(value)
+    _values_pattern = None  # compiled again when something is masked next
+
+
+def register_url(url: str) -> None:
+    """Remember a URL the server gave (a presigned upload or download URL) as a secret:
+    the URL, its path with its query (what urllib3 logs), its query, each also as JSON
+    writes it with ``\\/`` and ``\\u0026``. Its credentials may sit in the query or in
+    the path (a token as a path segment): the whole URL is the secret.
+
+    Registering is linear in the URL's length whatever the number of URLs known, and so
+    is masking in the text's: each URL is indexed under one word of it (:func:`mask_known`).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL after all ('http://[x'): the whole value is the secret
+        parts = None
+    forms = {url}
+    if parts is not None and parts.netloc:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        forms |= {path, parts.query}
+    for form in list(forms):
+        forms |= {form.replace("/", "\\/"), form.replace("&", "\\u0026")}
+        forms.add(form.replace("/", "\\/").replace("&", "\\u0026"))
+    for form in forms:
+        if len(form) >= 8 and form not in _known:
+            _add_indexed(form)
+
+
+def _add_indexed(secret: str) -> None:
+    """Index ``secret`` under its word (a run of ``_WORD``) that the fewest secrets share:
+    a signature or a token, which no other URL has. Among those, a word inside the
+    secret rather than at its ends (where the text around it may lengthen the word),
+    then the longest."""
+    found = list(_WORD.finditer(secret))
+    if not found:
+        _add_value(secret)
+        return
+    key = min(
+        found,
+        key=lambda m: (
+            len(_indexed.get(m.group(), ())),
+            m.start() == 0 or m.end() == len(secret),
+            -len(m.group()),
+        ),
+    ).group()
+    _indexed.setdefault(key, []).append(secret)
+    _known.add(secret)
 
 
 def is_known(value: str) -> bool:
@@ -94,8 +166,8 @@ def learn_from_argument_line(text: str) -> None:
 
 
 def register_urls(data: object) -> None:
-    """Remember every ``url`` in a JSON answer that carries a query string: presigned
-    download and upload URLs are credentials for as long as they live."""
+    """Remember every ``url`` in a JSON answer: presigned download and upload URLs are
+    credentials for as long as they live, in their query or in their path."""
     todo = [data]
     while todo:
         value = todo.pop()
@@ -105,16 +177,38 @@ def register_urls(data: object) -> None:
             if isinstance(url, str) and isinstance(form, dict):
                 # A presigned POST: the URL and its form fields together are the credential.
                 register(url, *(v for v in form.values() if isinstance(v, str)))
-            elif isinstance(url, str) and "?" in url:
-                register(url, url.split("?", 1)[1])
+            elif isinstance(url, str):
+                register(url)
             todo.extend(value.values())
         elif isinstance(value, list):
             todo.extend(value)
 
 
 def mask_known(text: str) -> str:
-    """Return ``text`` with every known secret masked; nothing else is changed."""
-    return _known_pattern.sub(MASK, text) if _known_pattern is not None else text
+    """Return ``text`` with every known secret masked; nothing else is changed.
+
+    A URL is found through the word it is indexed under, when that word stands in the
+    text between delimiters (as it does in a URL, a quoted string or a log line); the
+    keys and tokens are found anywhere."""
+    if _indexed:
+        found = {
+            secret
+            for word in set(_WORD.findall(text))
+            for secret in _indexed.get(word, ())
+            if secret in text
+        }
+        for secret in sorted(found, key=len, reverse=True):  # a URL before its query
+            text = text.replace(secret, MASK)
+    pattern = _known_values()
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+def _known_values() -> re.Pattern[str] | None:
+    global _values_pattern
+    if _values_pattern is None and _values:
+        ordered = sorted(_values, key=len, reverse=True)
+        _values_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+    return _values_pattern
 
 
 def mask(text: str) -> str:

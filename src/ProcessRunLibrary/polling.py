@@ -8,7 +8,7 @@ import random
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -27,18 +27,46 @@ class PollSchedule:
     """Pauses that start at 0.1 s and double up to ``poll_interval``, with ±10 % jitter.
 
     Short runs are seen to end quickly; a long wait costs about one request per
-    ``poll_interval`` plus the seven or so quick ones at the start.
+    ``poll_interval`` plus the seven or so quick ones at the start. A wait that begins
+    ``age`` seconds after the run's creation polls on the times a wait begun at its
+    creation would have: it skips the quick polls that were due before.
     """
 
-    def __init__(self, poll_interval: float, rng: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        poll_interval: float,
+        rng: Callable[[], float] = random.random,
+        age: float = 0.0,
+    ) -> None:
         self.poll_interval = poll_interval
         self.rng = rng
         self.base = min(FIRST_PAUSE, poll_interval)
+        self._first: float | None = None
+        if age > 0:
+            self._first, self.base = _next_poll(age, self.base, poll_interval)
 
     def next_pause(self) -> float:
-        pause = min(self.base * (0.9 + 0.2 * self.rng()), self.poll_interval)
+        jitter = 0.9 + 0.2 * self.rng()
+        if self._first is not None:
+            pause, self._first = self._first * jitter, None
+        else:
+            pause = self.base * jitter
         self.base = min(self.base * 2, self.poll_interval)
-        return pause
+        return min(pause, self.poll_interval)
+
+
+def _next_poll(age: float, first: float, poll_interval: float) -> tuple[float, float]:
+    """(Seconds from ``age`` to the next poll of a wait begun at the run's creation, the
+    pause that ends there.) At least half that pause: a poll just made at ``age`` needs
+    no other one a moment later."""
+    polled, pause = 0.0, first
+    while pause < poll_interval and polled + pause <= age:  # the doubling: ~7 steps
+        polled, pause = polled + pause, min(pause * 2, poll_interval)
+    if polled + pause <= age:  # every poll_interval from there on
+        polled += math.floor((age - polled) / pause) * pause
+    while polled + pause <= age:  # what floor's rounding left
+        polled += pause
+    return max(polled + pause - age, pause / 2), pause
 
 
 @dataclass
@@ -49,8 +77,8 @@ class Watched:
     run: dict[str, Any] | None = None
     error: ControlRoomError | None = None
     process_hint: str | None = None  # known before the first poll (the run was just started)
-    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto;
-    # else the first created_at read (see `created`)
+    created_hint: float | None = None  # epoch seconds on this machine's clock, ditto
+    first_created_at: float | None = field(default=None, repr=False)  # see reported_created
 
     @property
     def state(self) -> str | None:
@@ -66,13 +94,20 @@ class Watched:
 
     @property
     def created(self) -> float | None:
-        """When the run was created, epoch seconds, or None before the first poll.
+        """When the run was created, epoch seconds, or None before the first poll."""
+        if self.created_hint is not None:
+            return self.created_hint
+        return self.reported_created
+
+    @property
+    def reported_created(self) -> float | None:
+        """The run's ``created_at`` on Control Room's clock, or None before the first poll.
 
         The first time Control Room gives is kept: a ``created_at`` that moved with every
         answer would keep the run in its predicted window, polled densely for ever."""
-        if self.created_hint is None:
-            self.created_hint = _epoch((self.run or {}).get("created_at"))
-        return self.created_hint
+        if self.first_created_at is None:
+            self.first_created_at = _epoch((self.run or {}).get("created_at"))
+        return self.first_created_at
 
 
 @dataclass
@@ -81,7 +116,8 @@ class RunWatcher:
 
     With a ``history``, every run read is noted in it, and a single run whose process's
     history is not known yet is read through its process's list: the same one request
-    gives its state and the history.
+    gives its state and the history. So is a run whose process has no window yet while
+    other runs of it are going: as they end, they make the history mid-wait.
     """
 
     client: ControlRoomClient  # or anything with its methods
@@ -94,7 +130,7 @@ class RunWatcher:
         pending = [w for w in watched if not w.has_ended]
         if len(pending) == 1:
             process_id = pending[0].process_id
-            if process_id is not None and self._learns(process_id):
+            if process_id is not None and self._learns(process_id, pending):
                 lost = self._list(process_id, pending, timeout)
                 if lost:
                     raise lost[0]
@@ -119,12 +155,18 @@ class RunWatcher:
                 + (f"\n- and {more:,} more." if more > 0 else "")
             )
 
-    def _learns(self, process_id: str | None) -> bool:
-        return (
-            self.history is not None
-            and process_id is not None
-            and not self.history.known(process_id)
-        )
+    def _learns(self, process_id: str | None, runs: list[Watched]) -> bool:
+        """Whether the first page of the process's list is worth reading whole: its
+        history is not known, or it has no window yet and runs not waited for are going
+        (each one that ends adds to the history)."""
+        if self.history is None or process_id is None:
+            return False
+        if not self.history.known(process_id):
+            return True
+        if self.history.window(process_id) is not None:
+            return False
+        mine = {w.id for w in runs}
+        return any(run_id not in mine for run_id in self.history.running(process_id))
 
     def _get(self, w: Watched, timeout: float | None) -> ControlRoomError | None:
         """Read one run; return the error if it cannot be read for good."""
@@ -151,7 +193,7 @@ class RunWatcher:
         """
         wanted = {w.id: w for w in runs}
         oldest = min((_created_at(w.run) for w in runs), default="")
-        learns = self._learns(process_id)
+        learns = self._learns(process_id, runs)
         seen: list[Any] = []
         try:
             items = self.client.iter_process_runs(process_id, PAGE_SIZE, timeout)
@@ -176,7 +218,7 @@ class RunWatcher:
             if self.history is not None:
                 self.history.note(seen)
         if learns and process_id is not None and self.history is not None:
-            self.history.read(process_id)
+            self.history.read(process_id, seen)
         # Not among the newest runs: ask for each one.
         errors = [self._get(w, timeout) for w in wanted.values()]
         return [e for e in errors if e is not None]
@@ -269,6 +311,7 @@ class History:
         self.clock = clock
         self._runs: dict[str, dict[str, tuple[str, float]]] = {}
         self._read_at: dict[str, float] = {}
+        self._running: dict[str, dict[str, float]] = {}
 
     def note(self, runs: Iterable[Any]) -> None:
         """Keep the ended runs among ``runs`` (any processes, any order)."""
@@ -283,9 +326,20 @@ class History:
                 newest = sorted(known.items(), key=lambda kv: kv[1][0], reverse=True)
                 self._runs[process] = dict(newest[:HISTORY_RUNS])
 
-    def read(self, process_id: str) -> None:
-        """The newest page of the process's runs has just been noted."""
+    def read(self, process_id: str, runs: Iterable[Any] = ()) -> None:
+        """The newest page of the process's runs, ``runs``, has just been noted."""
         self._read_at[process_id] = self.clock()
+        going = {}
+        for run in runs:
+            created = _epoch(run.get("created_at")) if isinstance(run, dict) else None
+            if created is not None and run.get("state") not in ENDED_STATES:
+                going[str(run.get("id"))] = created
+        self._running[process_id] = going
+
+    def running(self, process_id: str) -> dict[str, float]:
+        """The runs of the process that had not ended at the last read of its list:
+        id -> ``created_at`` (epoch seconds, Control Room's clock)."""
+        return self._running.get(process_id, {})
 
     def known(self, process_id: str) -> bool:
         read_at = self._read_at.get(process_id)
@@ -315,8 +369,10 @@ class PredictiveSchedule:
     For a run with a :class:`Window` (from ``expected`` or the process's history) the
     polls come at most ``poll_interval`` apart and evenly until the window opens,
     every window / ``DENSE_POLLS`` (at least ``DENSE_PAUSE``) within it, and after it
-    the pauses double again from there up to ``poll_interval``. Runs without a window
-    follow ``PollSchedule``; a group waits the shortest of its runs' pauses.
+    the pauses double again from there up to ``poll_interval``. A run without a
+    window follows ``PollSchedule`` counted from the run's creation, its pauses no
+    shorter than the head start of the oldest other run of its process still going;
+    a group waits the shortest of its runs' pauses.
     """
 
     def __init__(
@@ -336,9 +392,11 @@ class PredictiveSchedule:
         self.clock = clock
         self.base = PollSchedule(poll_interval, rng)
         self._windows: dict[str, Window | None] = {}
+        self._bases: dict[str, PollSchedule] = {}  # of the runs without a window
 
     def window(self, w: Watched) -> Window | None:
-        """The run's window, decided once its process's history is known."""
+        """The run's window, decided once its process's history gives one (runs of the
+        process that end during the wait may give it mid-wait)."""
         if w.id in self._windows:
             return self._windows[w.id]
         if self.expected is not None:
@@ -349,8 +407,20 @@ class PredictiveSchedule:
             window = self.history.window(w.process_id)
         if window is not None and self._dense(window) >= self.poll_interval:
             window = None  # no denser than polling every poll_interval
-        self._windows[w.id] = window
+        if window is not None or self.expected is not None:
+            self._windows[w.id] = window
         return window
+
+    def head_start(self, w: Watched) -> float:
+        """By how long the oldest other run of the process still going at the last read of
+        its list was created before this one, both on Control Room's clock (so this
+        machine's clock cannot skew it): that run has gone at least this much longer than
+        this one, so this one, if it is like it, will not end within this time."""
+        mine = w.reported_created
+        if mine is None or w.process_id is None:
+            return 0.0
+        others = [c for i, c in self.history.running(w.process_id).items() if i != w.id]
+        return max(mine - min(others), 0.0) if others else 0.0
 
     def _dense(self, window: Window) -> float:
         return max(DENSE_PAUSE, (window.end - window.start) / DENSE_POLLS)
@@ -358,16 +428,33 @@ class PredictiveSchedule:
     def next_pause(self) -> float:
         pending = [w for w in self.watched if not w.has_ended]
         pauses = []
-        base = False
+        unread = False  # runs whose creation is not known yet share one PollSchedule
         for w in pending:
             window, created = self.window(w), w.created
-            if window is None or created is None:
-                base = True
+            if created is None:
+                unread = True
+            elif window is None:
+                pauses.append(self._unplaced(w, created))
             else:
                 pauses.append(self._pause(window, max(self.clock() - created, 0.0)))
-        if base or not pauses:
+        if unread or not pauses:
             pauses.append(self.base.next_pause())
         return min(pauses)
+
+    def _unplaced(self, w: Watched, created: float) -> float:
+        """The pause of a run without a window: ``PollSchedule``'s doubling, counted from
+        the run's creation (a run that had gone a minute when the wait began is not
+        expected to end within the next second), and no shorter than its process's
+        head start while an older run of it goes."""
+        schedule = self._bases.get(w.id)
+        if schedule is None:
+            # Ages on this machine's clock: one behind Control Room's (or an accelerated
+            # emulator's) makes them look zero, which is today's schedule, no denser.
+            age = max(self.clock() - created, 0.0)
+            schedule = self._bases[w.id] = PollSchedule(self.poll_interval, self.rng, age)
+        pause = schedule.next_pause()
+        head = self.head_start(w) * (0.9 + 0.2 * self.rng())
+        return min(max(pause, head), self.poll_interval)
 
     def _pause(self, window: Window, age: float) -> float:
         dense = self._dense(window)

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 
 from .. import masking
+from ..checks import shown
 from ..errors import DownloadFailed
 from .answers import retries_text
 from .retries import BrokenBody
@@ -33,7 +34,12 @@ MAX_DOWNLOAD_BYTES = 1024**3  # 1 GiB per file: a larger file fails its download
 CHUNK_BYTES = 64 * 1024  # what is held in memory at a time
 MAX_NAME_BYTES = 255  # the longest file name most file systems allow
 _WINDOWS_UNSAFE = re.compile(r'[<>:"|?*]')
-_WINDOWS_RESERVED = re.compile(r"(?i)^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$")
+# Device names Windows reserves in every folder, with any extension (``nul.txt``) and
+# spaces before it; COM and LPT also with a superscript digit.
+_WINDOWS_RESERVED = re.compile(
+    r"(?i)^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9\u00b9\u00b2\u00b3]|LPT[0-9\u00b9\u00b2\u00b3])"
+    r" *(\..*)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,15 +54,19 @@ class RemoteFile:
 def safe_name(name: object) -> str:
     """A base name that is safe to create in a folder, or ``''`` when nothing is left.
 
-    Control and format characters (NUL, escape sequences, right-to-left overrides) are
-    removed; only what follows the last ``/`` or ``\\`` is kept; ``< > : " | ? *`` become
-    ``_``; runs of dots become one dot; dots and spaces at either end are removed; a
-    name that Windows reserves (``CON``, ``NUL``, ``COM1``, ...) gets a leading ``_``;
-    a name longer than 255 bytes is shortened before its extension.
+    Control and format characters (NUL, escape sequences, right-to-left overrides) and
+    lone surrogates are removed; the name is normalised to NFC (``é`` as one character,
+    as macOS and Windows compare names); only what follows the last ``/`` or ``\\`` is
+    kept; ``< > : " | ? *`` become ``_``; runs of dots become one dot; dots and spaces at
+    either end are removed; a name that Windows reserves (``CON``, ``PRN``, ``AUX``,
+    ``NUL``, ``CONIN$``, ``CONOUT$``, ``COM0``-``COM9``, ``LPT0``-``LPT9``, ``COM¹``
+    ``COM²`` ``COM³`` ``LPT¹`` ``LPT²`` ``LPT³``, in any case, with any extension) gets
+    a leading ``_``; a name longer than 255 bytes is shortened before its extension.
     """
     if not isinstance(name, str):
         return ""
-    text = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+    text = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    text = unicodedata.normalize("NFC", text)
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
     text = _WINDOWS_UNSAFE.sub("_", text)
     text = re.sub(r"\.{2,}", ".", text).strip(" .")
@@ -71,32 +81,57 @@ def safe_name(name: object) -> str:
 
 
 def numbered(name: str, number: int) -> str:
-    """``log.html`` -> ``log (2).html``: the name of the second file with that name."""
+    """``log.html`` -> ``log (2).html``: the name of the second file with that name,
+    its stem shortened when the number would make it longer than 255 bytes."""
     stem, dot, extension = name.rpartition(".")
     if not stem:
-        return f"{name} ({number})"
-    return f"{stem} ({number}){dot}{extension}"
+        stem, dot, extension = name, "", ""
+    suffix = f" ({number}){dot}{extension}"
+    while len(f"{stem}{suffix}".encode()) > MAX_NAME_BYTES and len(stem) > 1:
+        stem = stem[:-1]
+    return f"{stem}{suffix}"
+
+
+class UniqueNames:
+    """Names made distinct in one folder, in the order asked: the second ``log.html`` is
+    ``log (2).html``, the third ``log (3).html``. Names that differ only in case or in
+    Unicode normalisation (NFC/NFD) are the same name, as Windows and macOS see them.
+    Linear: each name remembers the last number it got."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+        self._last: dict[str, int] = {}
+
+    def add(self, name: str) -> str:
+        key = same_name_key(name)
+        number = self._last.get(key, 1)
+        unique = name if number == 1 else numbered(name, number)
+        while same_name_key(unique) in self._taken:
+            number += 1
+            unique = numbered(name, number)
+        self._last[key] = number
+        self._taken.add(same_name_key(unique))
+        return unique
+
+
+def same_name_key(name: str) -> str:
+    """What two names that one folder cannot hold side by side have in common."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def plan(files: Iterable[RemoteFile], pattern: str) -> list[tuple[RemoteFile, str]]:
     """The files to save with their names in the folder: safe names that match
-    ``pattern`` (case-sensitive glob), duplicates numbered (ignoring case, since
-    Windows and macOS do), names that have nothing safe skipped with a warning."""
+    ``pattern`` (case-sensitive glob), duplicates numbered (:class:`UniqueNames`),
+    names that have nothing safe skipped with a warning."""
     chosen: list[tuple[RemoteFile, str]] = []
-    taken: set[str] = set()
+    names = UniqueNames()
     for file in files:
         name = safe_name(file.name)
         if not name:
-            log.warning(f"Skipped a file whose name has nothing safe to keep: {file.name!r}.")
+            log.warning(f"Skipped a file whose name has nothing safe to keep: {shown(file.name)}.")
             continue
-        if not fnmatch.fnmatchcase(name, pattern):
-            continue
-        unique, number = name, 1
-        while unique.casefold() in taken:
-            number += 1
-            unique = numbered(name, number)
-        taken.add(unique.casefold())
-        chosen.append((file, unique))
+        if fnmatch.fnmatchcase(name, pattern):
+            chosen.append((file, names.add(name)))
     return chosen
 
 
@@ -114,16 +149,36 @@ def save_files(
     folder = Path(directory).absolute()
     saved = []
     for file, name in plan(files, pattern):
-        folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         if target.parent != folder or target.name != name:  # never outside the folder
-            raise DownloadFailed(f"Refused to save {file.name!r} outside '{folder}'.")
+            raise DownloadFailed(f"Refused to save {shown(file.name)} outside '{folder}'.")
         url = file.url()
-        masking.register(url, *url.split("?", 1)[1:])  # urllib3 logs the path and query
-        size = save_file(transport, url, target, name, max_bytes)
+        masking.register(url)  # with its path and query, which urllib3 logs apart
+        size = _save_on_disk(transport, url, target, name, max_bytes)
         log.info(f"Saved '{name}' ({size} bytes) to '{target}'.")
         saved.append(target)
     return saved
+
+
+def _save_on_disk(transport: Transport, url: str, target: Path, name: str, max_bytes: int) -> int:
+    """:func:`save_file`, with what the disk refuses (no permission, no space, a name
+    too long) said in a sentence."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return save_file(transport, url, target, name, max_bytes)
+    except OSError as error:
+        if isinstance(error, requests.RequestException):  # not the disk's
+            raise
+        raise DownloadFailed(
+            f"Downloading '{name}' failed: it could not be saved in '{target.parent}': "
+            f"{os_reason(error)}."
+        ) from None
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong, as a sentence: the system's words for the error number, never
+    Python's text of the exception (with its class name and repeated path)."""
+    return os.strerror(error.errno) if error.errno else "an unknown error of the system"
 
 
 def save_file(

@@ -16,64 +16,159 @@ import io
 import mimetypes
 import os
 import re
+import stat
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
 from requests_toolbelt import MultipartEncoder
 
 from .. import masking
-from ..errors import ControlRoomError, InvalidArgument
+from ..checks import shown
+from ..errors import ControlRoomError, InvalidArgument, ProcessRunLibraryError
 from .answers import retries_text
 from .deadline import body_sent
+from .downloads import os_reason
 from .transport import Transport
 
 
 @dataclass(frozen=True)
 class UploadFile:
-    """A local file to upload: where it is, the name it gets, its size in bytes."""
+    """A local file to upload: where it is, the name it gets, its size in bytes when it
+    was checked, and the handle it was checked through. Everything is read through that
+    handle, never by the path again: a file renamed, deleted or replaced (by a named pipe,
+    say) after the check is still the file that was checked. :meth:`close` it after use."""
 
     path: str
     name: str
     size: int
+    handle: BinaryIO = field(repr=False, compare=False)
 
     @property
     def content_type(self) -> str:
         return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
 
+    def close(self) -> None:
+        self.handle.close()
+
+
+class FileChanged(ProcessRunLibraryError):
+    """A file to upload changed, or could not be read, after it was checked."""
+
+
+# A named pipe opened without O_NONBLOCK waits for a writer for ever: open without
+# waiting, then refuse whatever is not a regular file. (Windows has no named pipes in
+# the file system, and no O_NONBLOCK.)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
 
 def upload_files(name: str, paths: Iterable[Any]) -> list[UploadFile]:
-    """Check that every path is a readable file with a distinct name; raise
-    :class:`InvalidArgument` naming the argument otherwise. Nothing is read yet."""
+    """Open every path, check that it is a readable regular file and that the names are
+    distinct; raise :class:`InvalidArgument` naming the argument otherwise (closing what
+    was opened). Nothing is read yet; the caller closes the files."""
     files: list[UploadFile] = []
-    for given in paths:
-        if not isinstance(given, (str, os.PathLike)) or not str(given).strip():
-            raise InvalidArgument(f"Argument '{name}' must hold paths of files, got {given!r}.")
-        path = os.path.abspath(os.fspath(given))
-        if not os.path.exists(path):
-            raise InvalidArgument(f"Argument '{name}' names a file that does not exist: '{path}'.")
-        if not os.path.isfile(path):
-            raise InvalidArgument(f"Argument '{name}' names a directory, not a file: '{path}'.")
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as error:
-            raise InvalidArgument(
-                f"Argument '{name}' names a file that cannot be read: '{path}' "
-                f"({error.strerror or error})."
-            ) from None
-        file = UploadFile(path, os.path.basename(path), os.path.getsize(path))
-        if any(f.name == file.name for f in files):
-            raise InvalidArgument(
-                f"Argument '{name}' names two files called '{file.name}': the files of a "
-                "work item need distinct names."
-            )
-        files.append(file)
+    try:
+        for given in paths:
+            if not isinstance(given, (str, os.PathLike)) or not str(given).strip():
+                raise InvalidArgument(
+                    f"Argument '{name}' must hold paths of files, got {shown(given)}."
+                )
+            path = os.path.abspath(os.fspath(given))
+            if any(f.name == os.path.basename(path) for f in files):
+                raise InvalidArgument(
+                    f"Argument '{name}' names two files called '{os.path.basename(path)}': "
+                    "the files of a work item need distinct names."
+                )
+            files.append(_open_regular_file(name, path))
+    except BaseException:
+        for file in files:
+            file.close()
+        raise
     return files
+
+
+def _open_regular_file(name: str, path: str) -> UploadFile:
+    try:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except ValueError:  # a NUL character, or one the file system's encoding lacks
+        raise InvalidArgument(
+            f"Argument '{name}' names a path that no file can have here: {shown(path)}."
+        ) from None
+    except FileNotFoundError:
+        raise InvalidArgument(
+            f"Argument '{name}' names a file that does not exist: '{path}'."
+        ) from None
+    except OSError as error:
+        if os.path.isdir(path):  # Windows refuses to open a directory
+            raise InvalidArgument(
+                f"Argument '{name}' names a directory, not a file: '{path}'."
+            ) from None
+        raise InvalidArgument(
+            f"Argument '{name}' names a file that cannot be read: '{path}' ({os_reason(error)})."
+        ) from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        kind = next((what for test, what in _KINDS if test(mode)), None)
+        if kind is None and not stat.S_ISREG(mode):
+            kind = "a special file"
+        if kind is not None:
+            raise InvalidArgument(f"Argument '{name}' names {kind}, not a file: '{path}'.")
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return UploadFile(path, os.path.basename(path), os.fstat(handle.fileno()).st_size, handle)
+
+
+class _Snapshot:
+    """The file as it was checked: exactly ``size`` bytes from its start, read through
+    the handle opened then. A file that ends early or goes on past that size (written
+    to while it is sent) stops the upload with :class:`FileChanged`."""
+
+    def __init__(self, file: UploadFile) -> None:
+        self._file = file
+        self._left = file.size
+
+    @property
+    def len(self) -> int:  # what requests-toolbelt reads for the part's length
+        return self._left
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left if size is None or size < 0 else min(size, self._left)
+        if not wanted:
+            return b""
+        chunk = self._read(wanted)
+        if not chunk:
+            raise FileChanged(self._changed("got shorter"))
+        self._left -= len(chunk)
+        # The encoder asks no more once the part is complete: look one byte further now.
+        if not self._left and self._read(1):
+            raise FileChanged(self._changed("grew"))
+        return chunk
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self._file.handle.read(size)
+        except OSError as error:
+            message = f"Could not read file '{self._file.path}': {os_reason(error)}."
+            raise FileChanged(message) from None
+
+    def _changed(self, how: str) -> str:
+        return (
+            f"File '{self._file.path}' {how} while it was being uploaded: it had "
+            f"{self._file.size:,} bytes when it was checked."
+        )
 
 
 class _MultipartBody:
@@ -85,13 +180,21 @@ class _MultipartBody:
         self._fields = fields
         self._file = file
         self._boundary = uuid.uuid4().hex
-        self._handle: io.BufferedReader | None = None
         self._open()
 
     def _open(self) -> None:
-        self.close()
-        self._handle = open(self._file.path, "rb")  # noqa: SIM115 - closed by close()
-        part = (self._file.name, self._handle, self._file.content_type)
+        file = self._file
+        try:
+            file.handle.seek(0)
+            now = os.fstat(file.handle.fileno()).st_size
+        except OSError as error:
+            raise FileChanged(f"Could not read file '{file.path}': {os_reason(error)}.") from None
+        if now != file.size:
+            raise FileChanged(
+                f"File '{file.path}' changed after it was checked: it had {file.size:,} "
+                f"bytes, now {now:,}."
+            )
+        part = (file.name, _Snapshot(file), file.content_type)
         self._encoder = MultipartEncoder([*self._fields, ("file", part)], self._boundary)
         self._position = 0
         self._ended = False
@@ -124,9 +227,7 @@ class _MultipartBody:
         return 0
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Nothing to release: the file's handle belongs to its :class:`UploadFile`."""
 
 
 def upload_presigned_post(

@@ -14,7 +14,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
-from ..types import Id, non_empty, path_segment, positive_int
+from ..types import Id, non_empty, path_segment, positive_int, shown
 from .context import LibraryComponent, to_dotdict
 
 if TYPE_CHECKING:
@@ -126,7 +126,13 @@ class StepRunKeywords(LibraryComponent):
         created when a file is saved. ``pattern`` is a glob (``*``, ``?``, ``[abc]``,
         case-sensitive) that the file names must match, for example ``*.html``.
         Each artifact's download URL is asked for just before it is downloaded. See
-        `Downloads` for how files are streamed, named and limited in size.
+        `Downloads` for how files are streamed, named and limited in size. Beyond what
+        it says: names are normalised to Unicode NFC, so two names that differ only in
+        normalisation (``café`` written with one character or two) or in case are one
+        name and the second is numbered; every name Windows reserves, with any
+        extension and in any case (``CON``, ``PRN``, ``AUX``, ``NUL``, ``CONIN$``,
+        ``CONOUT$``, ``COM0``-``COM9``, ``LPT0``-``LPT9`` and ``COM¹``-``COM³``,
+        ``LPT¹``-``LPT³``), gets a leading ``_``: ``nul.txt`` is saved as ``_nul.txt``.
 
         Fails when an argument is bad (before any request), when Control Room refuses
         a request, or when a download fails; the files saved before stay.
@@ -155,8 +161,12 @@ class StepRunKeywords(LibraryComponent):
         """Saves the files of the process run's outputs; returns the paths saved.
 
         ``directory`` defaults to ``${OUTPUT DIR}/process-runs/<process run id>/outputs``;
-        each output's files go into a folder in it named by the output's id. Folders
-        are created when a file is saved. ``pattern`` is a case-sensitive glob that the
+        each output's files go into a folder in it named by the output's id, made safe
+        like a file name (see `Downloads`). Every output gets a folder of its own: when
+        two ids give the same folder name (``x/1`` and ``y/1`` both give ``1``; names
+        that differ only in case or Unicode normalisation count as the same), the later
+        output in Control Room's order gets ``1 (2)``, then ``1 (3)``, like duplicate
+        file names. Folders are created when a file is saved. ``pattern`` is a case-sensitive glob that the
         file names must match. The download URLs are those `List Process Run Outputs`
         returns (valid for one hour). See `Downloads` for how files are streamed,
         named and limited in size.
@@ -172,17 +182,19 @@ class StepRunKeywords(LibraryComponent):
         id_argument("process_run_id", process_run_id)
         folder = _directory(directory, Path("process-runs", process_run_id, "outputs"))
         non_empty("pattern", pattern)
-        from ..client.downloads import RemoteFile, safe_name, save_files
+        from ..client.downloads import RemoteFile, UniqueNames, safe_name, save_files
 
         client = self.ctx.client(alias)
         paths: list[Path] = []
+        folders = UniqueNames()
         for output in client.list_outputs(process_run_id):
             output_folder = safe_name(str(output.get("id") or ""))
             if not output_folder:
                 logger.warn(
-                    f"Skipped an output whose id is no safe folder name: {output.get('id')!r}."
+                    f"Skipped an output whose id is no safe folder name: {shown(output.get('id'))}."
                 )
                 continue
+            output_folder = folders.add(output_folder)
             files = [
                 RemoteFile(f.get("name"), partial(_output_file_url, f))
                 for f in output.get("files") or []
@@ -218,7 +230,7 @@ def _output_file_url(file: dict[str, Any]) -> str:
     url = (file.get("download") or {}).get("url")
     if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         raise ControlRoomError(
-            "GET", "/outputs", f"output file {file.get('name')!r} has no download URL."
+            "GET", "/outputs", f"output file {shown(file.get('name'))} has no download URL."
         )
     return url
 
@@ -233,12 +245,20 @@ def _directory(directory: Any, default: Path) -> Path:
     """The folder to save into, checked before any request."""
     if directory is None:
         return output_dir() / default
-    if not isinstance(directory, (str, os.PathLike)) or not str(directory).strip():
+    if (
+        not isinstance(directory, (str, os.PathLike))
+        or not str(directory).strip()
+        or "\x00" in str(directory)
+    ):
         raise InvalidArgument(
-            f"Argument 'directory' must be the path of a folder, got {directory!r}."
+            f"Argument 'directory' must be the path of a folder, got {shown(directory)}."
         )
     folder = Path(directory).absolute()
-    if folder.exists() and not folder.is_dir():
+    try:
+        is_file = folder.exists() and not folder.is_dir()
+    except (OSError, ValueError):  # a name the file system cannot hold, no permission
+        is_file = False  # said in a sentence when the first file is saved
+    if is_file:
         raise InvalidArgument(f"Argument 'directory' must be a folder, but '{folder}' is a file.")
     return folder
 

@@ -11,7 +11,15 @@ from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
 from ..text import listed, printable
-from ..types import Id, WorkItemState, id_list, json_payload, path_segment, positive_int
+from ..types import (
+    Id,
+    WorkItemState,
+    id_list,
+    json_payload,
+    path_segment,
+    positive_int,
+    shown,
+)
 from .context import LibraryComponent, to_dotdict
 
 if TYPE_CHECKING:
@@ -39,15 +47,21 @@ class WorkItemKeywords(LibraryComponent):
         `Start Process Run` and ``use_input_queue=True`` (every waiting item), or
         ``work_item_ids=${ids}`` (these items).
 
-        Every file is checked before any request is sent: it must exist, be a file and
-        be readable, and two files cannot have the same base name. Then the item is
-        created, and each file is announced to Control Room and uploaded to the
-        presigned URL it answers, streamed from disk, without the session's API key.
-        The upload URL and its form fields are masked in every log line and message.
+        Every file is checked before any request is sent: it must exist, be a regular
+        file (not a directory, named pipe, socket or device) and be readable, and two
+        files cannot have the same base name. Each file is opened once, by that check,
+        and read through that handle only: a file renamed, deleted or replaced after
+        the check is still sent as it was checked. Then the item is created, and each
+        file is announced to Control Room with its size and uploaded to the presigned
+        URL it answers, streamed from disk, without the session's API key. The upload
+        URL and its form fields are masked in every log line and message.
 
         Fails when an argument is wrong, when Control Room refuses the item, or when a
-        file cannot be uploaded. When an upload fails, the item is deleted, so that no
-        run takes it without its files, and the message says so.
+        file cannot be uploaded: refused by the server, or changed while it is sent (it
+        no longer has the size it had when checked, or cannot be read). When a file
+        fails, the item is deleted, so that no run takes it without its files, and the
+        message says so. It says the item was deleted only when Control Room accepted
+        the deletion; otherwise it says that the item waits in the input queue.
 
         Examples:
         | ${id} = | Create Input Work Item | ${PROCESS} | {"order": 42} |
@@ -68,18 +82,22 @@ class WorkItemKeywords(LibraryComponent):
             paths = list(files)
         else:
             raise InvalidArgument(
-                f"Argument 'files' must be a path or a list of paths, got {files!r}."
+                f"Argument 'files' must be a path or a list of paths, got {shown(files)}."
             )
         checked = upload_files("files", paths)
-        client = self.ctx.client(alias)
-        item = client.create_work_item(process_id, body)
-        item_id = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(item_id, str) or not item_id:
-            raise ControlRoomError(
-                "POST", "/work-items", f"the answer has no work item id: {item!r}."
-            )
-        for file in checked:
-            self._upload(client, item_id, file)
+        try:
+            client = self.ctx.client(alias)
+            item = client.create_work_item(process_id, body)
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str) or not item_id:
+                raise ControlRoomError(
+                    "POST", "/work-items", f"the answer has no work item id: {shown(item)}."
+                )
+            for file in checked:
+                self._upload(client, item_id, file)
+        finally:
+            for file in checked:
+                file.close()
         attached = f" with {len(checked)} file{'s' if len(checked) != 1 else ''}" if checked else ""
         logger.info(
             f"Created work item {item_id}{attached} in the input queue of process '{process_id}'."
@@ -87,19 +105,21 @@ class WorkItemKeywords(LibraryComponent):
         return item_id
 
     def _upload(self, client: ControlRoomClient, item_id: str, file: UploadFile) -> None:
+        from ..client.uploads import FileChanged
+
         try:
             client.add_work_item_file(item_id, file)
+        except FileChanged as error:
+            raise FileChanged(
+                f"{error} File '{file.name}' of work item {item_id} was not uploaded. "
+                f"{_delete_unfinished(client, item_id)}"
+            ) from None
         except ControlRoomError as error:
-            try:
-                client.work_item_batch("delete", [item_id])
-                fate = "The work item was deleted, so that no run takes it without its files."
-            except ControlRoomError as second:
-                fate = f"The work item could not be deleted and waits in the input queue: {second}"
             raise ControlRoomError(
                 error.method,
                 error.path,
                 f"{str(error).split(' failed: ', 1)[-1]} File '{file.name}' of work item "
-                f"{item_id} was not uploaded. {fate}",
+                f"{item_id} was not uploaded. {_delete_unfinished(client, item_id)}",
                 status=error.status,
                 code=error.code,
                 detail=error.detail,
@@ -242,3 +262,18 @@ class WorkItemKeywords(LibraryComponent):
                 f"Control Room did not accept the {_DONE[operation]} of {what}: {printable(repr(answer))}.",
             )
         logger.info(f"Control Room accepted the {_DONE[operation]} of {what}.")
+
+
+def _delete_unfinished(client: ControlRoomClient, item_id: str) -> str:
+    """Delete a work item whose files did not all arrive, so that no run takes it; say
+    what became of it. Deleted means Control Room said ``accepted: true``."""
+    try:
+        answer = client.work_item_batch("delete", [item_id])
+    except ControlRoomError as error:
+        return f"The work item could not be deleted and waits in the input queue: {error}"
+    if isinstance(answer, dict) and answer.get("accepted") is True:
+        return "The work item was deleted, so that no run takes it without its files."
+    return (
+        "The work item could not be deleted and waits in the input queue: Control Room "
+        "did not accept its deletion."
+    )
