@@ -30,7 +30,8 @@ import requests
 
 from _harness import API_KEY, WORKSPACE_ID, Emulator, api_headers, emulator, machine, table
 from ProcessRunLibrary import ProcessRunLibrary
-from ProcessRunLibrary.polling import PollSchedule, RunWatcher, Watched
+from ProcessRunLibrary.polling import PollSchedule, Watched
+from ProcessRunLibrary.watching import RunWatcher
 
 ENDED = ("completed", "unresolved")
 POLL_INTERVAL = 1.0

@@ -11,10 +11,10 @@ from ProcessRunLibrary.polling import (
     History,
     PollSchedule,
     PredictiveSchedule,
-    RunWatcher,
     Watched,
     Window,
 )
+from ProcessRunLibrary.watching import RunWatcher
 
 
 def test_pauses_start_quick_and_double_up_to_the_poll_interval():

@@ -18,6 +18,9 @@ from .errors import InvalidArgument
 MAX_PAYLOAD_DEPTH = 32
 SHOWN_MAX = 200  # a failure message shows at most this much of an argument's value
 
+# The states in which a process run has ended (inferred: docs/design.md).
+ENDED_STATES = frozenset({"completed", "unresolved"})
+
 
 def shown(value: Any) -> str:
     """``repr(value)`` for a failure message, cut after :data:`SHOWN_MAX` characters:

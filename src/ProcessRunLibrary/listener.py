@@ -25,9 +25,9 @@ import os
 from typing import Any
 
 from . import masking
+from .masking import SECRET_ARGUMENTS
 from .types import reveal
 
-SECRET_ARGUMENTS = frozenset({"api_key", "token", "tokens", "callback_secret"})
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
 # BuiltIn keywords that run the keyword named among their arguments (normalised prefixes).
 WRAPPERS = ("runkeyword", "waituntilkeywordsucceeds", "repeatkeyword")

@@ -79,6 +79,9 @@ _SHAPES = [
     ),
 ]
 
+# The keyword arguments whose values are secrets, in both libraries.
+SECRET_ARGUMENTS = frozenset({"api_key", "token", "tokens", "callback_secret"})
+
 
 def register(*values: object) -> None:
     """Remember secret values so that :func:`mask` hides them wherever they appear.

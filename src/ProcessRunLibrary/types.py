@@ -18,6 +18,7 @@ from typing import Any
 from robot.utils import secs_to_timestr, timestr_to_secs
 
 from .checks import (  # noqa: F401 - re-exported: the keyword modules import them from here
+    ENDED_STATES,
     MAX_PAYLOAD_DEPTH,
     SHOWN_MAX,
     api_url_argument,
@@ -59,9 +60,6 @@ class ProcessRunState(Enum):
     @property
     def has_ended(self) -> bool:
         return self in (ProcessRunState.COMPLETED, ProcessRunState.UNRESOLVED)
-
-
-ENDED_STATES = frozenset({"completed", "unresolved"})
 
 
 class WorkItemState(Enum):

@@ -88,8 +88,7 @@ def learn_secret(args: list[Any], name: str, intended: str) -> None:
     from robot.libraries.BuiltIn import BuiltIn
 
     from . import masking
-    from .listener import SECRET_ARGUMENTS  # not at import: listener imports types
-    from .types import reveal
+    from .masking import SECRET_ARGUMENTS
 
     if intended not in SECRET_ARGUMENTS:
         return
@@ -99,7 +98,8 @@ def learn_secret(args: list[Any], name: str, intended: str) -> None:
     try:
         if builtin.dry_run_active:  # nothing is resolved or logged
             return
-        value = reveal(builtin.replace_variables(written.split("=", 1)[1]))
+        value = builtin.replace_variables(written.split("=", 1)[1])
+        value = getattr(value, "value", value)  # a Secret's string (RF 7.4+); types.py imports us
     except Exception:  # an undefined variable: Robot reports it itself
         return
     if isinstance(value, str):

@@ -1,6 +1,6 @@
 """The wait keywords: Wait Until Process Run(s) Complete(s), Start Process Run And Wait,
 Process Run State Should Be and the two defaults. The loop itself is
-``polling.poll_until_ended``; why a run failed is told by ``diagnosis``."""
+``watching.poll_until_ended``; why a run failed is told by ``diagnosis``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..errors import (
     ProcessRunTimeout,
     StateMismatch,
 )
-from ..polling import Watched, poll_until_ended
+from ..polling import Watched
 from ..returns import ProcessRun
 from ..text import printable
 from ..types import (
@@ -35,6 +35,7 @@ from ..types import (
     time_argument,
     timestr,
 )
+from ..watching import poll_until_ended
 from . import diagnosis
 from .context import LibraryComponent, to_dotdict
 from .diagnosis import duration_text, html_table, ran, save_artifacts
