@@ -92,6 +92,30 @@ print("floors installed: " + ", ".join(sys.argv[1:]))
 """
 
 
+# rpaframework is large: its own session runs the suite whose child robots use it.
+RPAFRAMEWORK = "rpaframework==33.0.2"
+
+
+@nox.session(python="3.11")
+def rpaframework(session: nox.Session) -> None:
+    """The acceptance suite whose child robots use rpaframework's RPA.Robocorp.WorkItems."""
+    install(session, "-e", ".[emulator]", "--group", "test", RPAFRAMEWORK)
+    results = f"results/nox/{Path(session.virtualenv.location).name}"
+    env = {"PROCESSRUN_RESULTS": results}
+    session.run("python", "atest/run.py", "atest/suites/rpaframework.robot", env=env)
+    session.run("python", "-c", COUNTS, f"{results}/atest/output.xml")
+
+
+# run_tests.py's closing line for a suite run on its own; a skip (no rpaframework) fails.
+COUNTS = """
+import sys
+from robot.api import ExecutionResult
+stats = ExecutionResult(sys.argv[1]).statistics.total
+print(f"{stats.passed} passed, {stats.failed + stats.skipped} failed")
+sys.exit(0 if stats.passed and not (stats.failed or stats.skipped) else 1)
+"""
+
+
 @nox.session(python="3.11")
 def packaging(session: nox.Session) -> None:
     """Build the sdist and wheel, check them, and install the wheel without extras."""

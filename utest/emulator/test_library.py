@@ -106,7 +106,7 @@ def test_the_keys_and_tokens_of_its_keywords_are_learned_by_a_secrets_listener()
         "connecttoemulator": ["api_url", "api_key"],
         "startemulator": [
             "workspace_id", "api_key", "config", "clock_factor", "port", "host", "seed",
-            "tokens", "certfile", "keyfile", "timeout",
+            "tokens", "certfile", "keyfile", "timeout", "allow_commands",
         ],
         "switchemulatorworkspace": ["workspace_id", "api_key"],
     }  # fmt: skip

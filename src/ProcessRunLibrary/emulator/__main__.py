@@ -16,6 +16,7 @@ from .clock import Clock
 from .common import ConfigError, parse_json
 from .limits import Limits
 from .processes import load_config
+from .runner import HIDDEN_VARIABLES
 from .state import Workspace
 
 DEFAULT_WORKSPACE_ID = "demo-workspace"
@@ -76,6 +77,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="emulated seconds per real second (overrides the config; default 1)",
     )
     parser.add_argument("--seed", help="seed of the random draws of fault rules")
+    parser.add_argument(
+        "--allow-commands",
+        action="store_true",
+        help="let the admin API (Define Process) define steps that run commands",
+    )
     limits = Limits()
     parser.add_argument(
         "--max-body-size",
@@ -129,6 +135,7 @@ def _from_environment(parser: argparse.ArgumentParser, option: str, name: str) -
     value = os.environ.get(name, "").strip()
     if not value:
         parser.error(f"{option} {name}: the environment variable {name} is not set or empty")
+    HIDDEN_VARIABLES.add(name)  # a step's command never sees a credential of the emulator
     return value
 
 
@@ -152,6 +159,7 @@ def read_config(path: str) -> Any:
 def build_context(args: argparse.Namespace) -> Any:
     from .server.context import Context
 
+    base_dir = os.path.dirname(os.path.abspath(args.config)) if args.config else None
     config = read_config(args.config) if args.config else {}
     limits = Limits().replace(config.pop("limits", {}), "'limits'")
     given = {
@@ -160,7 +168,7 @@ def build_context(args: argparse.Namespace) -> Any:
         "header_timeout": args.header_timeout,
     }
     limits = limits.replace({k: v for k, v in given.items() if v is not None}, "the options")
-    settings = load_config(config)
+    settings = load_config(config, base_dir)
     factor = args.clock_factor if args.clock_factor is not None else settings["clock_factor"]
     workspace = Workspace(
         args.workspace_id,
@@ -173,6 +181,7 @@ def build_context(args: argparse.Namespace) -> Any:
     seed: Any = args.seed
     if seed is not None and seed.lstrip("-").isdigit():
         seed = int(seed)
+    workspace.allow_commands = args.allow_commands
     ctx = Context(
         workspace=workspace, api_key=args.api_key, tokens=set(args.token), seed=seed, limits=limits
     )
@@ -184,6 +193,7 @@ def build_context(args: argparse.Namespace) -> Any:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
+    from .runner import set_origin
     from .server.app import MAX_LINE_SIZE, create_app
     from .server.loglimit import bound_logging
 
@@ -219,6 +229,7 @@ async def serve(args: argparse.Namespace) -> None:
     port = runner.addresses[0][1]
     scheme = "https" if ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
+    set_origin(f"{scheme}://{host}:{port}")  # where step runs' commands reach the emulator
     print(f"Control Room emulator listening on {scheme}://{host}:{port}/api/v1", flush=True)
     # The key is a secret (the output may go to a CI log); the demo key is documented.
     key = DEFAULT_API_KEY if args.default_key else "(given, not shown)"

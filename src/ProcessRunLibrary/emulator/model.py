@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,49 @@ class Attempt:
 
 
 @dataclass
+class LiveItem:
+    """Where a work item of a run with real commands stands (stored: events decide it)."""
+
+    step: int  # the index of the step whose input it is
+    state: str  # pending, in_progress, done or failed
+    updated: float
+    exception: dict[str, str] | None = None
+    step_run: str | None = None  # the step run that holds it, or last held it
+
+
+@dataclass
+class LiveStepRun:
+    """A step run whose command really runs (runner.py starts it, liveruns.py decides)."""
+
+    id: str
+    step: int
+    token: str  # Bearer token of its worker-side calls
+    created: float
+    state: str = "new"
+    started: float | None = None
+    ended: float | None = None
+    error: dict[str, str] | None = None
+    console: list[tuple[float, str]] = field(default_factory=list)
+    artifacts: list[tuple[str, str, bytes]] = field(default_factory=list)  # id, name, bytes
+    inputs: list[str] = field(default_factory=list)  # every item it reserved, in order
+    held: list[str] = field(default_factory=list)  # reserved and not yet released
+    outputs: list[str] = field(default_factory=list)  # output items it created
+    ending: str | None = None  # why the emulator ends its command: "timeout" or "stopped"
+    exit_code: int | None = None
+
+
+@dataclass
+class LiveRun:
+    """The stored state of a run whose steps are real commands."""
+
+    queues: list[deque[str]]  # per step: the ids of the items waiting for a step run
+    items: dict[str, LiveItem] = field(default_factory=dict)
+    step_runs: list[LiveStepRun] = field(default_factory=list)
+    outputs: list[WorkItem] = field(default_factory=list)  # the last step's, as they come
+    ended: float | None = None
+
+
+@dataclass
 class Run:
     id: str
     seq: int
@@ -71,6 +115,7 @@ class Run:
     # Retries, oldest first; the run's Timeline follows the last one.
     attempts: list[Attempt] = field(default_factory=list)
     deleted_items: set[int] = field(default_factory=set)  # indexes of deleted work items
+    live: LiveRun | None = None  # a process whose steps are real commands
 
 
 @dataclass(frozen=True)

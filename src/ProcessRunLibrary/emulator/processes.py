@@ -8,6 +8,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
+from .commandsteps import COMMAND_KEYS, command_fields
 from .common import (
     DEFAULT_FAILURE,
     DEFAULT_PAGE_SIZE,
@@ -58,6 +59,12 @@ class Step:
     error_code: str | None = None  # the failed step run's error code
     console: tuple[str, ...] | None = None  # None: the process's, else the default lines
     artifacts: tuple[Artifact, ...] | None = None  # None: the process's, else the default
+    # A real command (docs/emulator.md, "Running real robots"): None for a simulated step.
+    command: tuple[str, ...] | None = None
+    cwd: str | None = None  # absolute; None: the emulator's current directory
+    env: tuple[tuple[str, str], ...] = ()
+    parallel: int = 1
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,11 @@ class Process:
     steps: tuple[Step, ...] = ()  # empty: one step named as the process
     console: tuple[str, ...] | None = None  # the console lines of every step run
     artifacts: tuple[Artifact, ...] | None = None  # the artifacts of every step run
+
+    @property
+    def runs_commands(self) -> bool:
+        """Whether its steps are real commands (then all of them are)."""
+        return any(step.command is not None for step in self.steps)
 
     def exceptions(self) -> tuple[dict[str, str], ...]:
         """What the first work items of an unresolved run fail with."""
@@ -116,7 +128,7 @@ class Process:
 
 
 def _step_json(step: Step) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "name": step.name,
         "id": step.id,
         "fails": step.fails,
@@ -124,6 +136,16 @@ def _step_json(step: Step) -> dict[str, Any]:
         "console": None if step.console is None else list(step.console),
         "artifacts": _artifacts_json(step.artifacts),
     }
+    if step.command is not None:
+        data.update(
+            command=list(step.command),
+            cwd=step.cwd,
+            # Values may be credentials (a key for RC_API_URL_V1): never shown.
+            env={name: "***" for name, _ in step.env},
+            parallel=step.parallel,
+            timeout=step.timeout,
+        )
+    return data
 
 
 def _artifacts_json(artifacts: tuple[Artifact, ...] | None) -> list[dict[str, Any]] | None:
@@ -151,8 +173,9 @@ def _file_json(file: OutputFile) -> dict[str, Any]:
 PROCESS_KEYS = frozenset(Process.__dataclass_fields__)
 
 
-def parse_process(data: Any, process_id: str | None = None) -> Process:
-    """Validate one process definition (see docs/emulator.md) and build a :class:`Process`."""
+def parse_process(data: Any, process_id: str | None = None, base_dir: str | None = None) -> Process:
+    """Validate one process definition (see docs/emulator.md) and build a :class:`Process`;
+    a step's relative `cwd` is taken from `base_dir` (default: the current directory)."""
     if not isinstance(data, dict):
         raise ConfigError("A process definition must be a JSON object.")
     unknown = sorted(set(data) - PROCESS_KEYS)
@@ -184,9 +207,14 @@ def parse_process(data: Any, process_id: str | None = None) -> Process:
         or failing_attempts < 1
     ):
         raise ConfigError(f"Process '{pid}': 'failing_attempts' must be an integer >= 1 or null.")
-    steps = tuple(_step(s, pid) for s in _list(data.get("steps", []), pid, "steps"))
+    steps = tuple(_step(s, pid, base_dir) for s in _list(data.get("steps", []), pid, "steps"))
     if sum(step.fails for step in steps) > 1:
         raise ConfigError(f"Process '{pid}': at most one step has 'fails': true.")
+    commands = sum(step.command is not None for step in steps)
+    if 0 < commands < len(steps):
+        # Items flow from one command to the next through the worker-side API; a simulated
+        # step has nobody to take them.
+        raise ConfigError(f"Process '{pid}': either every step has a 'command' or none has.")
     return Process(
         id=pid,
         name=name,
@@ -205,10 +233,10 @@ def parse_process(data: Any, process_id: str | None = None) -> Process:
     )
 
 
-STEP_KEYS = frozenset({"name", "id", "fails", "error_code", "console", "artifacts"})
+STEP_KEYS = frozenset({"name", "id", "fails", "error_code", "console", "artifacts"} | COMMAND_KEYS)
 
 
-def _step(value: Any, pid: str) -> Step:
+def _step(value: Any, pid: str, base_dir: str | None = None) -> Step:
     if isinstance(value, str):
         value = {"name": value}  # a step given by its name only
     if not isinstance(value, dict):
@@ -236,6 +264,7 @@ def _step(value: Any, pid: str) -> Step:
         error_code=code,
         console=_console(value.get("console"), what),
         artifacts=_artifacts(value.get("artifacts"), what),
+        **command_fields(value, what, base_dir),
     )
 
 
@@ -410,8 +439,9 @@ DEMO_PROCESSES: list[dict[str, Any]] = [
 ]
 
 
-def load_config(data: Any) -> dict[str, Any]:
-    """Validate a configuration file's content; returns the settings and processes."""
+def load_config(data: Any, base_dir: str | None = None) -> dict[str, Any]:
+    """Validate a configuration file's content; returns the settings and processes.
+    `base_dir`: the file's folder, where the steps' commands run by default."""
     if not isinstance(data, dict):
         raise ConfigError("The configuration must be a JSON object.")
     known = {"clock_factor", "stopping_seconds", "page_size", "processes", "url_expiry_seconds"}
@@ -440,7 +470,7 @@ def load_config(data: Any) -> dict[str, Any]:
     processes = data.get("processes", DEMO_PROCESSES)
     if not isinstance(processes, list):
         raise ConfigError("'processes' must be a list of process definitions.")
-    parsed = [parse_process(p) for p in processes]
+    parsed = [parse_process(p, base_dir=base_dir) for p in processes]
     ids = [p.id for p in parsed]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import robotfiles
@@ -52,6 +52,7 @@ class StepRunView:
     updated: float
     error: dict[str, str] | None
     planned_end: float | None  # when its slice of the run ends (None: never, a forever run)
+    attempt: int = 1  # 1: of the run's first processing, 2: of its first retry, ...
 
 
 class StepRuns(Runs):
@@ -65,42 +66,74 @@ class StepRuns(Runs):
     def steps(self, run: Run) -> tuple[Step, ...]:
         return run.process.steps or (Step(name=run.process.name),)
 
-    def step_run_id(self, run: Run, index: int) -> str:
-        return str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/step-run/{index}"))
+    def step_run_id(self, run: Run, index: int, attempt: int = 1) -> str:
+        if attempt == 1:
+            return str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/step-run/{index}"))
+        return str(uuid.uuid5(ID_NAMESPACE, f"{run.id}/step-run/{index}/attempt/{attempt}"))
 
     def step_runs(self, run: Run, now: float) -> list[StepRunView]:
-        """The step runs of ``run`` that exist at ``now``, in order."""
-        line = self.timeline(run)
+        """The step runs of ``run`` that exist at ``now``, in order: those of its first
+        processing, then those of each retry, which never reopens an ended step run: the
+        retried items run in new step runs of the failing step and of the steps after it."""
         steps = self.steps(run)
         failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
-        # The steps share the run's processing time: from its start to its natural end
-        # (the Timeline's, so that it follows the run's latest attempt), which a stop
-        # request may cut short (`stopped`).
-        natural_end, stopped = line.processing_end, None
-        if run.stop is not None or natural_end is None:
+        lines = self.attempt_timelines(run)
+        first = replace(run, attempts=[]) if run.attempts else run
+        views = self._attempt_views(first, lines[0], 0, 1, run.process.run_seconds, now)
+        for number, line in enumerate(lines[1:], start=2):
+            # The run as it was in this retry: its views and messages follow this attempt.
+            attempt_run = (
+                run if number == len(lines) else replace(run, attempts=run.attempts[: number - 1])
+            )
+            attempt = attempt_run.attempts[-1]
             seconds = run.process.run_seconds
-            if line.started is None or seconds is None:
-                natural_end = None
-            else:
-                natural_end = line.started + seconds
-            stopped = line.processing_end
+            if seconds is not None:
+                seconds = seconds * len(attempt.indexes) / len(run.items)
+            views += self._attempt_views(attempt_run, line, failing, number, seconds, now)
+        for view in views:
+            self._step_run_index[view.id] = run.id
+        return views
+
+    def _attempt_views(
+        self,
+        run: Run,
+        line: Timeline,
+        first: int,
+        number: int,
+        seconds: float | None,
+        now: float,
+    ) -> list[StepRunView]:
+        """The step runs of one attempt (1: the first processing) from step ``first`` on:
+        they share the attempt's processing time (``seconds``), which a stop request may
+        cut short."""
+        steps = self.steps(run)
+        failing = next((i for i, s in enumerate(steps) if s.fails), len(steps) - 1)
+        natural_end = None
+        if line.started is not None and seconds is not None:
+            natural_end = line.started + seconds
+        stopped = line.processing_end if self.latest_stop(run) is not None else None
+        count = len(steps) - first
         views = []
-        for index, step in enumerate(steps):
+        for index in range(first, len(steps)):
+            position = index - first
             begin: float | None = None
             end: float | None = None
             if line.started is not None and natural_end is not None:
-                share = (natural_end - line.started) / len(steps)
-                begin, end = line.started + share * index, line.started + share * (index + 1)
-            elif line.started is not None and index == 0:
+                share = (natural_end - line.started) / count
+                begin, end = line.started + share * position, line.started + share * (position + 1)
+            elif line.started is not None and position == 0:
                 begin = line.started  # a run that never ends: its first step never does
-            if index == 0:
-                created = run.created
+            if position == 0:
+                created = run.created if number == 1 else run.attempts[-1].at
             elif begin is None or now < begin or (stopped is not None and begin > stopped):
                 break  # not reached (yet, or ever)
             else:
                 created = begin
-            views.append(self._view(run, line, index, step, created, begin, end, failing, now))
-            self._step_run_index[views[-1].id] = run.id
+            views.append(
+                self._view(
+                    run, line, index, steps[index], created, begin, end, failing, now, number
+                )
+            )
         return views
 
     def _view(
@@ -114,6 +147,7 @@ class StepRuns(Runs):
         end: float | None,
         failing: int,
         now: float,
+        attempt: int = 1,
     ) -> StepRunView:
         # Stopped during this step (or before it started): it ends with the run.
         cut_short = end is None or (line.processing_end is not None and end > line.processing_end)
@@ -123,7 +157,9 @@ class StepRuns(Runs):
         if ended is not None and now >= ended:
             if cut_short and line.outcome != "completed":
                 error = {"code": STOPPED_CODE}
-            elif not cut_short and index == failing and self._ends_with_failures(run, line):
+            elif (
+                not cut_short and index == failing and self._ends_with_failures(run, line, attempt)
+            ):
                 error = {"code": step.error_code or DEFAULT_ERROR_CODE}
             state, updated, started = ("failed" if error else "completed"), ended, begin
         elif begin is not None and now >= begin:
@@ -140,7 +176,7 @@ class StepRuns(Runs):
                 state, updated = "new", created
         step_id = step.id or str(uuid.uuid5(ID_NAMESPACE, f"{run.process.id}/step/{index}"))
         return StepRunView(
-            id=self.step_run_id(run, index),
+            id=self.step_run_id(run, index, attempt),
             run=run,
             index=index,
             step=step,
@@ -152,16 +188,23 @@ class StepRuns(Runs):
             updated=updated,
             error=error,
             planned_end=end,
+            attempt=attempt,
         )
 
-    def _ends_with_failures(self, run: Run, line: Timeline) -> bool:
-        """Whether some work item of the run is failed when the run ends: then its failing
+    @staticmethod
+    def attempt_indexes(run: Run, attempt: int) -> tuple[int, ...]:
+        """The items an attempt processes: all in the first, the retried ones in a retry
+        (`run` as it was in that attempt)."""
+        return tuple(range(len(run.items))) if attempt == 1 else run.attempts[-1].indexes
+
+    def _ends_with_failures(self, run: Run, line: Timeline, attempt: int = 1) -> bool:
+        """Whether some work item of the attempt is failed when it ends: then its failing
         step fails (a completed run, also one whose items were retried, has none)."""
         if line.ended is None:
             return False
         return any(
             self.item_view(run, index, line.ended).state == "failed"
-            for index in range(len(run.items))
+            for index in self.attempt_indexes(run, attempt)
         )
 
     def step_run_json(self, view: StepRunView) -> dict[str, Any]:
@@ -200,7 +243,8 @@ class StepRuns(Runs):
         run that failed, any other item of a run at the run's latest step run."""
         data = super().work_item_json(item, run, index, now)
         if run is not None:
-            views = self.step_runs(run, now)
+            number = self.latest_attempt(run, index, now)[0]
+            views = [v for v in self.step_runs(run, now) if v.attempt == number]
             view = views[-1]
             if data["state"] == "failed":
                 view = next((v for v in views if v.state == "failed"), view)
@@ -256,7 +300,7 @@ class StepRuns(Runs):
 
     def _default_console(self, view: StepRunView) -> list[tuple[float, str]]:
         run, step = view.run, view.step
-        count = len(run.items)
+        count = len(self.attempt_indexes(run, view.attempt))
         what = f"Step '{step.name}' of process '{run.process.name}'"
         messages: list[tuple[float, str]] = []
         if view.started is not None:
@@ -287,8 +331,8 @@ class StepRuns(Runs):
         final = line.ended if line.ended is not None else view.ended
         assert final is not None
         views = (
-            (item, self.item_view(view.run, index, final))
-            for index, item in enumerate(view.run.items)
+            (view.run.items[index], self.item_view(view.run, index, final))
+            for index in self.attempt_indexes(view.run, view.attempt)
         )
         return [(item, v) for item, v in views if v.state == "failed" and v.exception]
 
@@ -297,8 +341,12 @@ class StepRuns(Runs):
     ) -> tuple[list[dict[str, Any]], int | None]:
         now = self.clock.now()
         view = self._step_run(step_run_id, now)
-        messages = [{"timestamp": iso(at), "message": text} for at, text in self.console(view, now)]
-        return _slice(messages, limit, cursor)
+        messages = self.console(view, now)
+        start = 0 if cursor is None else cursor
+        end = start + limit
+        # Only the page is formatted: a command may print 100,000 lines.
+        page = [{"timestamp": iso(at), "message": text} for at, text in messages[start:end]]
+        return page, (end if end < len(messages) else None)
 
     # --- artifacts
 

@@ -307,13 +307,21 @@ class WorkItems(WorkspaceData):
         ):
             raise bad_request("'file_size' is required and must be a whole number of bytes >= 0.")
         item, _, _ = self._locate(item_id)
-        file = self._new_file(item, name, int(size), self.clock.now())
+        return self.announce_file(item, name, int(size), base_url)
+
+    def announce_file(self, item: WorkItem, name: str, size: int, base_url: str) -> dict[str, Any]:
+        """A new file of `item` and where to upload it: `{"url", "form_data"}`."""
+        file = self._new_file(item, name, size, self.clock.now())
         path = UPLOAD_PATH.format(id=file.id)
         expires, signature = _sign_upload(path, file.key, self.url_expiry_seconds)
         return {
             "url": f"{base_url}{path}",
             "form_data": {"key": file.key, "expires": expires, "signature": signature},
         }
+
+    def remove_file(self, item: WorkItem, file: WorkItemFile) -> None:
+        item.files.remove(file)
+        self.item_files.pop(file.id, None)
 
     def check_upload(self, file_id: str, fields: Mapping[str, str]) -> WorkItemFile:
         """Whether an upload's form fields are the ones createWorkItemFile gave, signed and

@@ -27,6 +27,7 @@ class LifecycleKeywords(KeywordGroup):
         certfile: str | None = None,
         keyfile: str | None = None,
         timeout: Time = "10 s",  # type: ignore[assignment]
+        allow_commands: bool = False,
     ) -> str:
         """Starts the emulator and returns its API base URL, ``http://HOST:PORT/api/v1``.
 
@@ -47,6 +48,9 @@ class LifecycleKeywords(KeywordGroup):
           the returned URL then starts with ``https://``. The emulator keywords talk to it
           without verifying that certificate (it is the test's own throwaway).
         - ``timeout``: how long to wait for the emulator to report its address.
+        - ``allow_commands``: let `Define Process` define steps that run real commands
+          (``command``): the emulator then runs whatever program such a step names, as
+          the user who runs the tests. A ``config`` file may have them without it.
 
         Fails when an emulator started by this library is already running, when the process
         exits (the message has its error output, e.g. a bad configuration file), or when it
@@ -56,6 +60,7 @@ class LifecycleKeywords(KeywordGroup):
         | ${url} = | `Start Emulator` | workspace_id=ws | api_key=key | |
         | `Stop Emulator` | | | | |
         | ${url} = | `Start Emulator` | ws | key | config=${CURDIR}/processes.json | clock_factor=10 |
+        | ${url} = | `Start Emulator` | allow_commands=True | | | |
         """
         self.handle.require_not_running()
         wait = seconds(timeout, "timeout")
@@ -65,6 +70,8 @@ class LifecycleKeywords(KeywordGroup):
         options, secrets = command_line(
             workspace_id, key, config, clock_factor, port, host, seed, tokens, certfile, keyfile
         )
+        if allow_commands:
+            options.append("--allow-commands")
         address = self.handle.start(options, secrets, wait)
         # A test certificate is rarely in the system's trust store; the admin API is local.
         url = self.handle.use(address, key, verify=not certfile)

@@ -67,6 +67,17 @@ class ProcessKeywords(KeywordGroup):
           ``unresolved`` (the last step by default), ``error_code`` its step run's error code
           (``ROBOT_FAILED`` by default), ``console`` and ``artifacts`` as below for this step
           only.
+        - A step may run a real robot instead (the emulator must be started with
+          ``allow_commands=True``): ``{"name": ..., "command": ["program", "arg", ...]}``,
+          run once per step run without a shell (``%{ROBOT_ARTIFACTS}`` in an argument is
+          the variable's value: in Robot data, escape it as ``\\%{ROBOT_ARTIFACTS}``),
+          with ``cwd`` (default: the emulator's current directory), ``env`` (extra
+          variables, strings), ``parallel`` (how many step runs of the step at once,
+          default 1) and ``timeout`` (seconds). Then every step has a ``command``; the
+          robots read and write their work items with robocorp-workitems or
+          ``RPA.Robocorp.WorkItems`` as in Control Room, and the run's states, console
+          messages, artifacts and outputs are what they did. See "Running real robots" in
+          docs/emulator.md.
         - ``console``: the console lines of every step run (a list of strings), instead of
           the default lines, which name the failed work items and their exceptions.
         - ``artifacts``: the artifacts of every ended step run, instead of the default
@@ -88,6 +99,7 @@ class ProcessKeywords(KeywordGroup):
         | `Define Process` | flaky | outcome=unresolved | failing_attempts=2 |
         | `Define Process` | pipeline | steps=["Fetch", "Enter", "Report"] | outcome=unresolved |
         | `Define Process` | child | outcome=unresolved | console=["Opening the portal", "Login failed"] | artifacts=[{"name": "../evil.txt", "content": "x"}, {"name": "big.bin", "size": 100000000}] |
+        | `Define Process` | orders | steps=[{"name": "Produce", "command": ["robot", "--outputdir", "\\%{ROBOT_ARTIFACTS}", "producer.robot"], "cwd": "robots/producer"}, {"name": "Consume", "command": ["python", "-m", "robocorp.tasks", "run", "tasks.py"], "cwd": "robots/consumer", "parallel": 2, "timeout": 600}] |
         """
         forever = run_seconds is None or str(run_seconds).strip().lower() in FOREVER
         definition: dict[str, Any] = {

@@ -49,7 +49,7 @@ async def list_processes(request: web.Request) -> web.Response:
 async def put_process(request: web.Request) -> web.Response:
     workspace = workspace_of(request)
     process = parse_process(await read_json(request, required=True), request.match_info["id"])
-    workspace.define_process(process)
+    workspace.define_process(process, from_api=True)
     return json_response(next(p for p in workspace.processes_json() if p["id"] == process.id))
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import admin, files
-from .api import processruns, stepruns, workitems
+from .api import processruns, stepruns, worker, workitems
 from .context import Context
 from .middleware import serve
 from .web import CONTEXT
 
-ROUTE_TABLES = (processruns.routes, workitems.routes, stepruns.routes, files.routes, admin.routes)
+ROUTE_TABLES = (
+    processruns.routes,
+    workitems.routes,
+    stepruns.routes,
+    files.routes,
+    admin.routes,
+    worker.routes,
+)
 # aiohttp's own limits for the request line and each header (8190 by default), raised so
 # that long queries reach the API and get its JSON errors; past them aiohttp answers 400
 # with a text body.

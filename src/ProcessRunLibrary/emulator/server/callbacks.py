@@ -97,6 +97,7 @@ class Callbacks:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._session: aiohttp.ClientSession | None = None
+        workspace.run_changed = self.wake  # a run whose steps are real commands moved
 
     def watch(self, run: Run, started_seen: bool = False) -> None:
         """Start delivering the events of a run that was just started with a callback

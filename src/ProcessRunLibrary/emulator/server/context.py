@@ -144,6 +144,7 @@ class Context:
             page_size=first.page_size,
             url_expiry_seconds=first.url_expiry_seconds,
         )
+        workspace.allow_commands = first.allow_commands
         return self.add_workspace(workspace, api_key, set())
 
     def holding(self, has: Callable[[Workspace], bool]) -> Workspace:
@@ -161,6 +162,7 @@ class Context:
 
     async def close(self) -> None:
         for served in self.served.values():
+            await served.workspace.close_commands()  # no command outlives the emulator
             await served.callbacks.close()
         self.spool.close()
 

@@ -22,6 +22,8 @@ from .. import signing
 from ..common import ApiError, ConfigError, bad_request, forbidden, not_found
 from ..faults import FaultRule
 from ..workitems import DOWNLOAD_PATH, UPLOAD_PATH
+from .api.worker import PREFIXES as WORKER_PREFIXES
+from .api.worker import worker_credential
 from .context import Served, authorize, check_workspace
 from .loglimit import stderr_lines
 from .web import ADMIN_PREFIX, API_PREFIX, CONTEXT, SERVED, Handler, error_response
@@ -126,7 +128,12 @@ SIGNED = (
 )
 HEALTH = Surface(f"{ADMIN_PREFIX}/health", no_credential)
 ADMIN = Surface(ADMIN_PREFIX, admin_credential)
-SURFACES: list[Surface] = [API, *FILES, *SIGNED, HEALTH, ADMIN]
+# The worker-side API of step runs' commands (json-v1, process-v1): a step run's token.
+WORKER = tuple(
+    Surface(prefix, worker_credential, True, True, log_body=True, faults=True)
+    for prefix in WORKER_PREFIXES
+)
+SURFACES: list[Surface] = [API, *FILES, *SIGNED, HEALTH, ADMIN, *WORKER]
 
 
 def surface_of(path: str) -> Surface | None:

@@ -1,0 +1,207 @@
+"""The commands of steps that are real: one subprocess per step run, in a process group of
+its own, without a shell, with the environment docs/emulator.md documents. What it prints
+becomes console messages as it comes, what it leaves in ROBOT_ARTIFACTS becomes artifacts
+when it exits; liveruns.py decides what that means for the step run and its items.
+
+No command outlives the emulator: `close()` (the server's cleanup) and a reset end every
+process group, and a timeout or a stop ends one (SIGTERM, then SIGKILL after a grace
+period)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .model import LiveStepRun, Run
+
+GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL
+SHUTDOWN_GRACE_SECONDS = 1.0  # the emulator is stopping: Stop Emulator kills it after 5 s
+PIPE_DRAIN_SECONDS = 2.0  # a grandchild may keep the pipes open after the command exits
+MAX_LINE = 64 * 1024  # a longer console line is cut
+CHUNK = 64 * 1024
+# The emulator's own credentials reach it through these; a command never sees them.
+HIDDEN_VARIABLES = {"RC_EMULATOR_API_KEY"}
+
+_origin: str | None = None
+
+
+def set_origin(origin: str) -> None:
+    """The emulator's own address (`http://127.0.0.1:PORT`), as it listens: commands reach
+    the worker-side API and /api/v1 there. Set once the server is bound."""
+    global _origin
+    _origin = origin.rstrip("/")
+
+
+def origin() -> str:
+    return _origin or "http://127.0.0.1"
+
+
+def environment(workspace: Any, run: Run, step_run: LiveStepRun, folder: str) -> dict[str, str]:
+    step = run.process.steps[step_run.step]
+    env = {k: v for k, v in os.environ.items() if k not in HIDDEN_VARIABLES}
+    here = origin()
+    env.update(
+        {
+            "RC_WORKSPACE_ID": workspace.workspace_id,
+            "RC_PROCESS_ID": run.process.id,
+            "RC_PROCESS_RUN_ID": run.id,
+            "RC_ACTIVITY_RUN_ID": step_run.id,
+            "RC_WORKITEM_ID": step_run.inputs[0] if step_run.inputs else "",
+            "RC_API_WORKITEM_HOST": here,
+            "RC_API_PROCESS_HOST": here,
+            "RC_API_WORKITEM_TOKEN": step_run.token,
+            "RC_API_PROCESS_TOKEN": step_run.token,
+            "ROBOT_ARTIFACTS": folder,
+            "RC_API_URL_V1": f"{here}/api/v1",
+        }
+    )
+    env.update(dict(step.env))
+    return env
+
+
+PLACEHOLDER = re.compile(r"%\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(argument: str, env: dict[str, str]) -> str:
+    """`%{NAME}` (Robot Framework's syntax) is the command's environment variable NAME,
+    e.g. `--outputdir %{ROBOT_ARTIFACTS}`: there is no shell to expand `$NAME`. A name
+    that is not set stays as written."""
+    return PLACEHOLDER.sub(lambda m: env.get(m[1], m[0]), argument)
+
+
+class CommandRunner:
+    """Starts, watches and ends the commands of one workspace's live runs."""
+
+    def __init__(self) -> None:
+        self._processes: dict[str, asyncio.subprocess.Process] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    def launch(self, workspace: Any, run: Run, step_run: LiveStepRun) -> None:
+        if self._closing:
+            return  # the emulator stops: no new command
+        task = asyncio.get_running_loop().create_task(self._run(workspace, run, step_run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def terminate(self, step_run_id: str) -> None:
+        process = self._processes.get(step_run_id)
+        if process is not None:
+            self._spawn(_end(process, GRACE_SECONDS))
+
+    def kill_all(self) -> None:
+        for process in list(self._processes.values()):
+            _signal_group(process, signal.SIGKILL)
+
+    async def close(self) -> None:
+        """End every command (the emulator stops) and wait for their step runs to end."""
+        self._closing = True
+        await asyncio.gather(
+            *(_end(p, SHUTDOWN_GRACE_SECONDS) for p in list(self._processes.values())),
+            return_exceptions=True,
+        )
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(task, PIPE_DRAIN_SECONDS + 1)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, workspace: Any, run: Run, step_run: LiveStepRun) -> None:
+        step = run.process.steps[step_run.step]
+        assert step.command is not None
+        folder = tempfile.mkdtemp(prefix="processrun-artifacts-")
+        try:
+            env = environment(workspace, run, step_run, folder)
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *(expand(argument, env) for argument in step.command),
+                    cwd=step.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # its own process group: ended as a whole
+                )
+            except OSError as error:
+                why = f"{error.strerror or 'error'}: {step.command[0]}"
+                workspace.command_exited(run, step_run, None, [], why)
+                return
+            self._processes[step_run.id] = process
+            workspace.command_started(run, step_run)
+            readers = [
+                asyncio.ensure_future(_read_lines(stream, workspace, step_run))
+                for stream in (process.stdout, process.stderr)
+            ]
+            try:
+                await asyncio.wait_for(process.wait(), step.timeout)
+            except asyncio.TimeoutError:
+                step_run.ending = step_run.ending or "timeout"
+                await _end(process, GRACE_SECONDS)
+            _signal_group(process, signal.SIGKILL)  # what it left behind
+            _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_SECONDS)
+            for reader in pending:
+                reader.cancel()
+            self._processes.pop(step_run.id, None)
+            artifacts = await asyncio.to_thread(_collect, folder)
+            workspace.command_exited(run, step_run, process.returncode, artifacts)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _read_lines(stream: asyncio.StreamReader | None, workspace: Any, step: Any) -> None:
+    """Each line as it comes (a line longer than MAX_LINE is cut), the last one even
+    without its newline."""
+    if stream is None:
+        return
+    pending = b""
+    while chunk := await stream.read(CHUNK):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            workspace.console_line(step, _text(line))
+        if len(pending) > MAX_LINE:
+            workspace.console_line(step, _text(pending))
+            pending = b""
+    if pending:
+        workspace.console_line(step, _text(pending))
+
+
+def _text(line: bytes) -> str:
+    return line[:MAX_LINE].rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+async def _end(process: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM to the command's process group; SIGKILL if it has not exited after `grace`."""
+    _signal_group(process, signal.SIGTERM)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(process.wait(), grace)
+    _signal_group(process, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await process.wait()
+
+
+def _collect(folder: str) -> list[tuple[str, bytes]]:
+    """The files left in ROBOT_ARTIFACTS, named by their path inside it, in name order."""
+    root = Path(folder)
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                found.append((path.relative_to(root).as_posix(), path.read_bytes()))
+    return found
