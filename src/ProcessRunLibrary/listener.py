@@ -25,7 +25,7 @@ import os
 from typing import Any
 
 from . import masking
-from .types import reveal
+from .secret import reveal
 
 SECRET_ARGUMENTS = frozenset({"api_key", "token", "tokens", "callback_secret"})
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")

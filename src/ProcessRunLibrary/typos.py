@@ -88,8 +88,8 @@ def learn_secret(args: list[Any], name: str, intended: str) -> None:
     from robot.libraries.BuiltIn import BuiltIn
 
     from . import masking
-    from .listener import SECRET_ARGUMENTS  # not at import: listener imports types
-    from .types import reveal
+    from .listener import SECRET_ARGUMENTS
+    from .secret import reveal
 
     if intended not in SECRET_ARGUMENTS:
         return
