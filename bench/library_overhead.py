@@ -47,7 +47,8 @@ from ProcessRunLibrary.keywords import processruns
 
 IMPORTS = {
     "import robot, requests (baseline)": "import robot, requests",
-    "import ProcessRunLibrary": "import ProcessRunLibrary",
+    # What Robot pays at `Library  ProcessRunLibrary`: the package alone imports no Robot.
+    "import ProcessRunLibrary": "from ProcessRunLibrary import ProcessRunLibrary",
     "import + ProcessRunLibrary()": (
         "from ProcessRunLibrary import ProcessRunLibrary; ProcessRunLibrary()"
     ),

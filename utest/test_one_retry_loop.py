@@ -342,14 +342,11 @@ def test_a_stalled_upload_fails_with_the_documented_message(server, tmp_path):
 
 
 def test_the_client_loads_no_robot_module():
-    """The client layer on its own: the package's ``__init__`` (the Robot library class,
-    over robotlibcore) is stood in for by a bare package."""
+    """The client layer on its own, imported as a user would: the package's ``__init__``
+    imports the library class (over robotlibcore) only when it is asked for."""
     code = (
-        "import sys, types; "
-        f"package = types.ModuleType('ProcessRunLibrary'); package.__path__ = [{str(SRC)!r}]; "
-        "sys.modules['ProcessRunLibrary'] = package; "
         "import ProcessRunLibrary.client, ProcessRunLibrary.client.downloads, "
-        "ProcessRunLibrary.client.uploads; "
+        "ProcessRunLibrary.client.uploads, sys; "
         "robot = sorted(m for m in sys.modules if m == 'robot' or m.startswith('robot.')); "
         "assert not robot, robot"
     )

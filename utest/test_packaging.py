@@ -40,7 +40,7 @@ def test_the_shipped_spec_names_sources_inside_the_package(name: str, tmp_path: 
     items = [spec, *spec["inits"], *spec["keywords"]]
     sources = {item["source"] for item in items}
     assert all(s.startswith("ProcessRunLibrary/") and s.endswith(".py") for s in sources), sources
-    assert spec["source"] == f"ProcessRunLibrary/{'__init__' if name == SPECS[0] else name}.py"
+    assert spec["source"] == f"ProcessRunLibrary/{'library' if name == SPECS[0] else name}.py"
 
 
 def test_a_source_outside_a_package_folder_keeps_only_its_name() -> None:

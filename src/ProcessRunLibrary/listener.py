@@ -26,7 +26,7 @@ from typing import Any
 
 from . import masking
 from .masking import SECRET_ARGUMENTS
-from .types import reveal
+from .secret import reveal
 
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
 # BuiltIn keywords that run the keyword named among their arguments (normalised prefixes).

@@ -31,6 +31,11 @@ def printable(value: object, limit: int | None = SHOWN_CHARS) -> str:
     return clean
 
 
+def counted(count: int, what: str, plural: str | None = None) -> str:
+    """``1 work item``, ``2 work items``, ``0 processes`` (with ``plural="processes"``)."""
+    return f"{count} {what if count == 1 else plural or what + 's'}"
+
+
 def listed(items: Sequence[str], limit: int = LISTED) -> str:
     """The first ``limit`` items joined with ``, ``, then ``and N more``."""
     shown = ", ".join(items[:limit])

@@ -33,6 +33,8 @@ from .checks import (  # noqa: F401 - re-exported: the keyword modules import th
     verify_argument,
 )
 from .errors import InvalidArgument
+from .secret import Secret as Secret  # the keyword modules import both from here
+from .secret import reveal as reveal
 from .typos import pending_typo
 
 
@@ -201,16 +203,3 @@ def positive_time_argument(name: str, value: Any) -> float:
 
 def timestr(seconds: float) -> str:
     return secs_to_timestr(seconds) if seconds else "0 seconds"
-
-
-try:  # Robot Framework 7.4+: secrets that Robot itself never logs.
-    from robot.api.types import Secret
-except ImportError:  # pragma: no cover - older Robot Framework
-    Secret = None
-
-
-def reveal(value: Any) -> Any:
-    """The string inside a ``Secret``; other values as they are."""
-    if Secret is not None and isinstance(value, Secret):
-        return value.value
-    return value

@@ -89,6 +89,7 @@ def learn_secret(args: list[Any], name: str, intended: str) -> None:
 
     from . import masking
     from .masking import SECRET_ARGUMENTS
+    from .secret import reveal
 
     if intended not in SECRET_ARGUMENTS:
         return
@@ -98,8 +99,7 @@ def learn_secret(args: list[Any], name: str, intended: str) -> None:
     try:
         if builtin.dry_run_active:  # nothing is resolved or logged
             return
-        value = builtin.replace_variables(written.split("=", 1)[1])
-        value = getattr(value, "value", value)  # a Secret's string (RF 7.4+); types.py imports us
+        value = reveal(builtin.replace_variables(written.split("=", 1)[1]))
     except Exception:  # an undefined variable: Robot reports it itself
         return
     if isinstance(value, str):

@@ -11,6 +11,7 @@ from robot.api import logger
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
+from ..text import counted
 from ..types import (
     api_url_argument,
     non_negative_int,
@@ -223,6 +224,13 @@ def to_dotdict(value: Any) -> Any:
 
 
 _NESTED = (dict, JsonDict, list)
+
+
+def found(items: list[Any], what: str, plural: str | None = None, of: str = "") -> Any:
+    """What a listing keyword returns: ``items`` as Robot users like them, after the one
+    log line that says how many there are (``Found 2 work items of ...``)."""
+    logger.info(f"Found {counted(len(items), what, plural)}{of}.")
+    return to_dotdict(items)
 
 
 class LibraryComponent:

@@ -9,8 +9,9 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ProcessNotFound
+from ..text import counted
 from ..types import non_empty, positive_int
-from .context import LibraryComponent, LibraryContext, to_dotdict
+from .context import LibraryComponent, LibraryContext, found
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -48,8 +49,7 @@ class ProcessKeywords(LibraryComponent):
         processes = client.list_processes(limit)
         if limit is None:
             self._listings[client] = processes  # a complete listing: Get Process Id uses it
-        logger.info(f"Found {len(processes)} process{'es' if len(processes) != 1 else ''}.")
-        return to_dotdict(processes)
+        return found(processes, "process", "processes")
 
     @keyword
     def get_process_id(self, name: str, alias: str | None = None) -> str:
@@ -107,8 +107,8 @@ def _no_such_process(name: str, processes: list[Any]) -> str:
     )
     text = f"No process is named '{name}'."
     if not similar:
-        count = len(processes)
-        return f"{text} None of the workspace's {count} process{'es' if count != 1 else ''} has a similar name."
+        count = counted(len(processes), "process", "processes")
+        return f"{text} None of the workspace's {count} has a similar name."
     shown = ", ".join(f"'{p['name']}' (id '{p.get('id')}')" for p in similar[:CANDIDATES_SHOWN])
     more = f" and {len(similar) - CANDIDATES_SHOWN} more" if len(similar) > CANDIDATES_SHOWN else ""
     return f"{text} Processes with similar names: {shown}{more}."

@@ -7,7 +7,7 @@ from robot.api.deco import keyword
 
 from ..errors import InvalidArgument, ProcessRunNotStarted
 from ..returns import ProcessRun, ProcessRunOutput
-from ..text import printable
+from ..text import counted, printable
 from ..types import (
     CallbackEvent,
     Id,
@@ -22,7 +22,7 @@ from ..types import (
     reveal,
     shown,
 )
-from .context import LibraryComponent, to_dotdict
+from .context import LibraryComponent, found, to_dotdict
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -249,8 +249,7 @@ class ProcessRunKeywords(LibraryComponent):
         runs = self.ctx.client(alias).list_process_runs(
             process_id, state.value if state else None, limit
         )
-        logger.info(f"Found {len(runs)} process run{'s' if len(runs) != 1 else ''}.")
-        return to_dotdict(runs)
+        return found(runs, "process run")
 
     @keyword
     def list_process_run_outputs(
@@ -269,8 +268,7 @@ class ProcessRunKeywords(LibraryComponent):
         """
         positive_int("limit", limit)
         outputs = self.ctx.client(alias).list_outputs(process_run_id, limit)
-        logger.info(f"Found {len(outputs)} output{'s' if len(outputs) != 1 else ''}.")
-        return to_dotdict(outputs)
+        return found(outputs, "output")
 
     @keyword
     def stop_process_run(
@@ -356,7 +354,7 @@ def _what(body: dict[str, Any] | None) -> str:
     kind = body.get("type")
     if kind == "with_payloads":
         count = len(body["payloads"])
-        return f" with {count} payload{'s' if count != 1 else ''}"
+        return f" with {counted(count, 'payload')}"
     if kind == "with_work_item_ids":
         return f" with {len(body['work_item_ids'])} existing work item(s)"
     if kind == "with_inputs":

@@ -14,8 +14,9 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
+from ..text import counted
 from ..types import Id, non_empty, path_segment, positive_int, shown
-from .context import LibraryComponent, to_dotdict
+from .context import LibraryComponent, found, to_dotdict
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -47,8 +48,7 @@ class StepRunKeywords(LibraryComponent):
         id_argument("process_run_id", process_run_id)
         positive_int("limit", limit)
         steps = self.ctx.client(alias).list_step_runs(process_run_id, limit)
-        logger.info(f"Found {_count(steps, 'step run')} of process run {process_run_id}.")
-        return to_dotdict(steps)
+        return found(steps, "step run", of=f" of process run {process_run_id}")
 
     @keyword
     def get_step_run(self, step_run_id: Id, alias: str | None = None) -> Any:
@@ -85,8 +85,7 @@ class StepRunKeywords(LibraryComponent):
         """
         id_argument("step_run_id", step_run_id)
         messages = self.ctx.client(alias).list_step_run_console_messages(step_run_id)
-        logger.info(f"Found {_count(messages, 'console message')} of step run {step_run_id}.")
-        return to_dotdict(messages)
+        return found(messages, "console message", of=f" of step run {step_run_id}")
 
     @keyword
     def list_step_run_artifacts(
@@ -109,8 +108,7 @@ class StepRunKeywords(LibraryComponent):
         id_argument("step_run_id", step_run_id)
         positive_int("limit", limit)
         artifacts = self.ctx.client(alias).list_step_run_artifacts(step_run_id, limit)
-        logger.info(f"Found {_count(artifacts, 'artifact')} of step run {step_run_id}.")
-        return to_dotdict(artifacts)
+        return found(artifacts, "artifact", of=f" of step run {step_run_id}")
 
     @keyword
     def download_step_run_artifacts(
@@ -147,7 +145,9 @@ class StepRunKeywords(LibraryComponent):
         non_empty("pattern", pattern)
         client = self.ctx.client(alias)
         paths = save_step_run_artifacts(client, step_run_id, folder, pattern)
-        logger.info(f"Saved {_count(paths, 'artifact')} of step run {step_run_id} in '{folder}'.")
+        logger.info(
+            f"Saved {counted(len(paths), 'artifact')} of step run {step_run_id} in '{folder}'."
+        )
         return [str(p) for p in paths]
 
     @keyword
@@ -202,7 +202,7 @@ class StepRunKeywords(LibraryComponent):
             ]
             paths += save_files(client, files, folder / output_folder, pattern)
         logger.info(
-            f"Saved {_count(paths, 'output file')} of process run {process_run_id} in '{folder}'."
+            f"Saved {counted(len(paths), 'output file')} of process run {process_run_id} in '{folder}'."
         )
         return [str(p) for p in paths]
 
@@ -317,7 +317,3 @@ def artifact_links(run_id: str, saved: list[tuple[dict[str, Any], list[Path]]]) 
 
 def _href(path: Path, base: Path) -> str:
     return quote(Path(os.path.relpath(path, base)).as_posix(), safe="/")
-
-
-def _count(items: list[Any], what: str) -> str:
-    return f"{len(items)} {what}{'s' if len(items) != 1 else ''}"

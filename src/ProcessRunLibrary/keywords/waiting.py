@@ -19,7 +19,7 @@ from ..errors import (
 )
 from ..polling import Watched
 from ..returns import ProcessRun
-from ..text import printable
+from ..text import counted, printable
 from ..types import (
     CallbackEvent,
     Id,
@@ -407,7 +407,7 @@ def _log_change(w: Watched, elapsed: float) -> None:
 
 def _report(watched: list[Watched], elapsed: float, requests: int) -> None:
     ended = sum(w.has_ended for w in watched)
-    sent = f"{requests} request{'s' if requests != 1 else ''}"
+    sent = counted(requests, "request")
     if len(watched) == 1:
         w = watched[0]
         verb = "ended" if w.has_ended else "was still"

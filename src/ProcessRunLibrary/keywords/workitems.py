@@ -10,7 +10,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ControlRoomError, InvalidArgument
-from ..text import listed, printable
+from ..text import counted, listed, printable
 from ..types import (
     Id,
     WorkItemState,
@@ -20,7 +20,7 @@ from ..types import (
     positive_int,
     shown,
 )
-from .context import LibraryComponent, to_dotdict
+from .context import LibraryComponent, found, to_dotdict
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -98,7 +98,7 @@ class WorkItemKeywords(LibraryComponent):
         finally:
             for file in checked:
                 file.close()
-        attached = f" with {len(checked)} file{'s' if len(checked) != 1 else ''}" if checked else ""
+        attached = f" with {counted(len(checked), 'file')}" if checked else ""
         logger.info(
             f"Created work item {item_id}{attached} in the input queue of process '{process_id}'."
         )
@@ -156,8 +156,7 @@ class WorkItemKeywords(LibraryComponent):
         items = self.ctx.client(alias).list_work_items(
             process_id, process_run_id, state.value if state else None, limit
         )
-        logger.info(f"Found {len(items)} work item{'s' if len(items) != 1 else ''}.")
-        return to_dotdict(items)
+        return found(items, "work item")
 
     @keyword
     def get_work_item(self, work_item_id: Id, alias: str | None = None) -> Any:
@@ -254,7 +253,7 @@ class WorkItemKeywords(LibraryComponent):
             ]
         ids = id_list("work_item_ids", work_item_ids)
         answer = self.ctx.client(alias).work_item_batch(operation, ids)
-        what = f"{len(ids)} work item{'s' if len(ids) != 1 else ''} ({listed(ids)})"
+        what = f"{counted(len(ids), 'work item')} ({listed(ids)})"
         if not (isinstance(answer, dict) and answer.get("accepted") is True):
             raise ControlRoomError(
                 "POST",
