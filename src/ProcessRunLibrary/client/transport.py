@@ -35,7 +35,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
@@ -54,6 +54,7 @@ from .answers import (
     describe,
     error_from,
     json_or_none,
+    logged_body,
     parse_json,
     retries_text,
     shape_problem,
@@ -64,10 +65,12 @@ from .auth import NO_AUTH, Credentials, HeaderAuth
 from .deadline import BoundedAdapter, TooLarge, send_once
 from .origins import (
     REDIRECTS,
+    RedirectsLeftAlone,
     api_redirect_refusal,
     check_origin,
     download_redirect_refusal,
     origin,
+    redirect_url,
     shown_path,
 )
 from .retries import BrokenBody, RetryPolicy, certificate_rejected, may_have_arrived
@@ -147,7 +150,7 @@ class Transport:
 
     @staticmethod
     def _session(auth: AuthBase, verify: bool | str) -> requests.Session:
-        session = requests.Session()
+        session = RedirectsLeftAlone()
         session.auth = auth  # set, so requests never falls back to ~/.netrc
         session.verify = verify
         session.headers["User-Agent"] = USER_AGENT
@@ -279,9 +282,7 @@ class Transport:
         if response.content and log.isEnabledFor(logging.DEBUG):
             if b'"url"' in response.content:  # presigned URLs are secrets before they are logged
                 masking.register_urls(json_or_none(response.content))
-            head = response.content[: BODY_LOG_LIMIT * 4 + 8192]
-            text = head.decode(response.encoding or "utf-8", errors="replace")
-            log.debug("Response body: %s", masking.excerpt(text, len(response.content)))
+            log.debug("Response body: %s", logged_body(response, BODY_LOG_LIMIT))
         if response.status_code >= 400:
             raise error_from(method, shown, response, starts_run)
         return response, shown
@@ -397,23 +398,22 @@ class Transport:
         a redirect that may not be followed fails."""
         status = response.status_code
         location = response.headers.get("Location") if 300 <= status < 400 else None
-        target = urljoin(url, location) if location else None
+        target = redirect_url(url, location)
         if call.external:
             if status not in REDIRECTS or call.method.upper() not in ("GET", "HEAD"):
                 return None
             why = download_redirect_refusal(url, target, hops + 1)
-            if why is None and target is not None:
+            if why is None and target:
                 masking.register(target, *target.split("?", 1)[1:])
         elif 300 <= status < 400:
             shown = shown_path(self.api_url, target, None) if target else ""
             why = api_redirect_refusal(self.origin, call.method, target, shown, hops + 1)
         else:
             return None
+        response.close()
         if why is None:
-            response.close()
             return target
         may = MAY_HAVE_STARTED if call.starts_run else ""
-        response.close()
         raise self._failure(
             call, masking.mask(f"{status_text(status)}: {why}.{may}"), status=status
         )

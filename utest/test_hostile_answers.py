@@ -1,0 +1,76 @@
+"""What a hostile server can put into the transport's own messages and log lines: every
+server string is made harmless for a terminal (terminal escapes, C1 controls) and every
+failure is told in a sentence, never in a raw exception text."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from ProcessRunLibrary.client.answers import MAY_HAVE_STARTED
+from ProcessRunLibrary.errors import ControlRoomError, DownloadFailed
+
+from .test_one_retry_loop import _download, server  # noqa: F401 - a fixture
+
+# A window title (OSC), a screen clear (CSI), a C1 CSI and a bidi override.
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+
+
+def test_a_servers_error_code_and_message_reach_the_failure_without_escapes(client, http):
+    http.answer(400, {"error": {"code": f"bad{ESCAPES}", "message": f"no{ESCAPES} way"}})
+    with pytest.raises(ControlRoomError) as raised:
+        client.get_process_run("r1")
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs/r1 failed: 400 Bad Request: bad: no way"
+    )
+
+
+def test_a_response_body_is_logged_without_escapes(client, http, caplog):
+    http.answer(500, f"<html>{ESCAPES}oops</html>")
+    with caplog.at_level(logging.DEBUG, "ProcessRunLibrary"), pytest.raises(ControlRoomError):
+        client.get_process_run("r1")
+    assert [m for m in caplog.messages if m.startswith("Response body")] == [
+        "Response body: <html>oops</html>"
+    ]
+
+
+def test_a_redirect_to_a_url_that_cannot_be_read_fails_in_a_sentence(server, tmp_path):  # noqa: F811
+    server.routes["/file"] = [(302, {"Location": "http://\x1b]0;x\x07[::1/f"}, b"")]
+    with pytest.raises(DownloadFailed) as failed:
+        _download(server, tmp_path)
+    assert str(failed.value) == (
+        "Downloading 'f.txt' failed: 302 Found: a redirect to a URL that cannot be read, "
+        "not followed."
+    )
+    assert [p for _, p, _ in server.seen] == ["/file"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[zz/f", "http://:80/f", "http://a:b:c/", "https://h\x1bx/f"]
+)
+def test_a_redirect_to_no_url_fails_in_a_sentence(server, tmp_path, location):  # noqa: F811
+    server.routes["/file"] = [(302, {"Location": location}, b"")]
+    with pytest.raises(DownloadFailed) as failed:
+        _download(server, tmp_path)
+    assert str(failed.value) == (
+        "Downloading 'f.txt' failed: 302 Found: a redirect to a URL that cannot be read, "
+        "not followed."
+    )
+
+
+@pytest.mark.parametrize("location", ["http://[zz/x", "/x\x1b]0;t\x07"])
+def test_an_api_redirect_to_no_url_or_with_escapes_fails_in_a_sentence(client, http, location):
+    http.answer(302, "", headers={"Location": location})
+    with pytest.raises(ControlRoomError) as raised:
+        client.start_process_run("p1")
+    reason = (
+        "a redirect to a URL that cannot be read, not followed"
+        if "[" in location
+        else "a redirect to https://cr.example/x%1B]0;t%07, not followed for POST"
+    )
+    assert str(raised.value) == (
+        f"POST /workspaces/ws1/processes/p1/process-runs failed: 302 Found: {reason}."
+        + MAY_HAVE_STARTED
+    )
