@@ -5,10 +5,14 @@ failure is told in a sentence, never in a raw exception text."""
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 import pytest
 
+from ProcessRunLibrary.client import ControlRoomClient, Credentials
 from ProcessRunLibrary.client.answers import MAY_HAVE_STARTED
+from ProcessRunLibrary.client.downloads import RemoteFile, save_files
 from ProcessRunLibrary.errors import ControlRoomError, DownloadFailed
 
 from .test_one_retry_loop import _download, server  # noqa: F401 - a fixture
@@ -74,3 +78,49 @@ def test_an_api_redirect_to_no_url_or_with_escapes_fails_in_a_sentence(client, h
         f"POST /workspaces/ws1/processes/p1/process-runs failed: 302 Found: {reason}."
         + MAY_HAVE_STARTED
     )
+
+
+# --- downloads: bounded by their progress, like uploads ------------------------------------
+
+
+def _drip(length: bool, block: int, pause: float, blocks: int) -> Any:
+    """A 200 answer whose body comes ``block`` bytes every ``pause`` seconds, with a
+    Content-Length or ended by closing the connection."""
+
+    def reader(handler: Any) -> None:
+        handler.send_response(200)
+        if length:
+            handler.send_header("Content-Length", str(block * blocks))
+        handler.end_headers()
+        for _ in range(blocks):
+            try:
+                handler.wfile.write(b"x" * block)
+                handler.wfile.flush()
+            except OSError:
+                break
+            time.sleep(pause)
+        handler.close_connection = True
+        raise ConnectionAbortedError  # the answer is sent: nothing more from the handler
+
+    return reader
+
+
+@pytest.mark.parametrize("length", [True, False])
+def test_a_dripping_download_is_ended_and_leaves_no_file(server, tmp_path, length):  # noqa: F811
+    server.readers["/file"] = _drip(length, 1, 0.2, 100)  # 20 s for 100 bytes
+    client = ControlRoomClient(f"{server.url}/api/v1", "ws", Credentials("key-1234"), 1, 0)
+    url = f"{server.url}/file?sig=s"
+    with pytest.raises(DownloadFailed) as failed:
+        save_files(client, [RemoteFile("f.txt", lambda: url)], tmp_path)
+    assert str(failed.value) == (
+        "Downloading 'f.txt' failed: the download stalled (less than 64 KiB received in 1 second)."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_making_steady_progress_outlives_the_request_timeout(server, tmp_path):  # noqa: F811
+    server.readers["/file"] = _drip(True, 256 * 1024, 0.1, 30)  # 7.5 MB in about 3 s
+    client = ControlRoomClient(f"{server.url}/api/v1", "ws", Credentials("key-1234"), 1, 0)
+    url = f"{server.url}/file?sig=s"
+    [path] = save_files(client, [RemoteFile("f.txt", lambda: url)], tmp_path)
+    assert path.stat().st_size == 30 * 256 * 1024

@@ -24,7 +24,9 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from ..errors import RETRY_STATUSES
-from .deadline import TooLarge
+from .deadline import BrokenBody, TooLarge
+
+__all__ = ["BrokenBody", "RetryPolicy"]
 
 RETRY_AFTER_MAX = 60.0
 BACKOFF_FACTOR, BACKOFF_JITTER, BACKOFF_MAX = 0.5, 0.25, 30.0
@@ -44,11 +46,6 @@ NOT_SENT: tuple[type[BaseException], ...] = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.MissingSchema,
 )
-
-
-class BrokenBody(Exception):
-    """A body that broke off after its answer began (a download cut in the middle):
-    asking again may cure it. Its text says what happened."""
 
 
 def causes(error: BaseException | None) -> list[BaseException]:

@@ -309,8 +309,8 @@ class Transport:
         ``timeout`` (default ``request_timeout``) bounds the request from connect to
         the last byte of the body; an upload's body is bounded by its progress instead
         (see :mod:`.deadline`). With ``stream=True`` it bounds the request up to the
-        response headers, and then each read of the body; ``total``, when given,
-        bounds the whole download, body included. Connection errors before sending
+        response headers, and then the body by its progress (64 KiB within each
+        ``timeout``); ``total``, when given, bounds the whole download, body included. Connection errors before sending
         are retried, and for GET (or with ``repeatable=True``: a presigned upload
         stores the same object again) also timeouts and 429/502/503/504, all within
         ``max_retries``. A GET follows redirects (:mod:`.origins`); ``read`` reads the
