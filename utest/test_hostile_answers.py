@@ -13,9 +13,10 @@ import pytest
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
 from ProcessRunLibrary.client.answers import MAY_HAVE_STARTED
 from ProcessRunLibrary.client.downloads import RemoteFile, save_files
+from ProcessRunLibrary.client.uploads import upload_presigned_post
 from ProcessRunLibrary.errors import ControlRoomError, DownloadFailed
 
-from .test_one_retry_loop import _download, server  # noqa: F401 - a fixture
+from .test_one_retry_loop import _client, _download, _file, _upload, server  # noqa: F401 - a fixture
 
 # A window title (OSC), a screen clear (CSI), a C1 CSI and a bidi override.
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
@@ -124,3 +125,23 @@ def test_a_download_making_steady_progress_outlives_the_request_timeout(server, 
     url = f"{server.url}/file?sig=s"
     [path] = save_files(client, [RemoteFile("f.txt", lambda: url)], tmp_path)
     assert path.stat().st_size == 30 * 256 * 1024
+
+
+def test_an_upload_hosts_xml_error_reaches_the_failure_without_escapes(server, tmp_path):  # noqa: F811
+    xml = f"<Error><Code>Entity{ESCAPES}TooLarge</Code><Message>Too{ESCAPES} big</Message></Error>"
+    server.routes["/bucket"] = [(400, {}, xml.encode())]
+    with pytest.raises(ControlRoomError) as raised:
+        upload_presigned_post(_client(server, 0), "/a", _upload(server, tmp_path), _file(tmp_path))
+    assert str(raised.value) == (
+        "POST <upload URL of 'f.bin'> failed: 400 Bad Request: EntityTooLarge: Too big."
+    )
+
+
+def test_a_value_of_the_wrong_kind_is_shown_without_escapes(client, http):
+    http.answer(body={"data": "x\x9b31m\u202ey"})  # a C1 CSI and a bidi override
+    with pytest.raises(ControlRoomError) as raised:
+        client.list_process_runs()
+    assert str(raised.value) == (
+        "GET /workspaces/ws1/process-runs?limit=100 failed: 200 OK with an unexpected answer: "
+        "expected 'data' to be a list, got a string (\"xy\")."
+    )

@@ -118,7 +118,7 @@ def kind(value: JSON) -> str:
     name = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}.get(
         type(value), "a number"
     )
-    text = jsonlib.dumps(value, ensure_ascii=False, default=str)
+    text = printable(jsonlib.dumps(value, ensure_ascii=False, default=str), None)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{name} ({masking.mask(text)})"
 
@@ -229,7 +229,8 @@ def describe(error: BaseException | None, timeout: float | None = None) -> str:
         return "the host name could not be resolved."
     if _found(chain, _CLOSED):
         return "the connection was closed before an answer came."
-    return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+    text = printable(str(chain[-1]), None) if chain else ""
+    return masking.mask(text) or "unknown error"
 
 
 def _found(chain: list[BaseException], kinds: type | tuple[type, ...]) -> bool:
