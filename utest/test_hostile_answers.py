@@ -145,3 +145,31 @@ def test_a_value_of_the_wrong_kind_is_shown_without_escapes(client, http):
         "GET /workspaces/ws1/process-runs?limit=100 failed: 200 OK with an unexpected answer: "
         "expected 'data' to be a list, got a string (\"xy\")."
     )
+
+
+# --- redirects share the time of their request ----------------------------------------------
+
+
+def _slow_redirect(pause: float) -> Any:
+    def reader(handler: Any) -> None:
+        time.sleep(pause)  # each hop answers within the request_timeout
+
+    return reader
+
+
+def test_the_redirects_of_a_request_share_its_request_timeout(server):  # noqa: F811
+    """Five redirects, each answered after 0.6 s: the request as a whole is cut at its
+    1 second, not given 1 second per hop (6 seconds)."""
+    path = "/api/v1/workspaces/ws/process-runs/r1"
+    server.routes[path] = [(302, {"Location": path + "x"}, b"")]
+    for hop in range(1, 6):
+        here = path + "x" * hop
+        server.readers[here] = _slow_redirect(0.6)
+        server.routes[here] = [(302, {"Location": here + "x"}, b"")]
+    client = ControlRoomClient(f"{server.url}/api/v1", "ws", Credentials("key-1234"), 1, 0)
+    with pytest.raises(ControlRoomError) as raised:
+        client.get_process_run("r1")
+    assert (
+        str(raised.value) == "GET /workspaces/ws/process-runs/r1 failed: no answer within 1 second."
+    )
+    assert [p for _, p, _ in server.seen] == [path, path + "x", path + "xx"]

@@ -229,12 +229,14 @@ def send_once(
     stream: bool = False,
     until: float | None = None,
     hard_end: float | None = None,
+    window: float | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """One attempt, bounded by ``seconds`` from connect to the last byte read (with
     ``stream``: to the headers, and then to ``until`` if given). ``limit``: the most
     bytes the body may have (``None``: no limit). ``hard_end``: the monotonic time that
-    not even an upload's progress may pass (a wait's time limit)."""
+    not even an upload's progress may pass (a wait's time limit). ``window``: the time a
+    streamed body has for each ``PROGRESS_BYTES`` (default ``seconds``)."""
     attempt = Attempt(seconds, hard_end)
     WATCHDOG.arm(attempt)
     _current.attempt = attempt
@@ -244,7 +246,7 @@ def send_once(
         )
         if stream:
             ends = min(until or math.inf, hard_end or math.inf)
-            return _bound_by_progress(response, attempt, seconds, ends)
+            return _bound_by_progress(response, attempt, window or seconds, ends)
         read_body(response, limit)
         if attempt.expired:  # the body ended because the watchdog closed it
             raise Expired()
