@@ -255,8 +255,11 @@ class ProcessRunLibrary(DynamicCore):
       just before its download.
     - Downloads are retried like GET requests (connection errors, 429, 502, 503,
       504); a download that breaks off in the middle starts again, within the same
-      ``max_retries``. ``request_timeout`` limits each wait for data, not the whole
-      download.
+      ``max_retries``. A download is limited by its progress, like an upload:
+      ``request_timeout`` limits connecting, the wait for the answer and each stretch
+      in which less than 64 KiB of the file comes in, so a big file at a steady pace
+      is never cut off, and one that stalls or drips fails with ``the download
+      stalled (less than 64 KiB received in 30 seconds).``
     - Redirects (301, 302, 303, 307, 308) are followed, at most 5, to ``http`` or
       ``https`` URLs only, never from ``https`` to ``http``, never with credentials.
       Any final answer but 200 (204, 206 and 304 too) fails the download and leaves

@@ -22,6 +22,7 @@ import urllib3.exceptions as u3
 
 from .. import masking
 from ..errors import ControlRoomError
+from ..text import printable
 from .deadline import UPLOAD_PROGRESS_BYTES, Expired, Stalled, TooLarge
 from .retries import BrokenBody, causes
 
@@ -117,7 +118,7 @@ def kind(value: JSON) -> str:
     name = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}.get(
         type(value), "a number"
     )
-    text = jsonlib.dumps(value, ensure_ascii=False, default=str)
+    text = printable(jsonlib.dumps(value, ensure_ascii=False, default=str), None)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{name} ({masking.mask(text)})"
 
@@ -171,7 +172,8 @@ def error_from(
     detail = detail if isinstance(detail, str) else None
     reason = status_text(response.status_code)
     if code or detail:
-        reason += ": " + ": ".join(part[:500] for part in (code, detail) if part)
+        # A server's words reach the console in the failure: harmless for a terminal.
+        reason += ": " + ": ".join(printable(part, 500) for part in (code, detail) if part)
     retried = retries_text(getattr(response, "retries_made", 0))
     refused = getattr(response, "retry_after_refused", None)
     if refused:
@@ -186,6 +188,16 @@ def error_from(
         code=code,
         detail=detail,
     )
+
+
+def logged_body(response: requests.Response, limit: int) -> str:
+    """The start of an answer's body as a log line shows it: about ``limit`` characters,
+    masked, and harmless for a terminal (a debug file is read with ``tail``)."""
+    content = response.content
+    head = content[: limit * 4 + 8192]
+    text = head.decode(response.encoding or "utf-8", errors="replace")
+    whole = None if len(head) == len(content) else len(content)
+    return printable(masking.excerpt(text, whole), None)
 
 
 def describe(error: BaseException | None, timeout: float | None = None) -> str:
@@ -217,7 +229,8 @@ def describe(error: BaseException | None, timeout: float | None = None) -> str:
         return "the host name could not be resolved."
     if _found(chain, _CLOSED):
         return "the connection was closed before an answer came."
-    return masking.mask(str(chain[-1]) if chain else "unknown error") or "unknown error"
+    text = printable(str(chain[-1]), None) if chain else ""
+    return masking.mask(text) or "unknown error"
 
 
 def _found(chain: list[BaseException], kinds: type | tuple[type, ...]) -> bool:

@@ -11,7 +11,8 @@ lazily, when its deadline comes up.
 
 An upload renews its deadline while it makes progress (:func:`body_sent`): every
 ``UPLOAD_PROGRESS_BYTES`` sent give it ``seconds`` more, and the last byte gives the
-answer ``seconds``; a stalled or dripping upload still ends.
+answer ``seconds``; a stalled or dripping upload still ends. A streamed body (a
+download) is bounded the same way as it is read (:func:`_bound_by_progress`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,18 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-UPLOAD_PROGRESS_BYTES = 64 * 1024  # an upload sending less in a request_timeout has stalled
+# A transfer moving less in a request_timeout has stalled: an upload, a streamed download.
+UPLOAD_PROGRESS_BYTES = PROGRESS_BYTES = 64 * 1024
 _SWEEP = 1.0  # ended attempts due this soon are dropped in one wake-up
+
+
+class BrokenBody(Exception):
+    """A body that broke off after its answer began (a download cut in the middle):
+    asking again may cure it. Its text says what happened."""
+
+
+class StalledBody(BrokenBody, requests.ReadTimeout):
+    """A streamed body that came in slower than ``PROGRESS_BYTES`` in its time."""
 
 
 class TooLarge(Exception):
@@ -218,12 +229,14 @@ def send_once(
     stream: bool = False,
     until: float | None = None,
     hard_end: float | None = None,
+    window: float | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """One attempt, bounded by ``seconds`` from connect to the last byte read (with
     ``stream``: to the headers, and then to ``until`` if given). ``limit``: the most
     bytes the body may have (``None``: no limit). ``hard_end``: the monotonic time that
-    not even an upload's progress may pass (a wait's time limit)."""
+    not even an upload's progress may pass (a wait's time limit). ``window``: the time a
+    streamed body has for each ``PROGRESS_BYTES`` (default ``seconds``)."""
     attempt = Attempt(seconds, hard_end)
     WATCHDOG.arm(attempt)
     _current.attempt = attempt
@@ -232,13 +245,8 @@ def send_once(
             method, url, timeout=seconds, stream=True, allow_redirects=False, **kwargs
         )
         if stream:
-            if until is not None:  # the rest of the download gets what is left
-                rest = Attempt(max(until - time.monotonic(), 0.0))
-                rest.connection, rest.sock = attempt.connection, attempt.sock
-                if rest.connection is not None:
-                    rest.connection.attempt = rest  # type: ignore[attr-defined]
-                WATCHDOG.arm(rest)
-            return response
+            ends = min(until or math.inf, hard_end or math.inf)
+            return _bound_by_progress(response, attempt, window or seconds, ends)
         read_body(response, limit)
         if attempt.expired:  # the body ended because the watchdog closed it
             raise Expired()
@@ -250,6 +258,39 @@ def send_once(
     finally:
         _current.attempt = None
         WATCHDOG.disarm(attempt)
+
+
+def _bound_by_progress(
+    response: requests.Response, headers: Attempt, seconds: float, hard_end: float
+) -> requests.Response:
+    """Bound the body that ``response.iter_content`` streams by its progress: every
+    ``PROGRESS_BYTES`` read give it ``seconds`` more, never past ``hard_end``. urllib3's
+    read timeout alone lets a server that drips a byte a second go on for ever."""
+    body = Attempt(seconds, hard_end)
+    body.ends = min(body.ends, hard_end)
+    body.connection, body.sock = headers.connection, headers.sock
+    if body.connection is not None:
+        body.connection.attempt = body  # type: ignore[attr-defined]
+    WATCHDOG.arm(body)
+    read = response.iter_content
+
+    def iter_content(chunk_size: int | None = 1, decode_unicode: bool = False) -> Any:
+        try:
+            for chunk in read(chunk_size, decode_unicode):
+                if chunk:
+                    body.progress(len(chunk))
+                yield chunk
+        except requests.RequestException:
+            if not body.expired:
+                raise
+        finally:
+            WATCHDOG.disarm(body)
+        if body.expired:  # a body without a length just ends when its socket is shut
+            within = f"{seconds:g} second{'' if seconds == 1 else 's'}"
+            raise StalledBody(f"the download stalled (less than 64 KiB received in {within})")
+
+    response.iter_content = iter_content  # type: ignore[method-assign]
+    return response
 
 
 def read_body(response: requests.Response, limit: int | None) -> None:

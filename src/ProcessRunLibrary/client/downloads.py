@@ -234,6 +234,8 @@ def _write(
                     if size > max_bytes:
                         raise DownloadFailed(_too_large(name, max_bytes))
                     out.write(chunk)
+            except BrokenBody:  # a stall: its own words
+                raise
             except requests.Timeout:
                 raise BrokenBody(f"no data within {seconds:g} seconds") from None
             except requests.RequestException:

@@ -11,13 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.utils import requote_uri
+from urllib3.util import parse_url
 
 from .. import masking
 from ..errors import ControlRoomError
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+UNREADABLE = ""  # what redirect_url gives for a Location that is no URL
+
+
+class RedirectsLeftAlone(requests.Session):
+    """A session that leaves every redirect to the rules here."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        # Even when not following, requests parses a Location to offer it as
+        # ``response.next``: a Location that is no URL raised a bare ValueError.
+        return None
 
 
 def origin(url: str) -> str:
@@ -35,6 +49,20 @@ def origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def redirect_url(source: str, location: str | None) -> str | None:
+    """The URL a ``Location`` points to (relative to ``source``), quoted as requests
+    would send it, so that no control character of it reaches a message; ``None``
+    without a Location, ``UNREADABLE`` for one that is no URL with a host."""
+    if not location:
+        return None
+    try:
+        target = requote_uri(urljoin(source, location))
+        parts = parse_url(target)
+    except ValueError:  # urllib's and urllib3's parse errors both are
+        return UNREADABLE
+    return UNREADABLE if parts.scheme in ("http", "https") and not parts.host else target
+
+
 def api_redirect_refusal(
     api_origin: str, method: str, target: str | None, shown_target: str, hops: int
 ) -> str | None:
@@ -42,6 +70,8 @@ def api_redirect_refusal(
     ``shown_target`` as messages show it), or ``None`` to follow it."""
     if target is None:
         return "a redirect without a Location"
+    if target == UNREADABLE:
+        return "a redirect to a URL that cannot be read, not followed"
     if origin(target) != api_origin:
         return (
             f"a redirect to another origin ({origin(target)}) than Control Room's "
@@ -59,6 +89,8 @@ def download_redirect_refusal(source: str, target: str | None, hops: int) -> str
     ``target`` (hop number ``hops``), or ``None`` to follow it."""
     if target is None:
         return "a redirect without a Location"
+    if target == UNREADABLE:
+        return "a redirect to a URL that cannot be read, not followed"
     scheme = urlsplit(target).scheme.lower()
     if scheme not in ("http", "https"):
         return "a redirect to a URL that is not http or https, not followed"

@@ -12,7 +12,8 @@ import random
 import socket
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from urllib3.exceptions import (
@@ -24,7 +25,9 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from ..errors import RETRY_STATUSES
-from .deadline import TooLarge
+from .deadline import BrokenBody, TooLarge
+
+__all__ = ["BrokenBody", "Call", "RetryPolicy"]
 
 RETRY_AFTER_MAX = 60.0
 BACKOFF_FACTOR, BACKOFF_JITTER, BACKOFF_MAX = 0.5, 0.25, 30.0
@@ -44,11 +47,6 @@ NOT_SENT: tuple[type[BaseException], ...] = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.MissingSchema,
 )
-
-
-class BrokenBody(Exception):
-    """A body that broke off after its answer began (a download cut in the middle):
-    asking again may cure it. Its text says what happened."""
 
 
 def causes(error: BaseException | None) -> list[BaseException]:
@@ -149,3 +147,29 @@ class RetryPolicy:
             response.retry_after_refused = asked  # type: ignore[attr-defined]
             return None
         return asked
+
+
+@dataclass
+class Call:
+    """One request as the retry loop sees it: what to send and how its failures read."""
+
+    session: requests.Session
+    method: str
+    url: str
+    shown: str
+    kwargs: dict[str, Any]
+    timeout: float | None
+    repeatable: bool
+    external: bool = False  # a presigned URL: another host, no credentials
+    starts_run: bool = False
+    quiet: bool = False
+    stream: bool = False
+    until: float | None = None  # with stream: the end of the whole download
+    limit: int | None = None  # the most bytes the body may have (None: no limit)
+    # Reads a streamed 200 answer's body; a BrokenBody it raises is retried.
+    read: Callable[[requests.Response], None] | None = None
+    # The error to raise when the loop gives up, from the reason; None: ControlRoomError.
+    fail: Callable[[str], Exception] | None = None
+    # Logs a retry: (retries made, why); None: "Retrying GET ... (retry 1 of 3)."
+    on_retry: Callable[[int, str], None] | None = None
+    made: int = field(default=0)

@@ -32,10 +32,9 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
@@ -54,6 +53,7 @@ from .answers import (
     describe,
     error_from,
     json_or_none,
+    logged_body,
     parse_json,
     retries_text,
     shape_problem,
@@ -61,16 +61,18 @@ from .answers import (
     status_text,
 )
 from .auth import NO_AUTH, Credentials, HeaderAuth
-from .deadline import BoundedAdapter, TooLarge, send_once
+from .deadline import BoundedAdapter, Expired, TooLarge, send_once
 from .origins import (
     REDIRECTS,
+    RedirectsLeftAlone,
     api_redirect_refusal,
     check_origin,
     download_redirect_refusal,
     origin,
+    redirect_url,
     shown_path,
 )
-from .retries import BrokenBody, RetryPolicy, certificate_rejected, may_have_arrived
+from .retries import BrokenBody, Call, RetryPolicy, certificate_rejected, may_have_arrived
 
 __all__ = ["JSON", "MAY_HAVE_STARTED", "PAGE", "Credentials", "Transport", "origin",
            "parse_json", "shape_problem"]  # fmt: skip
@@ -84,32 +86,6 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a page of 500 runs is well under 1 MB
 MAX_PAGES = 10_000  # a million items at 100 a page
 MAX_LISTING_BYTES = 200 * 1024 * 1024  # the pages of one listing, added up
 DEFAULT_HOST = "cloud.robocorp.com"
-
-
-@dataclass
-class _Request:
-    """One request as the retry loop sees it: what to send and how its failures read."""
-
-    session: requests.Session
-    method: str
-    url: str
-    shown: str
-    kwargs: dict[str, Any]
-    timeout: float | None
-    repeatable: bool
-    external: bool = False  # a presigned URL: another host, no credentials
-    starts_run: bool = False
-    quiet: bool = False
-    stream: bool = False
-    until: float | None = None  # with stream: the end of the whole download
-    limit: int | None = None  # the most bytes the body may have (None: no limit)
-    # Reads a streamed 200 answer's body; a BrokenBody it raises is retried.
-    read: Callable[[requests.Response], None] | None = None
-    # The error to raise when the loop gives up, from the reason; None: ControlRoomError.
-    fail: Callable[[str], Exception] | None = None
-    # Logs a retry: (retries made, why); None: "Retrying GET ... (retry 1 of 3)."
-    on_retry: Callable[[int, str], None] | None = None
-    made: int = field(default=0)
 
 
 class Transport:
@@ -147,7 +123,7 @@ class Transport:
 
     @staticmethod
     def _session(auth: AuthBase, verify: bool | str) -> requests.Session:
-        session = requests.Session()
+        session = RedirectsLeftAlone()
         session.auth = auth  # set, so requests never falls back to ~/.netrc
         session.verify = verify
         session.headers["User-Agent"] = USER_AGENT
@@ -273,15 +249,13 @@ class Transport:
         # /work-items/ creates an item or runs a batch: twice would feed a process twice.
         once = starts_run or (method == "POST" and url.startswith((self.workspace_url + "/processes/", self.workspace_url + "/work-items")))  # fmt: skip
         self.request_count += 1
-        call = _Request(self.http, method, url, shown, kwargs, timeout, not once,
+        call = Call(self.http, method, url, shown, kwargs, timeout, not once,
                         starts_run=starts_run, quiet=quiet, limit=self.max_response_bytes)  # fmt: skip
         response = self._send(call)
         if response.content and log.isEnabledFor(logging.DEBUG):
             if b'"url"' in response.content:  # presigned URLs are secrets before they are logged
                 masking.register_urls(json_or_none(response.content))
-            head = response.content[: BODY_LOG_LIMIT * 4 + 8192]
-            text = head.decode(response.encoding or "utf-8", errors="replace")
-            log.debug("Response body: %s", masking.excerpt(text, len(response.content)))
+            log.debug("Response body: %s", logged_body(response, BODY_LOG_LIMIT))
         if response.status_code >= 400:
             raise error_from(method, shown, response, starts_run)
         return response, shown
@@ -308,8 +282,8 @@ class Transport:
         ``timeout`` (default ``request_timeout``) bounds the request from connect to
         the last byte of the body; an upload's body is bounded by its progress instead
         (see :mod:`.deadline`). With ``stream=True`` it bounds the request up to the
-        response headers, and then each read of the body; ``total``, when given,
-        bounds the whole download, body included. Connection errors before sending
+        response headers, and then the body by its progress (64 KiB within each
+        ``timeout``); ``total``, when given, bounds the whole download, body included. Connection errors before sending
         are retried, and for GET (or with ``repeatable=True``: a presigned upload
         stores the same object again) also timeouts and 429/502/503/504, all within
         ``max_retries``. A GET follows redirects (:mod:`.origins`); ``read`` reads the
@@ -325,21 +299,21 @@ class Transport:
             repeatable = method.upper() in ("GET", "HEAD")
         stream = bool(kwargs.pop("stream", False)) or read is not None
         until = None if total is None else time.monotonic() + total
-        call = _Request(self.external, method, url, shown or masking.mask(url), kwargs,
+        call = Call(self.external, method, url, shown or masking.mask(url), kwargs,
                         timeout, repeatable, external=True, stream=stream, until=until,
                         read=read, fail=fail, on_retry=on_retry)  # fmt: skip
         return self._send(call)
 
     # --- the one retry loop --------------------------------------------------------------
 
-    def _send(self, call: _Request) -> requests.Response:
+    def _send(self, call: Call) -> requests.Response:
         """Send ``call`` until it has an answer to return, retrying what
         :class:`RetryPolicy` allows and following the redirects :mod:`.origins` allows."""
         policy = RetryPolicy(self.max_retries, call.repeatable, self._time_left)
-        url, kwargs, hops = call.url, call.kwargs, 0
+        url, kwargs, hops, chain_end = call.url, call.kwargs, 0, None
         quiet_tls = self.http.verify is False  # warned once when the session was made
         while True:
-            seconds = self._budget(call.timeout)
+            seconds = budget = self._budget(call.timeout)
             hard_end = getattr(self._limits, "until", None)
             if call.until is not None:
                 seconds = min(seconds, call.until - time.monotonic())
@@ -349,13 +323,17 @@ class Transport:
                 raise self._failure(call, reason + ".")
             started = time.monotonic()
             try:
+                if chain_end is not None:  # the redirects of one attempt share its time
+                    seconds = min(seconds, chain_end - started)
+                    if seconds <= 0:
+                        raise Expired()
                 with warnings.catch_warnings() if quiet_tls else nullcontext():
                     if quiet_tls:
                         warnings.simplefilter("ignore", InsecureRequestWarning)
                     response = send_once(
                         call.session, call.method, url, seconds, limit=call.limit,
                         stream=call.stream, until=call.until,
-                        hard_end=hard_end, **kwargs,
+                        hard_end=hard_end, window=budget, **kwargs,
                     )  # fmt: skip
                 if not call.external:
                     log.log(logging.DEBUG if call.quiet else logging.INFO,
@@ -363,16 +341,16 @@ class Transport:
                             response.status_code, time.monotonic() - started)  # fmt: skip
                 target = self._redirect_target(call, url, response, hops)
                 if target is not None:
-                    url, hops = target, hops + 1
+                    url, hops, chain_end = target, hops + 1, chain_end or started + seconds
                     kwargs = {**kwargs, "params": None}
                     continue
                 if call.read is not None and response.status_code == 200:
                     with response:  # read, or given up: either way done with
                         call.read(response)
             except (requests.RequestException, TooLarge, BrokenBody) as error:
-                pause = policy.pause_after_error(error, call.made)
+                pause, chain_end = policy.pause_after_error(error, call.made), None
                 if pause is None:
-                    raise self._gave_up(call, error, seconds) from None
+                    raise self._gave_up(call, error, budget) from None
                 self._retrying(call, describe(error).removesuffix("."), pause)
                 continue
             pause = policy.pause_after_answer(response, call.made)
@@ -380,9 +358,10 @@ class Transport:
                 response.retries_made = call.made  # type: ignore[attr-defined]
                 return response
             response.close()
+            chain_end = None
             self._retrying(call, f"HTTP {response.status_code}", pause)
 
-    def _retrying(self, call: _Request, why: str, pause: float) -> None:
+    def _retrying(self, call: Call, why: str, pause: float) -> None:
         call.made += 1
         if call.on_retry is not None:
             call.on_retry(call.made, why)
@@ -391,34 +370,33 @@ class Transport:
         time.sleep(pause)
 
     def _redirect_target(
-        self, call: _Request, url: str, response: requests.Response, hops: int
+        self, call: Call, url: str, response: requests.Response, hops: int
     ) -> str | None:
         """Where to follow a redirect, ``None`` for an answer that is not one to follow;
         a redirect that may not be followed fails."""
         status = response.status_code
         location = response.headers.get("Location") if 300 <= status < 400 else None
-        target = urljoin(url, location) if location else None
+        target = redirect_url(url, location)
         if call.external:
             if status not in REDIRECTS or call.method.upper() not in ("GET", "HEAD"):
                 return None
             why = download_redirect_refusal(url, target, hops + 1)
-            if why is None and target is not None:
+            if why is None and target:
                 masking.register(target, *target.split("?", 1)[1:])
         elif 300 <= status < 400:
             shown = shown_path(self.api_url, target, None) if target else ""
             why = api_redirect_refusal(self.origin, call.method, target, shown, hops + 1)
         else:
             return None
+        response.close()
         if why is None:
-            response.close()
             return target
         may = MAY_HAVE_STARTED if call.starts_run else ""
-        response.close()
         raise self._failure(
             call, masking.mask(f"{status_text(status)}: {why}.{may}"), status=status
         )
 
-    def _gave_up(self, call: _Request, error: BaseException, seconds: float) -> Exception:
+    def _gave_up(self, call: Call, error: BaseException, seconds: float) -> Exception:
         if isinstance(error, TooLarge):
             reason = (
                 f"{status_text(error.args[0])} with a body larger than "
@@ -443,7 +421,7 @@ class Transport:
 
     @staticmethod
     def _failure(
-        call: _Request, reason: str, permanent: bool = False, status: int | None = None
+        call: Call, reason: str, permanent: bool = False, status: int | None = None
     ) -> Exception:
         if call.fail is not None:
             return call.fail(reason)

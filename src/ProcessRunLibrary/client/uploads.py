@@ -30,6 +30,7 @@ from requests_toolbelt import MultipartEncoder
 from .. import masking
 from ..checks import shown
 from ..errors import ControlRoomError, InvalidArgument, ProcessRunLibraryError
+from ..text import printable
 from .answers import retries_text
 from .deadline import body_sent
 from .downloads import os_reason
@@ -281,7 +282,7 @@ def _upload_error(response: requests.Response) -> str:
     # S3 explains a refusal in XML: <Error><Code>..</Code><Message>..</Message></Error>.
     text = response.text[:4000]
     parts = [
-        match.group(1).strip()[:200]
+        printable(match.group(1).strip())  # the server's words reach the console
         for tag in ("Code", "Message")
         if (match := re.search(rf"<{tag}>([^<]*)</{tag}>", text))
     ]

@@ -30,8 +30,9 @@ def check(path: str, query: Mapping[str, str], now: float | None = None) -> str 
         expires = int(query.get("expires", ""))
     except ValueError:
         return "The URL is not signed."
-    given = query.get("signature", "")
-    if not hmac.compare_digest(given, _signature(path, expires)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = query.get("signature", "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(given, _signature(path, expires).encode()):
         return "The URL's signature does not match."
     if (time.time() if now is None else now) > expires:
         return "The URL has expired."

@@ -32,6 +32,9 @@ FAILURES_LISTED = 10  # runs named in the failure message of a group wait
 TABLE_ROWS = 100  # runs in the log.html table of a group wait
 
 
+MAX_DURATION = 100 * 365 * 24 * 3600  # seconds: a century
+
+
 def duration_text(seconds: float) -> str:
     """Seconds as Robot writes times, to a tenth of a second."""
     return secs_to_timestr(round(seconds, 1)) if seconds >= 0.1 else "0 seconds"
@@ -41,10 +44,21 @@ def ran(run: dict[str, Any] | None, before: str) -> str:
     """How long the run ran, by Control Room's clock (its ``duration``), after `before`;
     empty while it has none. The wait's own figures are on this machine's clock: with the
     emulator's ``clock_factor`` the two differ by that factor."""
+    duration = run_seconds(run)
+    return (
+        ""
+        if duration is None
+        else f"{before}by Control Room's clock it ran {duration_text(duration)}"
+    )
+
+
+def run_seconds(run: dict[str, Any] | None) -> float | None:
+    """The run's ``duration`` in seconds; ``None`` when it has none, or one no run can
+    have (infinite, beyond a float, over a century: a server's nonsense)."""
     duration = (run or {}).get("duration")
     if not isinstance(duration, (int, float)) or isinstance(duration, bool):
-        return ""
-    return f"{before}by Control Room's clock it ran {duration_text(float(duration))}"
+        return None
+    return float(duration) if abs(duration) <= MAX_DURATION else None
 
 
 def failures(
@@ -237,12 +251,12 @@ def html_table(watched: list[Watched]) -> str:
 
 def _row(w: Watched) -> str:
     run = w.run or {}
-    duration = run.get("duration")
+    duration = run_seconds(run)
     cells = (
         w.id,
         printable(_object(run.get("process")).get("name") or ""),
         printable(w.state or "unknown"),
-        duration_text(float(duration)) if isinstance(duration, (int, float)) else "",
+        "" if duration is None else duration_text(duration),
     )
     return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
 
