@@ -15,7 +15,16 @@ used, and the figures say so: a Python client at 100 % CPU measures itself as mu
 the server (the earlier 0.99x figure of docs/benchmarks.md was such a measurement).
 Besides the rate, the server's own CPU time per request is read from /proc.
 
-    .venv/bin/python bench/emulator_throughput.py [--quick]
+With ``--compare-with SRC`` a second emulator, started with ``PYTHONPATH=SRC`` (e.g. the
+``src`` folder of an older checkout), is measured in the same rounds: before and after
+side by side.
+
+Last, the in-process cost: CPU time of the app's own request handling (aiohttp's
+``Application._handle``: routing, middleware, handler, building the answer) for GETs of
+one run, without the network, the HTTP parser or the load generator: the emulator's app
+against the baseline's. On a loaded machine it is the steadiest figure.
+
+    .venv/bin/python bench/emulator_throughput.py [--quick] [--compare-with SRC]
 """
 
 from __future__ import annotations
@@ -30,8 +39,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from _harness import (
     PYTHON,
@@ -56,6 +67,12 @@ WRK_CONNECTIONS = (1, 10, 50)
 WRK = shutil.which("wrk")
 MAX_REQUESTS = 100_000
 BASELINE_PREFIX = "baseline listening on "
+BENCH_PROCESS: dict[str, Any] = {
+    "id": "bench",
+    "name": "bench",
+    "new_seconds": 0.5,
+    "run_seconds": 3600,
+}
 RUN_LIKE_BODY = {
     "id": "3f1c0a52-8f0e-4c55-9a0e-6f2b1c7d9e10",
     "state": "in_progress",
@@ -71,7 +88,7 @@ RUN_LIKE_BODY = {
 # --- the baseline server (a subprocess running this file with --serve-baseline) -----------
 
 
-async def serve_baseline() -> None:
+def baseline_app() -> Any:
     from aiohttp import web
 
     body = json.dumps(RUN_LIKE_BODY, separators=(",", ":"))
@@ -81,7 +98,13 @@ async def serve_baseline() -> None:
 
     app = web.Application()
     app.router.add_get("/run", handler)
-    runner = web.AppRunner(app, access_log=None)
+    return app
+
+
+async def serve_baseline() -> None:
+    from aiohttp import web
+
+    runner = web.AppRunner(baseline_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -108,6 +131,21 @@ def baseline_server() -> Iterator[tuple[str, int]]:
         yield line[len(BASELINE_PREFIX) :], process.pid
     finally:
         stop_process(process)
+
+
+@contextmanager
+def python_path(src: Path | None) -> Iterator[None]:
+    """Processes started inside import the emulator from `src` (None: this checkout)."""
+    before = os.environ.get("PYTHONPATH")
+    if src is not None:
+        os.environ["PYTHONPATH"] = str(src)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 # --- the load generator (a subprocess running this file with --load) -----------------------
@@ -151,6 +189,112 @@ async def generate_load(url: str, connections: int, max_requests: int, seconds: 
         "client_cpu": client_cpu,
         "client_total_cpu": sum(os.times()[:2]),
     }
+
+
+# --- in process: the app's own handling of a request (a subprocess: --in-process N) -------
+
+
+class _Transport:
+    """What a request asks of its connection's transport, with no socket behind it."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 8080) if name in ("peername", "sockname") else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Protocol:
+    """What a request asks of its connection (aiohttp's RequestHandler)."""
+
+    ssl_context = None
+    peername = ("127.0.0.1", 40000)
+    sockname = ("127.0.0.1", 8080)
+    transport = _Transport()
+
+
+async def time_in_process(count: int) -> dict[str, list[float]]:
+    """CPU µs per GET through `Application._handle` (the router, the middleware, the
+    handler, the answer built, not sent), best of rounds, for the baseline and the
+    emulator (imported from PYTHONPATH when set)."""
+    from aiohttp import web
+    from aiohttp.http import HttpVersion11, RawRequestMessage
+    from aiohttp.streams import EMPTY_PAYLOAD
+    from multidict import CIMultiDict, CIMultiDictProxy
+    from yarl import URL
+
+    from ProcessRunLibrary.emulator.__main__ import build_context, parse_args
+    from ProcessRunLibrary.emulator.processes import parse_process
+    from ProcessRunLibrary.emulator.server.app import create_app
+
+    argv = ["--workspace-id", "ws", "--api-key", "bench-key"]
+    ctx = build_context(parse_args(argv))
+    emulator_app = create_app(ctx)
+    # As emulator_targets() defines it: a run in progress.
+    ctx.workspace.define_process(parse_process(BENCH_PROCESS, "bench"))
+    run_id = ctx.workspace.start_run("bench", None)["id"]
+    headers = {"Host": "127.0.0.1:8080", **api_headers()}
+    raw_headers = tuple((k.encode(), v.encode()) for k, v in headers.items())
+    loop = asyncio.get_running_loop()
+    protocol: Any = _Protocol()
+
+    def request(path: str) -> web.Request:
+        message = RawRequestMessage(
+            "GET",
+            path,
+            HttpVersion11,
+            CIMultiDictProxy(CIMultiDict(headers)),
+            raw_headers,
+            False,
+            None,
+            False,
+            False,
+            URL(path),
+        )
+        task: Any = None
+        return web.Request(message, EMPTY_PAYLOAD, protocol, None, task, loop)  # type: ignore[arg-type]
+
+    async def per_request(app: web.Application, path: str) -> float:
+        started = time.process_time()
+        for _ in range(count):
+            answer = await app._handle(request(path))
+        if answer.status != 200:
+            raise RuntimeError(f"{path} answered {answer.status}.")
+        return (time.process_time() - started) / count
+
+    results: dict[str, list[float]] = {"baseline": [], "emulator": []}
+    apps = {
+        "baseline": (baseline_app(), "/run"),
+        "emulator": (emulator_app, f"/api/v1/workspaces/ws/process-runs/{run_id}"),
+    }
+    for app, _ in apps.values():
+        app.freeze()
+    for _ in range(5):
+        for label, (app, path) in apps.items():
+            results[label].append(await per_request(app, path))
+            ctx.log.clear()
+    return results
+
+
+def in_process_report(compare_with: Path | None, count: int) -> str:
+    """The in-process figures of this checkout's emulator (and of SRC's), each measured in
+    a fresh process, best of 5 rounds of `count` GETs."""
+    sources: list[Path | None] = [None] if compare_with is None else [None, compare_with]
+    lines = [f"In-process handling of GET one run ({count:,} requests, best of 5 rounds, CPU):"]
+    for src in sources:
+        with python_path(src):
+            command = [PYTHON, __file__, "--in-process", str(count)]
+            done = subprocess.run(
+                command, capture_output=True, text=True, cwd=ROOT, timeout=600, check=True
+            )
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        base, emu = min(figures["baseline"]), min(figures["emulator"])
+        name = "this checkout" if src is None else str(src)
+        lines.append(
+            f"- emulator from {name}: {emu * 1e6:.1f} µs, baseline app {base * 1e6:.1f} µs "
+            f"({emu / base:.1f}x)"
+        )
+    return "\n".join(lines)
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -237,19 +381,17 @@ def measure(target: Target, connections: int, seconds: float) -> Sample:
     )
 
 
-def prepare_targets(emu: Emulator, baseline: tuple[str, int]) -> list[Target]:
-    emu.define_process("bench", 0.5, 3600)
+def emulator_targets(emu: Emulator, label: str, listing: bool) -> list[Target]:
+    emu.define_process("bench", BENCH_PROCESS["new_seconds"], BENCH_PROCESS["run_seconds"])
     run_ids = [emu.start_run("bench") for _ in range(100)]
     pid = emu.process.pid
-    return [
-        Target("baseline: minimal aiohttp app", baseline[0], baseline[1]),
-        Target("emulator: GET one run", f"{emu.workspace_url}/process-runs/{run_ids[0]}", pid),
-        Target(
-            "emulator: list 100 runs",
-            f"{emu.workspace_url}/process-runs?process_id=bench&limit=100",
-            pid,
-        ),
+    targets = [
+        Target(f"{label}: GET one run", f"{emu.workspace_url}/process-runs/{run_ids[0]}", pid)
     ]
+    if listing:
+        url = f"{emu.workspace_url}/process-runs?process_id=bench&limit=100"
+        targets.append(Target(f"{label}: list 100 runs", url, pid))
+    return targets
 
 
 def report(targets: Sequence[Target], samples: Sequence[Sample]) -> str:
@@ -316,7 +458,7 @@ def memory_check(emu: Emulator, target: Target, seconds: float) -> str:
     )
 
 
-def run_benchmark(quick: bool) -> int:
+def run_benchmark(quick: bool, compare_with: Path | None) -> int:
     rounds, seconds = (1, 2.0) if quick else (5, 3.0)
     levels = WRK_CONNECTIONS if WRK else (CONNECTIONS,)
     print(f"# Emulator throughput\n\nMachine: {machine()}")
@@ -332,14 +474,23 @@ def run_benchmark(quick: bool) -> int:
         f"{os.getloadavg()[0]:.2f}.\n"
     )
     samples = []
-    with emulator() as emu, baseline_server() as baseline:
-        targets = prepare_targets(emu, baseline)
+    with ExitStack() as stack:
+        emu = stack.enter_context(emulator())
+        baseline = stack.enter_context(baseline_server())
+        emulators = [emu]
+        targets = [Target("baseline: minimal aiohttp app", baseline[0], baseline[1])]
+        targets += emulator_targets(emu, "emulator", listing=True)
+        if compare_with is not None:
+            with python_path(compare_with):
+                emulators.append(stack.enter_context(emulator()))
+            targets += emulator_targets(emulators[1], f"emulator from {compare_with}", False)
         for target in targets:  # warm-up
             measure(target, levels[0], 1.0)
         for _ in range(rounds):
             for connections in levels:
                 for target in targets:
-                    emu.clear_request_log()
+                    for running in emulators:
+                        running.clear_request_log()
                     samples.append(measure(target, connections, seconds))
         memory = memory_check(emu, targets[1], seconds)
     print(report(targets, samples))
@@ -354,6 +505,7 @@ def run_benchmark(quick: bool) -> int:
             f"Target >= {TARGET_RATIO:.2f}x of the baseline for GET one run at {connections} "
             f"connection(s): {ratio:.2f}x, {met}."
         )
+    print(f"\n{in_process_report(compare_with, 2_000 if quick else 20_000)}")
     return 0
 
 
@@ -362,6 +514,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="one round of 2 s (default: 5 rounds of 3 s)"
     )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="SRC",
+        help="also measure an emulator imported from SRC (e.g. an older checkout's src)",
+    )
+    parser.add_argument("--in-process", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help=argparse.SUPPRESS)
@@ -375,7 +534,10 @@ def main(argv: list[str] | None = None) -> int:
         load = generate_load(args.load, args.connections, args.max_requests, args.seconds)
         print(json.dumps(asyncio.run(load)))
         return 0
-    return run_benchmark(args.quick)
+    if args.in_process:
+        print(json.dumps(asyncio.run(time_in_process(args.in_process))))
+        return 0
+    return run_benchmark(args.quick, args.compare_with)
 
 
 if __name__ == "__main__":

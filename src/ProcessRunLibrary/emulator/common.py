@@ -3,6 +3,7 @@ timestamps and paging. Pure Python, no aiohttp."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import uuid
@@ -107,6 +108,8 @@ def json_depth(data: Any) -> int:
     return deepest
 
 
+# A run's created and started times are written out again on every poll of it.
+@functools.lru_cache(maxsize=4096)
 def iso(timestamp: float | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, millisecond precision."""
     if timestamp is None:

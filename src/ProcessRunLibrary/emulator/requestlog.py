@@ -57,6 +57,25 @@ def parse_body(raw: bytes) -> Any:
         return text
 
 
+def masked_query(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()}
+
+
+def shown(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as served: its time written out, secrets masked, its body parsed (a body
+    given as bytes is the request's; anything else is what the caller logged for it)."""
+    body = entry["body"]
+    if isinstance(body, bytes):
+        body = mask_body(parse_body(body)) if body else None
+    return {
+        **entry,
+        "time": iso(entry["time"]),
+        "query": masked_query(entry["query"]),
+        "headers": masked_headers(entry["headers"]),
+        "body": body,
+    }
+
+
 class RequestLog:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
@@ -71,19 +90,19 @@ class RequestLog:
         body: bytes,
     ) -> dict[str, Any]:
         """Add an entry for a request that has just arrived; the caller fills in
-        `status` and `fault` when the answer is known. Its time is written out when the
-        log is read (select), not on the path of every request."""
+        `status` and `fault` when the answer is known, and may replace `body` with what
+        is logged for it. The entry keeps the request's own (read-only) query, headers
+        and body: they are masked and parsed when the log is read (select), not on the
+        path of every request."""
         self._seq += 1
         entry = {
             "seq": self._seq,
             "time": time.time(),
             "method": method,
             "path": path,
-            "query": {k: (MASK if k in SECRET_QUERY_KEYS else v) for k, v in query.items()}
-            if query
-            else {},
-            "headers": masked_headers(headers),
-            "body": mask_body(parse_body(body)) if body else None,
+            "query": query,
+            "headers": headers,
+            "body": body,
             "status": None,
             "fault": None,
         }
@@ -93,7 +112,7 @@ class RequestLog:
     def select(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
         pattern = re.compile(path) if path else None
         return [
-            {**e, "time": iso(e["time"])}
+            shown(e)
             for e in self.entries
             if (method is None or e["method"] == method.upper())
             and (pattern is None or pattern.search(e["path"]))

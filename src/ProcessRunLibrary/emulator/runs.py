@@ -33,15 +33,18 @@ class Runs(WorkItems):
         natural_start = run.created + process.new_seconds
         natural_end = None if process.run_seconds is None else natural_start + process.run_seconds
         stop = run.stop
+        # One Timeline built at the end, not copies of it: this is on every answer's path.
+        started: float | None
         if stop is None:
-            line = Timeline(natural_start, natural_end, process.outcome, natural_end)
+            started, ended, outcome = natural_start, natural_end, process.outcome
+            processing_end = natural_end
         else:
             started = natural_start if natural_start <= stop.at else None
             outcome = "completed" if stop.set_done else "unresolved"
-            line = Timeline(started, stop.at + self.stopping_seconds, outcome, stop.at)
-        if line.outcome == "unresolved" and line.ended is not None and self._resolved(run):
-            line = replace(line, outcome=self._outcome(run, line.ended))
-        return replace(line, first_started=line.started)
+            ended, processing_end = stop.at + self.stopping_seconds, stop.at
+        if outcome == "unresolved" and ended is not None and self._resolved(run):
+            outcome = self._outcome(run, ended)
+        return Timeline(started, ended, outcome, processing_end, first_started=started)
 
     def attempt_timelines(self, run: Run) -> list[Timeline]:
         """The Timeline of each attempt of the run, oldest first: its first processing,
@@ -90,8 +93,9 @@ class Runs(WorkItems):
         """The stop request of the run's latest attempt."""
         return run.attempts[-1].stop if run.attempts else run.stop
 
-    def run_state(self, run: Run, now: float) -> str:
-        line = self.timeline(run)
+    def run_state(self, run: Run, now: float, line: Timeline | None = None) -> str:
+        """The run's state at `now`; `line`: its timeline when the caller has it already."""
+        line = self.timeline(run) if line is None else line
         if line.ended is not None and now >= line.ended:
             return line.outcome
         stop = self.latest_stop(run)
@@ -218,7 +222,7 @@ class Runs(WorkItems):
 
     def run_json(self, run: Run, now: float) -> dict[str, Any]:
         line = self.timeline(run)
-        state = self.run_state(run, now)
+        state = self.run_state(run, now, line)
         # A retried run keeps the start of its first attempt.
         first = line.started if line.first_started is None else line.first_started
         started = first if first is not None and now >= first else None

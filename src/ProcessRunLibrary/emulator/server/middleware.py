@@ -24,7 +24,7 @@ from ..faults import FaultRule
 from ..workitems import DOWNLOAD_PATH, UPLOAD_PATH
 from .api.worker import PREFIXES as WORKER_PREFIXES
 from .api.worker import worker_credential
-from .context import Served, authorize, check_workspace
+from .context import Context, Served, authorize, check_workspace
 from .loglimit import stderr_lines
 from .web import ADMIN_PREFIX, API_PREFIX, CONTEXT, SERVED, Handler, error_response
 
@@ -186,10 +186,9 @@ def credential(request: web.Request, surface: Surface) -> Served | ApiError | No
 
 async def logged(request: web.Request, handler: Handler, surface: Surface) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
-    path = surface.log_path(request.path)
     who = credential(request, surface)
     body, too_large = b"", None
-    if surface.log_body and isinstance(who, Served) and request.body_exists:
+    if surface.log_body and request.body_exists and isinstance(who, Served):
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:  # over client_max_size
@@ -199,12 +198,13 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
                 f"The request body is larger than the emulator's limit of "
                 f"{ctx.limits.max_body_size} bytes (--max-body-size).",
             )
+    path = surface.log_path(request.path)
     entry = ctx.log.record(request.method, path, request.query, request.headers, body)
     started = time.perf_counter()
     try:
         if too_large is not None:
             response: web.StreamResponse = error_response(too_large)
-        elif not surface.faults or (rule := ctx.faults.pick(request.method, path)) is None:
+        elif (rule := fault_for(ctx, surface, request.method, path)) is None:
             response = await answer(request, handler, surface, who)
         else:
             entry["fault"] = rule.id
@@ -223,6 +223,13 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
         # The answer's Date is on the clock of its data: the emulated one.
         response.headers["Date"] = http_date(ctx.workspace.clock.now())
     return response
+
+
+def fault_for(ctx: Context, surface: Surface, method: str, path: str) -> FaultRule | None:
+    """The fault rule that fires for this request, if any (most runs have no rules)."""
+    if not surface.faults or not ctx.faults.rules:
+        return None
+    return ctx.faults.pick(method, path)
 
 
 async def answer(
