@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,11 @@ class Spooled(Emulator):
 def spooled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spooled]:
     tmp = tmp_path_factory.mktemp("spool")
     config = tmp / "config.json"
-    process_def = {"id": "quick", "name": "Quick", "new_seconds": 0, "run_seconds": 0.1}
-    config.write_text(json.dumps({"processes": [process_def]}), "utf-8")
+    quick = {"id": "quick", "name": "Quick", "new_seconds": 0, "run_seconds": 0.1}
+    leave = "import os; open(os.environ['ROBOT_ARTIFACTS'] + '/a.txt', 'w').write('x' * 1000)"
+    command = {"name": "Artifact", "command": [sys.executable, "-c", leave]}
+    real = {"id": "real", "name": "Real", "steps": [command]}
+    config.write_text(json.dumps({"processes": [quick, real]}), "utf-8")
     process, line = launch(
         "--workspace-id", WS, "--api-key", KEY, "--config", str(config),
         env={**os.environ, "TMPDIR": str(tmp)},
@@ -87,6 +91,7 @@ def downloads(emu: Emulator, item_id: str) -> list[bytes]:
 
 
 def wait_ended(emu: Emulator, run_id: str) -> None:
+    """Until the run is completed (the emulator's clock runs in real time here)."""
     deadline = time.monotonic() + 20
     while emu.api("GET", f"/process-runs/{run_id}").json()["state"] != "completed":
         assert time.monotonic() < deadline
@@ -167,6 +172,18 @@ def test_a_copied_item_keeps_its_files_when_the_first_run_is_deleted(emu: Spoole
     [copy] = emu.api("GET", "/work-items", params={"process_run_id": second}).json()["data"]
     assert downloads(emu, copy["id"]) == [content(3, 1000)]
     assert emu.api("DELETE", f"/process-runs/{second}").status_code == 200
+    assert emu.spooled() == []
+
+
+def test_a_commands_artifacts_are_on_disk_until_its_run_is_deleted(emu: Spooled) -> None:
+    run_id = emu.start("real", {"type": "with_payloads", "payloads": [{}]})
+    wait_ended(emu, run_id)
+    [artifact] = emu.spooled()
+    assert artifact.read_bytes() == b"x" * 1000
+    [step_run] = emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()["data"]
+    listed = emu.api("GET", f"/step-runs/{step_run['id']}/artifacts").json()["data"]
+    assert [(a["name"], a["size"]) for a in listed] == [("a.txt", 1000)]
+    assert emu.api("DELETE", f"/process-runs/{run_id}").status_code == 200
     assert emu.spooled() == []
 
 
