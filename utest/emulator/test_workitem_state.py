@@ -10,6 +10,7 @@ import pytest
 from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError
+from ProcessRunLibrary.emulator.model import WorkItemFile
 from ProcessRunLibrary.emulator.processes import ConfigError, parse_process
 from ProcessRunLibrary.emulator.state import Workspace
 
@@ -325,6 +326,13 @@ def test_file_announcements(body: Any, message: str) -> None:
     assert error_of(workspace.create_work_item_file, item_id, body, BASE) == (400, message)
 
 
+def store_upload(workspace: Workspace, file: WorkItemFile, content: bytes) -> None:
+    """What the upload route does with the bytes: spooled to disk, then stored."""
+    with workspace.spool.receiving() as incoming:
+        incoming.file.write(content)
+        workspace.store_upload(file, incoming)
+
+
 def test_upload_fields_are_signed_and_checked() -> None:
     workspace, _ = make()
     item_id = create(workspace, 1)
@@ -353,15 +361,16 @@ def test_upload_fields_are_signed_and_checked() -> None:
         "Unexpected form field(s) acl in the upload.",
     )
     file = workspace.check_upload(file_id, form)
-    assert error_of(workspace.store_upload, file, b"ab") == (
+    assert error_of(store_upload, workspace, file, b"ab") == (
         400,
         "The file has 2 bytes; createWorkItemFile announced 3.",
     )
-    workspace.store_upload(file, b"abc")
+    store_upload(workspace, file, b"abc")
     [shown] = workspace.get_work_item(item_id, BASE)["files"]
     assert (shown["id"], shown["name"], shown["size"]) == (file_id, "a.txt", 3)
     query = dict(p.split("=") for p in shown["download"]["url"].split("?")[1].split("&"))
-    assert workspace.downloadable(file_id, query).content == b"abc"
+    stored = workspace.downloadable(file_id, query).stored
+    assert stored is not None and stored.read() == b"abc"
     assert error_of(workspace.downloadable, file_id, {**query, "signature": "0" * 64}) == (
         403,
         "The URL's signature does not match.",

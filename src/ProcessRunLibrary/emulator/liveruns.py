@@ -36,6 +36,7 @@ from .model import (
 from .processes import Artifact, Process, Step
 from .runner import CommandRunner
 from .runs import Runs
+from .spool import StoredFile
 from .stepruns import DEFAULT_ERROR_CODE, StepRunView
 
 TIMEOUT_CODE = "STEP_RUN_TIMEOUT"
@@ -176,19 +177,24 @@ class LiveRuns(Runs):
         run: Run,
         step_run: LiveStepRun,
         exit_code: int | None,
-        artifacts: list[tuple[str, bytes]],
+        artifacts: list[tuple[str, StoredFile]],
         not_started: str | None = None,
     ) -> None:
         """The command ended (`exit_code` None: it never started, `not_started` says why):
-        the step run ends, the items it still holds are settled, its outputs move on."""
+        the step run ends, the items it still holds are settled, its outputs move on.
+        `artifacts` are in the spool already: the step run owns them from now on."""
         live = run.live
         assert live is not None
+        if self.runs.get(run.id) is not run or run.deleted_at is not None:
+            for _, stored in artifacts:  # forgotten by a reset, or deleted: nothing to keep
+                stored.discard()
+            artifacts = []
         now = self.clock.now()
         step_run.exit_code = exit_code
         step_run.ended = now
         step_run.artifacts = [
-            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{name}")), name, content)
-            for name, content in artifacts
+            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{name}")), name, stored)
+            for name, stored in artifacts
         ]
         self.worker_tokens.pop(step_run.token, None)
         stop = self.latest_stop(run)
@@ -282,6 +288,23 @@ class LiveRuns(Runs):
                 self.launcher.terminate(step_run.id)
         self.pump(run)
 
+    def delete_run(self, run_id: str) -> dict[str, Any]:
+        """A deleted run's files are gone from disk: its work items' (and the outputs of
+        its last step) and its step runs' artifacts. Only an ended run can be deleted, so
+        no command still writes them."""
+        answer = super().delete_run(run_id)
+        run = self.runs[run_id]
+        for item in run.items:
+            self._drop_files(item)
+        if run.live is not None:
+            for item in run.live.outputs:
+                self._drop_files(item)
+            for step_run in run.live.step_runs:
+                for _, _, stored in step_run.artifacts:
+                    stored.discard()
+                step_run.artifacts = []
+        return answer
+
     def retry_live(self, run: Run, indexes: list[int]) -> None:
         """Retried items wait again in their step's queue: a new step run takes them."""
         live = run.live
@@ -346,8 +369,8 @@ class LiveRuns(Runs):
         if step_run.ended is None:
             return []
         return [
-            (artifact_id, Artifact(name, content=content), len(content))
-            for artifact_id, name, content in step_run.artifacts
+            (artifact_id, Artifact(name, stored=stored), stored.size)
+            for artifact_id, name, stored in step_run.artifacts
         ]
 
     def live_item_place(self, run: Run, item: WorkItem) -> tuple[str, str | None]:
@@ -373,7 +396,7 @@ class LiveRuns(Runs):
                         "download": {"url": self.download_url(file, base_url)},
                     }
                     for file in item.files
-                    if file.content is not None
+                    if file.uploaded
                 ],
             }
             for item in run.live.outputs

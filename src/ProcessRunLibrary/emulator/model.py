@@ -12,18 +12,30 @@ from .clock import Clock
 from .common import DEFAULT_PAGE_SIZE, DEFAULT_STOPPING_SECONDS, not_found
 from .processes import OutputFile, Process
 from .signing import DEFAULT_EXPIRY_SECONDS
+from .spool import Spool, StoredFile
 
 
 @dataclass
 class WorkItemFile:
-    """A file announced with createWorkItemFile; `content` is None until it is uploaded."""
+    """A file announced with createWorkItemFile; `stored` (its bytes, on disk in the
+    workspace's spool) is None until it is uploaded."""
 
     id: str
     name: str
     size: int  # as announced; the upload must have exactly this many bytes
     key: str  # the `key` form field of its upload
     created: float
-    content: bytes | None = None
+    stored: StoredFile | None = None
+
+    @property
+    def uploaded(self) -> bool:
+        return self.stored is not None
+
+    def discard(self) -> None:
+        """Remove its bytes from disk: the file is deleted, or its item is."""
+        if self.stored is not None:
+            self.stored.discard()
+            self.stored = None
 
 
 @dataclass
@@ -79,7 +91,8 @@ class LiveStepRun:
     ended: float | None = None
     error: dict[str, str] | None = None
     console: list[tuple[float, str]] = field(default_factory=list)
-    artifacts: list[tuple[str, str, bytes]] = field(default_factory=list)  # id, name, bytes
+    # id, name, bytes in the spool: what the command left in ROBOT_ARTIFACTS
+    artifacts: list[tuple[str, str, StoredFile]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # every item it reserved, in order
     held: list[str] = field(default_factory=list)  # reserved and not yet released
     outputs: list[str] = field(default_factory=list)  # output items it created
@@ -161,6 +174,7 @@ class WorkspaceData:
         self.files: dict[str, OutputFile] = {}
         self.item_files: dict[str, tuple[WorkItem, WorkItemFile]] = {}
         self.process_created: dict[str, float] = {}
+        self.spool = Spool()  # the bytes of work item files and of commands' artifacts
         self._seq = 0
         for process in self.initial_processes:
             self.define_process(process)
@@ -176,8 +190,13 @@ class WorkspaceData:
 
     def _forget_item(self, item: WorkItem) -> None:
         self.items.pop(item.id, None)
+        self._drop_files(item)
+
+    def _drop_files(self, item: WorkItem) -> None:
+        """The item's files are gone: their records and their bytes on disk."""
         for file in item.files:
             self.item_files.pop(file.id, None)
+            file.discard()
 
     def define_process(self, process: Process) -> None:
         """Add or replace a process; its input queue is replaced by the new definition's."""
@@ -199,6 +218,7 @@ class WorkspaceData:
     def reset(self, reset_processes: bool = False) -> None:
         """Forget every run, work item and file; optionally restore the initial processes."""
         processes = self.initial_processes if reset_processes else list(self.processes.values())
+        self.spool.clear()  # every file's bytes, uploads still arriving included
         self.processes, self.queues, self.runs, self.items, self.files = {}, {}, {}, {}, {}
         self.item_files, self.process_created = {}, {}
         for process in processes:

@@ -1,7 +1,8 @@
 """The commands of steps that are real: one subprocess per step run, in a process group of
 its own, without a shell, with the environment docs/emulator.md documents. What it prints
 becomes console messages as it comes, what it leaves in ROBOT_ARTIFACTS becomes artifacts
-when it exits; liveruns.py decides what that means for the step run and its items.
+when it exits (copied into the workspace's spool: on disk, not in memory); liveruns.py
+decides what that means for the step run and its items.
 
 No command outlives the emulator: `close()` (the server's cleanup) and a reset end every
 process group, and a timeout or a stop ends one (SIGTERM, then SIGKILL after a grace
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import LiveStepRun, Run
+from .spool import Spool, StoredFile
 
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL
 SHUTDOWN_GRACE_SECONDS = 1.0  # the emulator is stopping: Stop Emulator kills it after 5 s
@@ -153,7 +155,7 @@ class CommandRunner:
             for reader in pending:
                 reader.cancel()
             self._processes.pop(step_run.id, None)
-            artifacts = await asyncio.to_thread(_collect, folder)
+            artifacts = await asyncio.to_thread(_collect, folder, workspace.spool)
             workspace.command_exited(run, step_run, process.returncode, artifacts)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -196,12 +198,16 @@ async def _end(process: asyncio.subprocess.Process, grace: float) -> None:
         await process.wait()
 
 
-def _collect(folder: str) -> list[tuple[str, bytes]]:
-    """The files left in ROBOT_ARTIFACTS, named by their path inside it, in name order."""
-    root = Path(folder)
+def _collect(folder: str, spool: Spool) -> list[tuple[str, StoredFile]]:
+    """The regular files left in ROBOT_ARTIFACTS, copied into the spool, named by their
+    path inside it, in name order. Nothing outside the folder is read: no symlink is
+    followed, to a file or a folder (os.fwalk opens each folder relative to its parent)."""
     found = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            with contextlib.suppress(OSError):
-                found.append((path.relative_to(root).as_posix(), path.read_bytes()))
+    for directory, _folders, names, dir_fd in os.fwalk(folder):
+        inside = Path(directory).relative_to(folder)
+        for name in names:
+            stored = spool.take_regular_file(name, dir_fd)
+            if stored is not None:
+                found.append(((inside / name).as_posix(), stored))
+    found.sort(key=lambda entry: entry[0].split("/"))  # as Path sorts them
     return found

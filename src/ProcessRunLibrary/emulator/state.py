@@ -17,6 +17,7 @@ from .batch import WorkItemBatch
 from .common import iso
 from .model import ItemView, Run, Timeline, WorkItem
 from .processes import Artifact
+from .spool import StoredFile
 from .stepruns import StepRuns, StepRunView
 from .worker import WorkerSide
 from .workitems import WorkItems
@@ -188,15 +189,17 @@ class Workspace(StepRuns, WorkItemBatch, WorkerSide):
                     "exception": data["exception"],
                     "attempt": 1 if run is None else self.latest_attempt(run, index, now)[0],
                     "payload": item.payload,
-                    "files": [_file_json(f.name, f.size, f.content) for f in item.files],
+                    "files": [_file_json(f.name, f.size, f.stored) for f in item.files],
                 }
             )
         return result
 
 
-def _file_json(name: str, size: int, content: bytes | None) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": name, "size": size, "uploaded": content is not None}
-    if content is not None:
+def _file_json(name: str, size: int, stored: StoredFile | None) -> dict[str, Any]:
+    """The admin view of a file: its bytes are read from disk for this answer only."""
+    data: dict[str, Any] = {"name": name, "size": size, "uploaded": stored is not None}
+    if stored is not None:
+        content = stored.read()
         try:
             data["content"] = content.decode("utf-8")
         except UnicodeDecodeError:

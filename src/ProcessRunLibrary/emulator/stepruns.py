@@ -24,13 +24,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import IO, Any
 
 from . import robotfiles
 from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
 from .model import ItemView, Run, Timeline, WorkItem
 from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
+from .spool import StoredFile
 
 DEFAULT_ERROR_CODE = "ROBOT_FAILED"
 CHUNK = 64 * 1024
@@ -389,6 +390,8 @@ class StepRuns(Runs):
             return len(robotfiles.files(self.robot_variant(view))[artifact.robot])
         if artifact.size is not None:
             return artifact.size
+        if artifact.stored is not None:
+            return artifact.stored.size
         assert artifact.content is not None
         return len(artifact.content)
 
@@ -428,6 +431,8 @@ class StepRuns(Runs):
             return artifact.name, size, iter([content])
         if artifact.size is not None:
             return artifact.name, size, _generated(artifact.size)
+        if artifact.stored is not None:
+            return artifact.name, size, _read(artifact.stored, artifact_id)
         assert artifact.content is not None
         return artifact.name, size, iter([artifact.content])
 
@@ -441,6 +446,22 @@ def _exception(view: ItemView) -> str:
 def artifact_path(workspace_id: str, step_run_id: str, artifact_id: str) -> str:
     """The path of an artifact's download URL (signed by the query string)."""
     return f"/_emulator/workspaces/{workspace_id}/step-runs/{step_run_id}/artifacts/{artifact_id}"
+
+
+def _read(stored: StoredFile, artifact_id: str) -> Iterator[bytes]:
+    """The bytes of a file on disk in chunks; opened now, so a delete while it is sent
+    does not cut it short."""
+    try:
+        opened = stored.open()
+    except FileNotFoundError:
+        raise not_found(f"Artifact '{artifact_id}' not found.") from None
+    return _chunks(opened)
+
+
+def _chunks(opened: IO[bytes]) -> Iterator[bytes]:
+    with opened:
+        while chunk := opened.read(CHUNK):
+            yield chunk
 
 
 def _generated(size: int) -> Iterator[bytes]:

@@ -112,7 +112,7 @@ class WorkerSide(LiveRuns):
         return [
             {"fileId": f.id, "fileName": f.name, "fileSize": f.size}
             for f in item.files
-            if f.content is not None
+            if f.uploaded
         ]
 
     def worker_announce(
@@ -143,7 +143,7 @@ class WorkerSide(LiveRuns):
     def _own_file(self, step_run: LiveStepRun, item_id: str, file_id: str) -> WorkItemFile:
         item = self._own_item(step_run, item_id)
         for file in item.files:
-            if file.id == file_id and file.content is not None:
+            if file.id == file_id and file.uploaded:
                 return file
         raise not_found(f"File '{file_id}' of work item '{item_id}' not found.")
 

@@ -11,6 +11,7 @@ from typing import Any
 from . import signing
 from .common import STOPPED_CODE, WORK_ITEM_STATES, ApiError, bad_request, iso, not_found, page
 from .model import Attempt, ItemView, Run, StopRequest, WorkItem, WorkItemFile, WorkspaceData
+from .spool import Incoming
 
 UPLOAD_PATH = "/_emulator/uploads/{id}"
 DOWNLOAD_PATH = "/_emulator/work-item-files/{id}"
@@ -148,7 +149,7 @@ class WorkItems(WorkspaceData):
                 "download": {"url": self.download_url(file, base_url)},
             }
             for file in item.files
-            if file.content is not None
+            if file.uploaded
         ]
         return data
 
@@ -239,22 +240,26 @@ class WorkItems(WorkspaceData):
     def add_input_work_item(
         self, process_id: str, payload: Any, files: list[tuple[str, bytes]]
     ) -> WorkItem:
-        """For the admin API: a queued item with files that are uploaded already."""
+        """For the admin API: a queued item with files that are uploaded already (their
+        bytes go to disk, as an upload's do)."""
         self._process(process_id)
         now = self.clock.now()
         item = self._new_item(process_id, payload, now)
         for name, content in files:
             file = self._new_file(item, name, len(content), now)
-            file.content = content
+            file.stored = self.spool.store(content)
         self.queues[process_id].append(item)
         return item
 
     def copy_item(self, item: WorkItem, process_id: str, now: float) -> WorkItem:
-        """A new work item with the payload and the uploaded files of `item`."""
+        """A new work item with the payload and the uploaded files of `item`. Each copy
+        owns its bytes on disk (a hard link): deleting one item leaves the other's."""
         copy = self._new_item(process_id, item.payload, now)
         for file in item.files:
-            if file.content is not None:
-                self._new_file(copy, file.name, file.size, now).content = file.content
+            if file.stored is not None:
+                self._new_file(copy, file.name, file.size, now).stored = self.spool.copy(
+                    file.stored
+                )
         return copy
 
     def get_work_item(self, item_id: str, base_url: str) -> dict[str, Any]:
@@ -322,6 +327,7 @@ class WorkItems(WorkspaceData):
     def remove_file(self, item: WorkItem, file: WorkItemFile) -> None:
         item.files.remove(file)
         self.item_files.pop(file.id, None)
+        file.discard()
 
     def check_upload(self, file_id: str, fields: Mapping[str, str]) -> WorkItemFile:
         """Whether an upload's form fields are the ones createWorkItemFile gave, signed and
@@ -342,12 +348,19 @@ class WorkItems(WorkspaceData):
             raise ApiError(403, "forbidden", why)
         return file
 
-    def store_upload(self, file: WorkItemFile, content: bytes) -> None:
-        if len(content) != file.size:
+    def store_upload(self, file: WorkItemFile, incoming: Incoming) -> None:
+        """Keep the bytes spooled for `file`: they replace any uploaded before. A file
+        deleted (or reset) while its bytes arrived is not brought back."""
+        size = incoming.file.tell()
+        if size != file.size:
             raise bad_request(
-                f"The file has {len(content)} bytes; createWorkItemFile announced {file.size}."
+                f"The file has {size} bytes; createWorkItemFile announced {file.size}."
             )
-        file.content = content
+        entry = self.item_files.get(file.id)
+        if entry is None or entry[1] is not file:
+            raise not_found(f"Upload '{file.id}' not found.")
+        file.discard()
+        file.stored = incoming.keep()
 
     def downloadable(self, file_id: str, query: Mapping[str, str]) -> WorkItemFile:
         """The uploaded file a signed download URL points to. Raises ApiError (403, 404)."""
@@ -355,7 +368,7 @@ class WorkItems(WorkspaceData):
         if why is not None:
             raise ApiError(403, "forbidden", why)
         entry = self.item_files.get(file_id)
-        if entry is None or entry[1].content is None:
+        if entry is None or entry[1].stored is None:
             raise not_found(f"File '{file_id}' not found.")
         return entry[1]
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import hmac
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..common import ConfigError, forbidden
@@ -21,23 +18,6 @@ from .callbacks import Callbacks
 
 # A workspace id goes into every API path: no character that a path would need to escape.
 WORKSPACE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
-
-
-class Spool:
-    """A folder of the emulator's own for uploads as they arrive, removed on exit."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="processrun-emulator-"))
-
-    def new_file(self) -> Any:
-        return tempfile.TemporaryFile(dir=self.folder)
-
-    def clear(self) -> None:
-        for path in self.folder.iterdir():
-            path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass
@@ -73,12 +53,10 @@ class Context:
     faults: FaultSet = field(init=False)
     log: RequestLog = field(default_factory=RequestLog)
     served: dict[str, Served] = field(init=False)
-    spool: Spool = field(init=False)
 
     def __post_init__(self, api_key: str, tokens: set[str] | None) -> None:
         self.faults = FaultSet(self.seed)
         self.served = {}
-        self.spool = Spool()
         self.add_workspace(self.workspace, api_key, tokens or set())
 
     @property
@@ -158,13 +136,12 @@ class Context:
             served.callbacks.cancel_all()
         self.faults = FaultSet(self.seed)
         self.log.clear()
-        self.spool.clear()
 
     async def close(self) -> None:
         for served in self.served.values():
             await served.workspace.close_commands()  # no command outlives the emulator
             await served.callbacks.close()
-        self.spool.close()
+            served.workspace.spool.close()  # the bytes of its files: nothing left on disk
 
 
 MAX_CREDENTIAL = 1024

@@ -1,21 +1,26 @@
 """The presigned-style URLs, as Control Room's S3 URLs work: no Authorization header.
 
 - An upload is a multipart POST with the form fields that createWorkItemFile gave,
-  unchanged, and the file last, named `file` (204 on success). The file is spooled to
-  disk as it arrives, at most `--max-upload-size` bytes (413 beyond).
-- A download URL is signed and expires: a work item file, a file of a process run's
-  outputs, a step run artifact (streamed in chunks).
+  unchanged, and the file last, named `file` (204 on success). The file is written to the
+  workspace's spool (spool.py) as it arrives, at most `--max-upload-size` bytes (413
+  beyond), and stays there: memory holds its path and size only.
+- A download URL is signed and expires: a work item file (streamed from disk), a file of a
+  process run's outputs, a step run artifact (streamed in chunks).
 
 All are in the request log with their full path (middleware.py: FILES and SIGNED)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import IO, Any
 
 from aiohttp import BodyPartReader, web
 
 from ..common import ApiError, bad_request, not_found
 from ..requestlog import MASK
+from ..spool import CHUNK as DISK_CHUNK
+from ..spool import Incoming
 from ..workitems import DOWNLOAD_PATH, UPLOAD_PATH
 from .api.stepruns import robot_files_ready
 from .web import ADMIN_PREFIX, CONTEXT, SERVED, attachment
@@ -38,17 +43,19 @@ def too_large(limit: int) -> ApiError:
 async def upload(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/form-data"):
         raise bad_request("An upload must be a multipart/form-data POST.")
-    with request.app[CONTEXT].spool.new_file() as spooled:
+    file_id = request.match_info["id"]
+    workspace = request.app[CONTEXT].holding(lambda w: file_id in w.item_files)
+    with workspace.spool.receiving() as incoming:
         try:
-            return await _upload(request, spooled)
+            return await _upload(request, workspace, incoming)
         except (ValueError, AssertionError, KeyError) as error:  # aiohttp's multipart parser
             raise bad_request(f"The upload is not valid multipart/form-data: {error}") from None
 
 
-async def _upload(request: web.Request, spooled: IO[bytes]) -> web.Response:
+async def _upload(request: web.Request, workspace: Any, incoming: Incoming) -> web.Response:
     ctx = request.app[CONTEXT]
     file_id = request.match_info["id"]
-    workspace = ctx.holding(lambda w: file_id in w.item_files)
+    spooled = incoming.file
     reader = await request.multipart()
     fields: dict[str, str] = {}
     size: int | None = None
@@ -75,8 +82,7 @@ async def _upload(request: web.Request, spooled: IO[bytes]) -> web.Response:
     if size is None:
         workspace.check_upload(file_id, fields)  # a missing field or signature first
         raise bad_request("The upload has no part named 'file'.")
-    spooled.seek(0)
-    workspace.store_upload(file, spooled.read())
+    workspace.store_upload(file, incoming)
     return web.Response(status=204)
 
 
@@ -112,11 +118,19 @@ def _logged_form(fields: dict[str, str], file_name: str | None, size: int | None
 
 
 @routes.get(DOWNLOAD_PATH)
-async def download(request: web.Request) -> web.Response:
+async def download(request: web.Request) -> web.StreamResponse:
+    """A work item file, streamed from disk: opened before the first await, so a delete
+    while it is sent does not cut it short."""
     file_id = request.match_info["id"]
     workspace = request.app[CONTEXT].holding(lambda w: file_id in w.item_files)
     file = workspace.downloadable(file_id, request.query)
-    return _attachment(file.content or b"", file.name)
+    assert file.stored is not None
+    try:
+        opened = file.stored.open()
+    except FileNotFoundError:
+        raise not_found(f"File '{file_id}' not found.") from None
+    with opened:
+        return await _stream(request, file.name, file.stored.size, _read_chunks(opened))
 
 
 @routes.get(ADMIN_PREFIX + "/files/{id}")
@@ -148,6 +162,12 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
     name, size, chunks = served.workspace.artifact_content(
         request.match_info["step_run"], request.match_info["artifact"]
     )
+    return await _stream(request, name, size, _each(chunks))
+
+
+async def _stream(request: web.Request, name: str, size: int, chunks: Any) -> web.StreamResponse:
+    """Send `size` bytes of `chunks` (an async iterator) as an attachment, with the headers
+    of _attachment() and Content-Length: never whole in memory."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "application/octet-stream",
@@ -155,8 +175,21 @@ async def download_artifact(request: web.Request) -> web.StreamResponse:
         }
     )
     response.content_length = size
+    if "log_entry" in request:  # middleware.py's: logged before the client has every byte
+        request["log_entry"]["status"] = response.status
     await response.prepare(request)
-    for chunk in chunks:
+    async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _read_chunks(opened: IO[bytes]) -> Any:
+    """The file's bytes, read off the event loop (a disk may be slow)."""
+    while chunk := await asyncio.to_thread(opened.read, DISK_CHUNK):
+        yield chunk
+
+
+async def _each(chunks: Iterator[bytes]) -> Any:
+    for chunk in chunks:
+        yield chunk

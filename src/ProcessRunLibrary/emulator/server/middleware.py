@@ -200,6 +200,7 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
             )
     path = surface.log_path(request.path)
     entry = ctx.log.record(request.method, path, request.query, request.headers, body)
+    request["log_entry"] = entry  # a streamed answer's status is known before it ends
     started = time.perf_counter()
     try:
         if too_large is not None:
