@@ -25,7 +25,7 @@ nox.options.default_venv_backend = "uv|venv"
 # process would compile Robot Framework and aiohttp anew, and emulators start slowly.
 os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "floors", "packaging"]
+nox.options.sessions = ["tests", "floors", "packaging", "rpaframework"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The oldest and newest supported Robot Framework (pyproject.toml: robotframework>=6.1.1).
