@@ -40,6 +40,7 @@ from .stepruns import DEFAULT_ERROR_CODE, StepRunView
 
 TIMEOUT_CODE = "STEP_RUN_TIMEOUT"
 MAX_CONSOLE_LINES = 100_000
+MAX_CONSOLE_CHARACTERS = 16 * 1024 * 1024  # of a step run: lines are up to 64 KiB each
 NOT_STARTED_CODE = "COMMAND_NOT_STARTED"
 
 
@@ -163,32 +164,46 @@ class LiveRuns(Runs):
         self.run_changed(run.id)
 
     def console_line(self, step_run: LiveStepRun, text: str) -> None:
-        """One line of the command's output; past MAX_CONSOLE_LINES, one last line says
-        that the rest is not kept (memory stays bounded for a chatty command)."""
-        if len(step_run.console) < MAX_CONSOLE_LINES:
-            step_run.console.append((self.clock.now(), text))
-        elif len(step_run.console) == MAX_CONSOLE_LINES:
+        """One line of the command's output; past MAX_CONSOLE_LINES lines or
+        MAX_CONSOLE_CHARACTERS characters, one last line says that the rest is not kept
+        (memory stays bounded for a chatty command)."""
+        if step_run.console_full:
+            return
+        if len(step_run.console) >= MAX_CONSOLE_LINES:
             note = f"(The emulator keeps the first {MAX_CONSOLE_LINES} lines of a step run.)"
-            step_run.console.append((self.clock.now(), note))
+        elif step_run.console_characters + len(text) > MAX_CONSOLE_CHARACTERS:
+            note = (
+                f"(The emulator keeps the first {MAX_CONSOLE_CHARACTERS} characters of a "
+                "step run's console messages.)"
+            )
+        else:
+            step_run.console.append((self.clock.now(), text))
+            step_run.console_characters += len(text)
+            return
+        step_run.console.append((self.clock.now(), note))
+        step_run.console_full = True
 
     def command_exited(
         self,
         run: Run,
         step_run: LiveStepRun,
         exit_code: int | None,
-        artifacts: list[tuple[str, bytes]],
+        artifacts: list[tuple[str, str, int]],
         not_started: str | None = None,
     ) -> None:
         """The command ended (`exit_code` None: it never started, `not_started` says why):
-        the step run ends, the items it still holds are settled, its outputs move on."""
+        the step run ends, the items it still holds are settled, its outputs move on.
+        `artifacts`: (name, path, size) of the files it left, read when downloaded."""
         live = run.live
         assert live is not None
+        if self.runs.get(run.id) is not run:
+            return  # forgotten by a reset: so are its items
         now = self.clock.now()
         step_run.exit_code = exit_code
         step_run.ended = now
         step_run.artifacts = [
-            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{name}")), name, content)
-            for name, content in artifacts
+            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{index}")), *artifact)
+            for index, artifact in enumerate(artifacts)
         ]
         self.worker_tokens.pop(step_run.token, None)
         stop = self.latest_stop(run)
@@ -346,8 +361,8 @@ class LiveRuns(Runs):
         if step_run.ended is None:
             return []
         return [
-            (artifact_id, Artifact(name, content=content), len(content))
-            for artifact_id, name, content in step_run.artifacts
+            (artifact_id, Artifact(name, size=size, path=path), size)
+            for artifact_id, name, path, size in step_run.artifacts
         ]
 
     def live_item_place(self, run: Run, item: WorkItem) -> tuple[str, str | None]:

@@ -79,7 +79,9 @@ class LiveStepRun:
     ended: float | None = None
     error: dict[str, str] | None = None
     console: list[tuple[float, str]] = field(default_factory=list)
-    artifacts: list[tuple[str, str, bytes]] = field(default_factory=list)  # id, name, bytes
+    console_characters: int = 0  # of the lines in `console`
+    console_full: bool = False  # a line said the rest is not kept
+    artifacts: list[tuple[str, str, str, int]] = field(default_factory=list)  # id, name, path, size
     inputs: list[str] = field(default_factory=list)  # every item it reserved, in order
     held: list[str] = field(default_factory=list)  # reserved and not yet released
     outputs: list[str] = field(default_factory=list)  # output items it created

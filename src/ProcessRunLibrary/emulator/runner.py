@@ -3,6 +3,10 @@ its own, without a shell, with the environment docs/emulator.md documents. What 
 becomes console messages as it comes, what it leaves in ROBOT_ARTIFACTS becomes artifacts
 when it exits; liveruns.py decides what that means for the step run and its items.
 
+Artifacts stay on disk where the command left them (only their names and sizes are held in
+memory) until a reset or the emulator's stop removes them; only regular files count, never
+what a symbolic link points to.
+
 No command outlives the emulator: `close()` (the server's cleanup) and a reset end every
 process group, and a timeout or a stop ends one (SIGTERM, then SIGKILL after a grace
 period)."""
@@ -15,9 +19,9 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from .model import LiveStepRun, Run
@@ -27,6 +31,7 @@ SHUTDOWN_GRACE_SECONDS = 1.0  # the emulator is stopping: Stop Emulator kills it
 PIPE_DRAIN_SECONDS = 2.0  # a grandchild may keep the pipes open after the command exits
 MAX_LINE = 64 * 1024  # a longer console line is cut
 CHUNK = 64 * 1024
+MAX_ARTIFACTS = 10_000  # files of ROBOT_ARTIFACTS kept per step run, in name order
 # The emulator's own credentials reach it through these; a command never sees them.
 HIDDEN_VARIABLES = {"RC_EMULATOR_API_KEY"}
 
@@ -84,13 +89,15 @@ class CommandRunner:
         self._processes: dict[str, asyncio.subprocess.Process] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        # Bumped by a reset: a command started before it is ended and forgotten, even one
+        # whose process was still being created when the reset came.
+        self._generation = 0
+        self._kept: list[str] = []  # the ROBOT_ARTIFACTS folders of ended step runs
 
     def launch(self, workspace: Any, run: Run, step_run: LiveStepRun) -> None:
         if self._closing:
             return  # the emulator stops: no new command
-        task = asyncio.get_running_loop().create_task(self._run(workspace, run, step_run))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._run(workspace, run, step_run, self._generation))
 
     def terminate(self, step_run_id: str) -> None:
         process = self._processes.get(step_run_id)
@@ -98,8 +105,16 @@ class CommandRunner:
             self._spawn(_end(process, GRACE_SECONDS))
 
     def kill_all(self) -> None:
+        """A reset: every command is killed and every artifact folder removed."""
+        self._generation += 1
         for process in list(self._processes.values()):
             _signal_group(process, signal.SIGKILL)
+        self._remove_kept()
+
+    def _remove_kept(self) -> None:
+        for folder in self._kept:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._kept.clear()
 
     async def close(self) -> None:
         """End every command (the emulator stops) and wait for their step runs to end."""
@@ -111,16 +126,22 @@ class CommandRunner:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(task, PIPE_DRAIN_SECONDS + 1)
+        self._remove_kept()
+
+    def _current(self, generation: int) -> bool:
+        """Whether a command started in `generation` still belongs to a known run."""
+        return generation == self._generation and not self._closing
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, workspace: Any, run: Run, step_run: LiveStepRun) -> None:
+    async def _run(self, workspace: Any, run: Run, step_run: LiveStepRun, generation: int) -> None:
         step = run.process.steps[step_run.step]
         assert step.command is not None
         folder = tempfile.mkdtemp(prefix="processrun-artifacts-")
+        keep = False
         try:
             env = environment(workspace, run, step_run, folder)
             try:
@@ -134,44 +155,79 @@ class CommandRunner:
                     start_new_session=True,  # its own process group: ended as a whole
                 )
             except OSError as error:
-                why = f"{error.strerror or 'error'}: {step.command[0]}"
-                workspace.command_exited(run, step_run, None, [], why)
+                if self._current(generation):
+                    workspace.command_exited(run, step_run, None, [], _not_started(error, step))
+                return
+            if not self._current(generation):
+                # A reset or the emulator's stop came while the process was being created.
+                _signal_group(process, signal.SIGKILL)
+                await process.wait()
                 return
             self._processes[step_run.id] = process
             workspace.command_started(run, step_run)
-            readers = [
-                asyncio.ensure_future(_read_lines(stream, workspace, step_run))
-                for stream in (process.stdout, process.stderr)
-            ]
-            try:
-                await asyncio.wait_for(process.wait(), step.timeout)
-            except asyncio.TimeoutError:
-                step_run.ending = step_run.ending or "timeout"
-                await _end(process, GRACE_SECONDS)
-            _signal_group(process, signal.SIGKILL)  # what it left behind
-            _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_SECONDS)
-            for reader in pending:
-                reader.cancel()
-            self._processes.pop(step_run.id, None)
+            if step_run.ending is not None:  # stopped while it was being created
+                self._spawn(_end(process, GRACE_SECONDS))
+            await self._watch(process, step_run, step.timeout, workspace)
             artifacts = await asyncio.to_thread(_collect, folder)
-            workspace.command_exited(run, step_run, process.returncode, artifacts)
+            if self._current(generation):
+                keep = bool(artifacts)
+                workspace.command_exited(run, step_run, process.returncode, artifacts)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if keep:
+                self._kept.append(folder)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    async def _watch(
+        self,
+        process: asyncio.subprocess.Process,
+        step_run: LiveStepRun,
+        timeout: float | None,
+        workspace: Any,
+    ) -> None:
+        """Until the command has exited (or its timeout ended it) and its output is read."""
+        readers = [
+            asyncio.ensure_future(_read_lines(stream, workspace, step_run))
+            for stream in (process.stdout, process.stderr)
+        ]
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except asyncio.TimeoutError:
+            step_run.ending = step_run.ending or "timeout"
+            await _end(process, GRACE_SECONDS)
+        _signal_group(process, signal.SIGKILL)  # what it left behind
+        _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_SECONDS)
+        for reader in pending:
+            reader.cancel()
+        self._processes.pop(step_run.id, None)
+
+
+def _not_started(error: OSError, step: Any) -> str:
+    """Why the command could not start, naming what was missing: the program or the cwd."""
+    what = error.filename or step.command[0]
+    why = f"{error.strerror or 'error'}: {what}"
+    return f"{why} (the step's 'cwd')" if what == step.cwd else why
 
 
 async def _read_lines(stream: asyncio.StreamReader | None, workspace: Any, step: Any) -> None:
-    """Each line as it comes (a line longer than MAX_LINE is cut), the last one even
-    without its newline."""
+    """Each line as it comes, the last one even without its newline. A line longer than
+    MAX_LINE is cut: its first MAX_LINE bytes are a console message, the rest up to its
+    newline is dropped (an endless line is one message, not thousands)."""
     if stream is None:
         return
     pending = b""
+    cut = False  # the line in `pending` was cut already: drop it up to its newline
     while chunk := await stream.read(CHUNK):
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            workspace.console_line(step, _text(line))
-        if len(pending) > MAX_LINE:
+            if not cut:
+                workspace.console_line(step, _text(line))
+            cut = False
+        if not cut and len(pending) > MAX_LINE:
             workspace.console_line(step, _text(pending))
+            cut = True
+        if cut:
             pending = b""
     if pending:
         workspace.console_line(step, _text(pending))
@@ -196,12 +252,22 @@ async def _end(process: asyncio.subprocess.Process, grace: float) -> None:
         await process.wait()
 
 
-def _collect(folder: str) -> list[tuple[str, bytes]]:
-    """The files left in ROBOT_ARTIFACTS, named by their path inside it, in name order."""
-    root = Path(folder)
+def _collect(folder: str) -> list[tuple[str, str, int]]:
+    """The regular files left in ROBOT_ARTIFACTS (no symbolic link, FIFO or device, and no
+    folder reached through a link), as (name: the path inside it, path, size), in name
+    order, at most MAX_ARTIFACTS. A name that is not UTF-8 shows its bad bytes as U+FFFD."""
     found = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+    for parent, _dirs, files in os.walk(folder):  # os.walk follows no link to a folder
+        for name in files:
+            path = os.path.join(parent, name)
             with contextlib.suppress(OSError):
-                found.append((path.relative_to(root).as_posix(), path.read_bytes()))
-    return found
+                status = os.lstat(path)
+                if stat.S_ISREG(status.st_mode):
+                    found.append((_name(os.path.relpath(path, folder)), path, status.st_size))
+    found.sort()
+    return found[:MAX_ARTIFACTS]
+
+
+def _name(relative: str) -> str:
+    as_posix = relative.replace(os.sep, "/")
+    return as_posix.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
