@@ -248,3 +248,20 @@ def test_a_reset_after_a_command_created_outputs_raises_nothing(tmp_path: Path) 
 
     asyncio.run(scenario())
     assert alive(tmp_path) == []
+
+
+def test_the_emulators_stop_removes_the_artifacts_it_kept(tmp_path: Path) -> None:
+    from conftest import KEY, READY, WS, launch, stop
+
+    process, line = launch(
+        "--port", "0", "--workspace-id", WS, "--api-key", KEY, "--allow-commands"
+    )  # fmt: skip
+    assert line.startswith(READY)
+    emulator = Live(line[len(READY) :].strip(), tmp_path)
+    try:
+        _run_id, step_run = run_once(emulator, LEAVES.replace("* 12288", ""))
+        [folder] = emulator.console(step_run["id"])
+        assert (Path(folder) / "logs" / "big.bin").is_file()
+    finally:
+        assert stop(process) == 0
+    assert not Path(folder).exists()
