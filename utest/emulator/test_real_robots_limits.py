@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 import test_real_robots
-from test_real_robots import Live, Worker, error
+from test_real_robots import Live, Worker, error, gone, until
 
 from ProcessRunLibrary.emulator.processes import parse_process
 from ProcessRunLibrary.emulator.state import Workspace
@@ -265,3 +265,47 @@ def test_the_emulators_stop_removes_the_artifacts_it_kept(tmp_path: Path) -> Non
     finally:
         assert stop(process) == 0
     assert not Path(folder).exists()
+
+
+# --- what a command leaves behind --------------------------------------------------------
+
+ESCAPES = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()  # out of the command's process group, as a daemon or a detached browser
+    open(f'escaped.{os.getpid()}', 'w').close()
+    time.sleep(60)
+    os._exit(0)
+while not [n for n in os.listdir('.') if n.startswith('escaped.')]:
+    time.sleep(0.01)
+"""
+
+
+def test_a_process_that_left_the_commands_group_ends_with_its_step_run(
+    live: Live, tmp_path: Path
+) -> None:
+    step = {"name": "S", "command": python(ESCAPES), "cwd": str(tmp_path)}
+    live.define("p", steps=[step])
+    run_id = live.start("p", {"type": "with_payloads", "payloads": [{}]})
+    assert live.ended(run_id) == "completed"
+    [marker] = tmp_path.glob("escaped.*")
+    pid = int(marker.name.split(".")[1])
+    until(lambda: gone(pid), "the escaped process to end")
+
+
+LEAVES_A_SLEEPER = """
+import os, subprocess, sys
+sleeper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+open(f'sleeper.{sleeper.pid}', 'w').close()  # it holds the command's stdout and stderr
+"""
+
+
+def test_a_step_run_ends_when_its_command_exits_and_kills_what_it_left(
+    live: Live, tmp_path: Path
+) -> None:
+    step = {"name": "S", "command": python(LEAVES_A_SLEEPER), "cwd": str(tmp_path)}
+    live.define("p", steps=[step])
+    run_id = live.start("p", {"type": "with_payloads", "payloads": [{}]})
+    assert live.ended(run_id) == "completed"
+    [marker] = tmp_path.glob("sleeper.*")
+    until(lambda: gone(int(marker.name.split(".")[1])), "the process it left to end")

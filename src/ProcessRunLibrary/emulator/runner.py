@@ -86,7 +86,7 @@ class CommandRunner:
     """Starts, watches and ends the commands of one workspace's live runs."""
 
     def __init__(self) -> None:
-        self._processes: dict[str, asyncio.subprocess.Process] = {}
+        self._processes: dict[str, _Command] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         # Bumped by a reset: a command started before it is ended and forgotten, even one
@@ -145,8 +145,8 @@ class CommandRunner:
         try:
             env = environment(workspace, run, step_run, folder)
             try:
-                process = await asyncio.create_subprocess_exec(
-                    *(expand(argument, env) for argument in step.command),
+                process = await _create(
+                    [expand(argument, env) for argument in step.command],
                     cwd=step.cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -180,7 +180,7 @@ class CommandRunner:
 
     async def _watch(
         self,
-        process: asyncio.subprocess.Process,
+        process: _Command,
         step_run: LiveStepRun,
         timeout: float | None,
         workspace: Any,
@@ -196,10 +196,66 @@ class CommandRunner:
             step_run.ending = step_run.ending or "timeout"
             await _end(process, GRACE_SECONDS)
         _signal_group(process, signal.SIGKILL)  # what it left behind
+        await asyncio.to_thread(_kill_escaped, step_run.id)
         _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_SECONDS)
         for reader in pending:
             reader.cancel()
+        process.close()  # its pipes, even where a process that escaped still holds them
         self._processes.pop(step_run.id, None)
+
+
+class _Exits(asyncio.subprocess.SubprocessStreamProtocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=CHUNK, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+class _Command(asyncio.subprocess.Process):
+    """A command's process whose wait() returns as soon as it has exited. asyncio's also
+    waits until its stdout and stderr are closed: a process it started and left behind,
+    which holds them, would keep the step run from ending and from killing what it left."""
+
+    _protocol: _Exits
+    _transport: asyncio.SubprocessTransport
+
+    async def wait(self) -> int:
+        await asyncio.shield(self._protocol.exited)
+        assert self.returncode is not None
+        return self.returncode
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+async def _create(argv: list[str], **options: Any) -> _Command:
+    """asyncio.create_subprocess_exec, with the process as a _Command."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(lambda: _Exits(loop), *argv, **options)
+    return _Command(transport, protocol, loop)
+
+
+def _kill_escaped(step_run_id: str) -> None:
+    """Kill what the command started in a session of its own (setsid: a daemon, a browser
+    launched detached), out of reach of its process group: on Linux, the processes of this
+    user whose environment has the step run's RC_ACTIVITY_RUN_ID."""
+    marker = f"RC_ACTIVITY_RUN_ID={step_run_id}".encode()
+    uid = os.getuid()
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return  # no /proc: not Linux
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as file:
+                if marker in file.read().split(b"\0"):
+                    os.kill(int(entry), signal.SIGKILL)
 
 
 def _not_started(error: OSError, step: Any) -> str:
@@ -242,7 +298,7 @@ def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-async def _end(process: asyncio.subprocess.Process, grace: float) -> None:
+async def _end(process: _Command, grace: float) -> None:
     """SIGTERM to the command's process group; SIGKILL if it has not exited after `grace`."""
     _signal_group(process, signal.SIGTERM)
     with contextlib.suppress(asyncio.TimeoutError):
