@@ -46,7 +46,10 @@ def _cwd(value: Any, what: str, base_dir: str | None) -> str | None:
         return None if base_dir is None else os.path.abspath(base_dir)
     if not isinstance(value, str) or not value or "\0" in value:
         raise ConfigError(f"{what}: 'cwd' must be a non-empty string.")
-    return os.path.abspath(os.path.join(base_dir or os.getcwd(), value))
+    folder = os.path.abspath(os.path.join(base_dir or os.getcwd(), value))
+    if not os.path.isdir(folder):  # refused now rather than failing every step run
+        raise ConfigError(f"{what}: 'cwd' must be an existing folder: {folder}.")
+    return folder
 
 
 def _env(value: Any, what: str) -> tuple[tuple[str, str], ...]:

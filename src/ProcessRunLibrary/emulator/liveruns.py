@@ -41,6 +41,7 @@ from .stepruns import DEFAULT_ERROR_CODE, StepRunView
 
 TIMEOUT_CODE = "STEP_RUN_TIMEOUT"
 MAX_CONSOLE_LINES = 100_000
+MAX_CONSOLE_CHARACTERS = 16 * 1024 * 1024  # of a step run: lines are up to 64 KiB each
 NOT_STARTED_CODE = "COMMAND_NOT_STARTED"
 
 
@@ -164,13 +165,24 @@ class LiveRuns(Runs):
         self.run_changed(run.id)
 
     def console_line(self, step_run: LiveStepRun, text: str) -> None:
-        """One line of the command's output; past MAX_CONSOLE_LINES, one last line says
-        that the rest is not kept (memory stays bounded for a chatty command)."""
-        if len(step_run.console) < MAX_CONSOLE_LINES:
-            step_run.console.append((self.clock.now(), text))
-        elif len(step_run.console) == MAX_CONSOLE_LINES:
+        """One line of the command's output; past MAX_CONSOLE_LINES lines or
+        MAX_CONSOLE_CHARACTERS characters, one last line says that the rest is not kept
+        (memory stays bounded for a chatty command)."""
+        if step_run.console_full:
+            return
+        if len(step_run.console) >= MAX_CONSOLE_LINES:
             note = f"(The emulator keeps the first {MAX_CONSOLE_LINES} lines of a step run.)"
-            step_run.console.append((self.clock.now(), note))
+        elif step_run.console_characters + len(text) > MAX_CONSOLE_CHARACTERS:
+            note = (
+                f"(The emulator keeps the first {MAX_CONSOLE_CHARACTERS} characters of a "
+                "step run's console messages.)"
+            )
+        else:
+            step_run.console.append((self.clock.now(), text))
+            step_run.console_characters += len(text)
+            return
+        step_run.console.append((self.clock.now(), note))
+        step_run.console_full = True
 
     def command_exited(
         self,
@@ -188,13 +200,15 @@ class LiveRuns(Runs):
         if self.runs.get(run.id) is not run or run.deleted_at is not None:
             for _, stored in artifacts:  # forgotten by a reset, or deleted: nothing to keep
                 stored.discard()
+            if self.runs.get(run.id) is not run:
+                return  # forgotten by a reset: so are its items
             artifacts = []
         now = self.clock.now()
         step_run.exit_code = exit_code
         step_run.ended = now
         step_run.artifacts = [
-            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{name}")), name, stored)
-            for name, stored in artifacts
+            (str(uuid.uuid5(ID_NAMESPACE, f"{step_run.id}/artifact/{index}")), name, stored)
+            for index, (name, stored) in enumerate(artifacts)
         ]
         self.worker_tokens.pop(step_run.token, None)
         stop = self.latest_stop(run)

@@ -91,6 +91,8 @@ class LiveStepRun:
     ended: float | None = None
     error: dict[str, str] | None = None
     console: list[tuple[float, str]] = field(default_factory=list)
+    console_characters: int = 0  # of the lines in `console`
+    console_full: bool = False  # a line said the rest is not kept
     # id, name, bytes in the spool: what the command left in ROBOT_ARTIFACTS
     artifacts: list[tuple[str, str, StoredFile]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # every item it reserved, in order

@@ -67,6 +67,11 @@ class WorkerSide(LiveRuns):
             raise bad_request("'state' must be COMPLETED or FAILED.")
         exception = _exception(body.get("exception"), state)
         self._own_item(step_run, item_id)
+        if item_id not in step_run.inputs:
+            raise conflict(
+                f"Work item '{item_id}' is an output of step run '{step_run.id}': it releases "
+                "only the items it reserved."
+            )
         if item_id not in step_run.held:
             raise conflict(
                 f"Work item '{item_id}' was released already by step run '{step_run.id}'."
