@@ -62,6 +62,7 @@ from .answers import (
 )
 from .auth import NO_AUTH, Credentials, HeaderAuth
 from .deadline import BoundedAdapter, TooLarge, send_once
+from .environment import EnvironmentSession
 from .origins import (
     REDIRECTS,
     api_redirect_refusal,
@@ -147,7 +148,7 @@ class Transport:
 
     @staticmethod
     def _session(auth: AuthBase, verify: bool | str) -> requests.Session:
-        session = requests.Session()
+        session = EnvironmentSession()  # reads the proxy variables once per change
         session.auth = auth  # set, so requests never falls back to ~/.netrc
         session.verify = verify
         session.headers["User-Agent"] = USER_AGENT
