@@ -22,6 +22,7 @@ import urllib3.exceptions as u3
 
 from .. import masking
 from ..errors import ControlRoomError
+from ..returns import JsonDict
 from .deadline import UPLOAD_PROGRESS_BYTES, Expired, Stalled, TooLarge
 from .retries import BrokenBody, causes
 
@@ -39,7 +40,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "number": (int, float),
 }
-_CONTAINERS = frozenset({dict, list})  # what json.loads makes that can nest
+_CONTAINERS = frozenset({JsonDict, list})  # what parse_json makes that can nest
 _TLS = (ssl.SSLError, u3.SSLError, requests.exceptions.SSLError)
 _TIMEOUTS = (requests.Timeout, u3.TimeoutError, TimeoutError, Expired)
 _NO_NAME = (u3.NameResolutionError, socket.gaierror)
@@ -53,15 +54,25 @@ _CLOSED = (
 )
 
 
-def parse_json(content: bytes) -> JSON:
-    """Strict JSON (no NaN or Infinity) nested at most ``MAX_DEPTH`` deep; a
-    ``ValueError`` says what is wrong."""
+def _refuse(constant: str) -> None:
+    raise ValueError(f"not JSON ({constant} is not a JSON value)")
 
-    def refuse(constant: str) -> None:
-        raise ValueError(f"not JSON ({constant} is not a JSON value)")
 
+# One decoder for every answer (json.loads would make one per call). Every JSON object
+# becomes a JsonDict as it is parsed: the keywords return answers with dot access
+# (``${run.state}``) without walking and copying them afterwards.
+_DECODER = jsonlib.JSONDecoder(parse_constant=_refuse, object_hook=JsonDict)
+
+
+def parse_json(content: bytes | str) -> JSON:
+    """Strict JSON (no NaN or Infinity) nested at most ``MAX_DEPTH`` deep, its objects
+    :class:`JsonDict`; a ``ValueError`` says what is wrong."""
     try:
-        data = jsonlib.loads(content, parse_constant=refuse)
+        if isinstance(content, bytes):  # as json.loads reads bytes: UTF-8, -16 or -32
+            text = content.decode(jsonlib.detect_encoding(content), "surrogatepass")
+        else:
+            text = content
+        data = _DECODER.decode(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -71,17 +82,19 @@ def parse_json(content: bytes) -> JSON:
             raise
         raise ValueError("not JSON") from None
     curly, square = (b"{", b"[") if isinstance(content, bytes) else ("{", "[")
-    if content.count(curly) + content.count(square) <= MAX_DEPTH:
+    if content.count(curly) + content.count(square) <= MAX_DEPTH:  # type: ignore[arg-type]
         return data  # too few brackets to nest too deep: no need to walk it
     level, depth = [data] if type(data) in _CONTAINERS else [], 1  # a level at a time
     while level:
         if depth > MAX_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
-        deeper: list[Any] = []
-        for value in level:
-            children = value.values() if type(value) is dict else value
-            deeper += [child for child in children if type(child) in _CONTAINERS]
-        level, depth = deeper, depth + 1
+        level = [
+            child
+            for value in level
+            for child in (value if type(value) is list else value.values())
+            if type(child) in _CONTAINERS
+        ]
+        depth += 1
     return data
 
 

@@ -11,6 +11,7 @@ from robot.api import logger
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
+from ..returns import JsonDict
 from ..types import (
     api_url_argument,
     non_negative_int,
@@ -177,33 +178,6 @@ def _credentials(api_key: Any) -> tuple[str, str]:
         "'Create Control Room Session', or set the environment variable RC_API_KEY "
         "(inside a Control Room run, RC_API_TOKEN_V1 is used)."
     )
-
-
-class JsonDict(dict):
-    """A dictionary whose keys are also attributes: ``${run.state}``, ``${run.process.id}``
-    and ``${run}[state]`` all work, as with Robot Framework's ``DotDict``.
-
-    A plain ``dict`` underneath, not an ``OrderedDict`` like ``DotDict``: made by one
-    C-level copy, it costs a tenth of the time and half the memory (docs/benchmarks.md).
-    Dictionary methods win over keys of the same name (``${d.items}``), as in ``DotDict``.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def __delattr__(self, key: str) -> None:
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
 
 
 def to_dotdict(value: Any) -> Any:

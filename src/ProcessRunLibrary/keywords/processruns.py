@@ -209,7 +209,8 @@ class ProcessRunKeywords(LibraryComponent):
         | Should Be Equal | ${run.state} | completed |
         | Log | ${run.process.name} took ${run.duration} seconds |
         """
-        return to_dotdict(self.ctx.client(alias).get_process_run(process_run_id))
+        # JsonDicts as parsed (client.answers): nothing to convert.
+        return self.ctx.client(alias).get_process_run(process_run_id)
 
     @keyword
     def get_process_run_state(self, process_run_id: Id, alias: str | None = None) -> str:
@@ -250,7 +251,7 @@ class ProcessRunKeywords(LibraryComponent):
             process_id, state.value if state else None, limit
         )
         logger.info(f"Found {len(runs)} process run{'s' if len(runs) != 1 else ''}.")
-        return to_dotdict(runs)
+        return runs  # JsonDicts as parsed (client.answers): nothing to convert
 
     @keyword
     def list_process_run_outputs(
