@@ -149,8 +149,7 @@ class Transport:
     @staticmethod
     def _session(auth: AuthBase, verify: bool | str) -> requests.Session:
         session = EnvironmentSession()  # reads the proxy variables once per change
-        session.auth = auth  # set, so requests never falls back to ~/.netrc
-        session.verify = verify
+        session.auth, session.verify = auth, verify  # an auth set: requests never reads ~/.netrc
         session.headers["User-Agent"] = USER_AGENT
         session.mount("https://", BoundedAdapter())
         session.mount("http://", BoundedAdapter())
