@@ -14,6 +14,7 @@ import json as jsonlib
 import socket
 import ssl
 from collections.abc import Mapping
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -237,6 +238,7 @@ def _found(chain: list[BaseException], kinds: type | tuple[type, ...]) -> bool:
     return any(isinstance(e, kinds) for e in chain)
 
 
+@lru_cache(maxsize=1024)  # every answer is told by its status: at most 900 of them
 def status_text(code: int) -> str:
     try:
         return f"{code} {HTTPStatus(code).phrase}"
