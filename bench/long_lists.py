@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 and 1,000 runs, 3 repetitions")
     args = parser.parse_args(argv)
-    counts, repetitions = ([100, 1000], 3) if args.quick else ([100, 1000, 10_000], 5)
+    counts, repetitions = ([100, 1000], 3) if args.quick else ([100, 1000, 10_000], 7)
     print(f"# Long lists\n\nMachine: {machine()}\n")
     started = time.monotonic()
     with emulator() as emu:
