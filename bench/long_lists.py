@@ -7,10 +7,14 @@ runs and keeps them all in a list:
 
 * raw requests loop (the baseline): GET a page, keep its ``data``, follow ``next``;
 * ControlRoomClient.list_process_runs: the library's client, plain dicts;
-* List Process Runs keyword: the keyword, every dictionary a JsonDict (``${run.state}``);
-* List Process Runs, DotDict (before): the keyword with Robot's DotDict conversion, as
-  before this change, for comparison in the same run;
+* List Process Runs keyword: the keyword, every dictionary a JsonDict (``${run.state}``)
+  as the answers are parsed;
+* the keyword's runs walked and copied by ``to_dotdict``: the conversion the keyword did
+  before its answers were parsed into JsonDicts, for comparison in the same run;
+* the keyword's runs as Robot's DotDict: the conversion before JsonDict;
 * List Process Runs limit=100: stopping early, one page.
+
+To measure another checkout (before a change): ``PYTHONPATH=<that checkout>/src``.
 
 Time: the median of interleaved repetitions (wall and this process's CPU). Memory:
 the peak that ``tracemalloc`` sees while one listing runs (a separate pass, since
@@ -29,7 +33,6 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 import requests
 from robot.utils import DotDict
@@ -37,13 +40,14 @@ from robot.utils import DotDict
 from _harness import API_KEY, WORKSPACE_ID, Emulator, api_headers, emulator, machine, median, table
 from ProcessRunLibrary import ProcessRunLibrary
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
-from ProcessRunLibrary.keywords import processruns
+from ProcessRunLibrary.keywords.context import to_dotdict
 
 PAGE = 100
 
 
 def dotdict_before(value: Any) -> Any:
-    """to_dotdict as it was: Robot's DotDict, which converts nested dictionaries itself."""
+    """The conversion before JsonDict: Robot's DotDict, which converts nested dictionaries
+    itself."""
     if isinstance(value, dict):
         return DotDict(value)
     if isinstance(value, list):
@@ -55,7 +59,6 @@ def dotdict_before(value: Any) -> Any:
 class Strategy:
     label: str
     make: Callable[[str, int], Callable[[], list[Any]]]  # (process, runs) -> one listing
-    patch_dotdict: bool = False
 
 
 def strategies(emu: Emulator) -> list[Strategy]:
@@ -85,9 +88,12 @@ def strategies(emu: Emulator) -> list[Strategy]:
         ),
         Strategy("List Process Runs keyword", lambda p, _: lambda: library.list_process_runs(p)),
         Strategy(
-            "List Process Runs, DotDict (before)",
-            lambda p, _: lambda: library.list_process_runs(p),
-            patch_dotdict=True,
+            "List Process Runs + to_dotdict copy (before)",
+            lambda p, _: lambda: to_dotdict(library.list_process_runs(p)),
+        ),
+        Strategy(
+            "List Process Runs + DotDict (earlier)",
+            lambda p, _: lambda: dotdict_before(library.list_process_runs(p)),
         ),
         Strategy(
             "List Process Runs limit=100 (stop early)",
@@ -96,38 +102,20 @@ def strategies(emu: Emulator) -> list[Strategy]:
     ]
 
 
-def run_once(strategy: Strategy, listing: Callable[[], list[Any]]) -> tuple[float, float, int]:
-    with (
-        mock.patch.object(processruns, "to_dotdict", dotdict_before)
-        if strategy.patch_dotdict
-        else _nothing()
-    ):
-        wall, cpu = time.perf_counter(), time.process_time()
-        runs = listing()
-        return time.perf_counter() - wall, time.process_time() - cpu, len(runs)
+def run_once(listing: Callable[[], list[Any]]) -> tuple[float, float, int]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    runs = listing()
+    return time.perf_counter() - wall, time.process_time() - cpu, len(runs)
 
 
-def peak_memory(strategy: Strategy, listing: Callable[[], list[Any]]) -> float:
-    with (
-        mock.patch.object(processruns, "to_dotdict", dotdict_before)
-        if strategy.patch_dotdict
-        else _nothing()
-    ):
-        gc.collect()
-        tracemalloc.start()
-        runs = listing()
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        del runs
-        return peak / 2**20
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
+def peak_memory(listing: Callable[[], list[Any]]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    runs = listing()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del runs
+    return peak / 2**20
 
 
 def measure(emu: Emulator, counts: list[int], repetitions: int) -> list[tuple[Any, ...]]:
@@ -137,18 +125,18 @@ def measure(emu: Emulator, counts: list[int], repetitions: int) -> list[tuple[An
         emu.define_process(process, 0.0, 1.0)
         emu.seed_runs(process, count, [1.0])
         plans = [(s, s.make(process, count)) for s in strategies(emu)]
-        for strategy, listing in plans:  # warm-up
-            run_once(strategy, listing)
+        for _, listing in plans:  # warm-up
+            run_once(listing)
         walls: dict[str, list[float]] = {s.label: [] for s, _ in plans}
         cpus: dict[str, list[float]] = {s.label: [] for s, _ in plans}
         found: dict[str, int] = {}
         for _ in range(repetitions):
             for strategy, listing in plans:
-                wall, cpu, n = run_once(strategy, listing)
+                wall, cpu, n = run_once(listing)
                 walls[strategy.label].append(wall)
                 cpus[strategy.label].append(cpu)
                 found[strategy.label] = n
-        peaks = {s.label: peak_memory(s, listing) for s, listing in plans}
+        peaks = {s.label: peak_memory(listing) for s, listing in plans}
         base = plans[0][0].label
         for strategy, _ in plans:
             label = strategy.label
@@ -174,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 and 1,000 runs, 3 repetitions")
     args = parser.parse_args(argv)
-    counts, repetitions = ([100, 1000], 3) if args.quick else ([100, 1000, 10_000], 5)
+    counts, repetitions = ([100, 1000], 3) if args.quick else ([100, 1000, 10_000], 7)
     print(f"# Long lists\n\nMachine: {machine()}\n")
     started = time.monotonic()
     with emulator() as emu:

@@ -5,7 +5,11 @@ import pickle
 
 import pytest
 
+from ProcessRunLibrary import ProcessRunLibrary
+from ProcessRunLibrary.client.answers import parse_json
 from ProcessRunLibrary.keywords.context import JsonDict, to_dotdict
+
+from .conftest import API, FakeAdapter
 
 
 def run() -> dict:  # type: ignore[type-arg]
@@ -60,3 +64,28 @@ def test_copies_and_pickles_keep_the_type():
     for clone in (copy.deepcopy(converted), pickle.loads(pickle.dumps(converted))):
         assert type(clone) is JsonDict and clone.process.id == "p1"
         assert clone == converted
+
+
+def test_answers_are_parsed_into_jsondicts_at_every_level():
+    data = parse_json(b'{"a": {"b": [{"c": 1}, [{"d": {}}]]}, "e": [1, "x", null]}')
+    assert data == {"a": {"b": [{"c": 1}, [{"d": {}}]]}, "e": [1, "x", None]}
+    assert data.a.b[0].c == 1
+    assert [type(d) for d in (data, data.a, data.a.b[0], data.a.b[1][0], data.a.b[1][0].d)] == [
+        JsonDict
+    ] * 5
+    assert type(parse_json(b"[{}]")[0]) is JsonDict
+
+
+def test_get_and_list_process_runs_give_dot_access_at_every_level():
+    library = ProcessRunLibrary(api_url=API, workspace_id="ws1", api_key="key-1234")
+    http = FakeAdapter()
+    library._ctx.client().http.mount("https://", http)
+    answer = {**run(), "started_by": {"type": "api", "details": None}}
+    http.answer(200, answer)
+    http.answer(200, {"data": [answer, answer], "next": None, "has_more": False})
+    got = library.run_keyword("get_process_run", ["r1"], {})
+    runs = library.run_keyword("list_process_runs", [], {})
+    for value in (got, *runs):
+        assert value == answer
+        assert value.process.id == "p1" and value.started_by.type == "api"
+        assert value.outputs[0].files[0].name == "a.txt"

@@ -29,6 +29,29 @@ def test_keys_set_in_the_environment_are_learnt(monkeypatch):
     assert msg.message == "Environment variable 'RC_API_KEY' set to value '***'."
 
 
+def test_a_key_changed_in_the_environment_is_learnt_with_the_next_message(monkeypatch):
+    listener = SecretsListener({})
+    monkeypatch.setenv("RC_API_TOKEN_V1", "env-token-first-1")
+    listener.log_message(message("first"))
+    listener.log_message(message("second, the environment unchanged"))
+    monkeypatch.setenv("RC_API_TOKEN_V1", "env-token-second-2")
+    msg = message("tokens env-token-second-2 and env-token-first-1")
+    listener.log_message(msg)
+    assert msg.message == "tokens *** and ***"
+
+
+def test_arguments_without_a_secret_are_left_as_given():
+    masking.register("end-secret-2")
+    listener = SecretsListener({})
+    given = ("end-secret", "-2", 3)  # a secret only when joined: never masked
+    result = SimpleNamespace(message="", args=given)
+    listener.end_keyword(None, result)
+    assert result.args is given
+    result.args = ("x", "y end-secret-2 z", None)
+    listener.end_keyword(None, result)
+    assert result.args == ("x", "y *** z", "None")
+
+
 def test_arguments_of_user_keywords_named_like_secrets_are_learnt_at_trace():
     listener = SecretsListener({})
     msg = message("Arguments: [ ${api_key}='wrapper-key-1' ]", level="TRACE")

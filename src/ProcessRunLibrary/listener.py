@@ -29,6 +29,9 @@ from .masking import SECRET_ARGUMENTS
 from .secret import reveal
 
 SECRET_VARIABLES = ("RC_API_KEY", "RC_API_TOKEN_V1")
+_encode = getattr(os.environ, "encodekey", None)
+_STORED_KEYS = tuple(_encode(n) for n in SECRET_VARIABLES) if callable(_encode) else ()
+_environment_seen: tuple[object, ...] | None = None  # their stored values at the last look
 # BuiltIn keywords that run the keyword named among their arguments (normalised prefixes).
 WRAPPERS = ("runkeyword", "waituntilkeywordsucceeds", "repeatkeyword")
 # Robot Framework 7.1 and newer call listeners with a higher priority first. Listeners
@@ -136,9 +139,12 @@ class SecretsListener:
         if result.message:
             result.message = masking.mask_known(result.message)
         if result.args:  # output.xml keeps arguments as written, literal secrets too
-            args = tuple(masking.mask_known(str(a)) for a in result.args)
-            if args != tuple(str(a) for a in result.args):
-                result.args = args
+            args = [str(a) for a in result.args]
+            # One look at them all: a secret in any argument is in the joined text, and
+            # NUL (in no secret, no word of a URL) keeps one from spanning two of them.
+            joined = "\0".join(args)
+            if masking.mask_known(joined) != joined:
+                result.args = tuple(masking.mask_known(a) for a in args)
 
     def end_test(self, data: Any, result: Any) -> None:
         if result.message:
@@ -177,6 +183,15 @@ def listeners(arguments: dict[str, list[str]]) -> list[object]:
 
 def learn_environment() -> None:
     """The key and token in the environment are secrets wherever they came from."""
+    global _environment_seen
+    stored = getattr(os.environ, "_data", None)  # what os.environ reads and writes
+    if isinstance(stored, dict) and _STORED_KEYS:
+        # Every message comes here: compare the values as os.environ stores them (bytes
+        # on POSIX) instead of decoding them again while they stay the same.
+        seen = tuple(map(stored.get, _STORED_KEYS))
+        if seen == _environment_seen:
+            return
+        _environment_seen = seen
     for name in SECRET_VARIABLES:
         value = os.environ.get(name)
         if value and not masking.is_known(value):

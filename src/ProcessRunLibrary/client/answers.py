@@ -14,6 +14,7 @@ import json as jsonlib
 import socket
 import ssl
 from collections.abc import Mapping
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +23,7 @@ import urllib3.exceptions as u3
 
 from .. import masking
 from ..errors import ControlRoomError
+from ..returns import JsonDict
 from ..text import printable
 from .deadline import UPLOAD_PROGRESS_BYTES, Expired, Stalled, TooLarge
 from .retries import BrokenBody, causes
@@ -40,7 +42,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "number": (int, float),
 }
-_CONTAINERS = frozenset({dict, list})  # what json.loads makes that can nest
+_CONTAINERS = frozenset({JsonDict, list})  # what parse_json makes that can nest
 _TLS = (ssl.SSLError, u3.SSLError, requests.exceptions.SSLError)
 _TIMEOUTS = (requests.Timeout, u3.TimeoutError, TimeoutError, Expired)
 _NO_NAME = (u3.NameResolutionError, socket.gaierror)
@@ -54,15 +56,25 @@ _CLOSED = (
 )
 
 
-def parse_json(content: bytes) -> JSON:
-    """Strict JSON (no NaN or Infinity) nested at most ``MAX_DEPTH`` deep; a
-    ``ValueError`` says what is wrong."""
+def _refuse(constant: str) -> None:
+    raise ValueError(f"not JSON ({constant} is not a JSON value)")
 
-    def refuse(constant: str) -> None:
-        raise ValueError(f"not JSON ({constant} is not a JSON value)")
 
+# One decoder for every answer (json.loads would make one per call). Every JSON object
+# becomes a JsonDict as it is parsed: the keywords return answers with dot access
+# (``${run.state}``) without walking and copying them afterwards.
+_DECODER = jsonlib.JSONDecoder(parse_constant=_refuse, object_hook=JsonDict)
+
+
+def parse_json(content: bytes | str) -> JSON:
+    """Strict JSON (no NaN or Infinity) nested at most ``MAX_DEPTH`` deep, its objects
+    :class:`JsonDict`; a ``ValueError`` says what is wrong."""
     try:
-        data = jsonlib.loads(content, parse_constant=refuse)
+        if isinstance(content, bytes):  # as json.loads reads bytes: UTF-8, -16 or -32
+            text = content.decode(jsonlib.detect_encoding(content), "surrogatepass")
+        else:
+            text = content
+        data = _DECODER.decode(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -72,17 +84,19 @@ def parse_json(content: bytes) -> JSON:
             raise
         raise ValueError("not JSON") from None
     curly, square = (b"{", b"[") if isinstance(content, bytes) else ("{", "[")
-    if content.count(curly) + content.count(square) <= MAX_DEPTH:
+    if content.count(curly) + content.count(square) <= MAX_DEPTH:  # type: ignore[arg-type]
         return data  # too few brackets to nest too deep: no need to walk it
     level, depth = [data] if type(data) in _CONTAINERS else [], 1  # a level at a time
     while level:
         if depth > MAX_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
-        deeper: list[Any] = []
-        for value in level:
-            children = value.values() if type(value) is dict else value
-            deeper += [child for child in children if type(child) in _CONTAINERS]
-        level, depth = deeper, depth + 1
+        level = [
+            child
+            for value in level
+            for child in (value if type(value) is list else value.values())
+            if type(child) in _CONTAINERS
+        ]
+        depth += 1
     return data
 
 
@@ -237,6 +251,7 @@ def _found(chain: list[BaseException], kinds: type | tuple[type, ...]) -> bool:
     return any(isinstance(e, kinds) for e in chain)
 
 
+@lru_cache(maxsize=1024)  # every answer is told by its status: at most 900 of them
 def status_text(code: int) -> str:
     try:
         return f"{code} {HTTPStatus(code).phrase}"

@@ -62,6 +62,7 @@ from .answers import (
 )
 from .auth import NO_AUTH, Credentials, HeaderAuth
 from .deadline import BoundedAdapter, Expired, TooLarge, send_once
+from .environment import EnvironmentSession
 from .origins import (
     REDIRECTS,
     RedirectsLeftAlone,
@@ -86,6 +87,11 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a page of 500 runs is well under 1 MB
 MAX_PAGES = 10_000  # a million items at 100 a page
 MAX_LISTING_BYTES = 200 * 1024 * 1024  # the pages of one listing, added up
 DEFAULT_HOST = "cloud.robocorp.com"
+
+
+class _Session(EnvironmentSession, RedirectsLeftAlone):
+    """requests' Session that reads the proxy variables once per change of the environment
+    and leaves every redirect to the rules of origins.py."""
 
 
 class Transport:
@@ -123,9 +129,8 @@ class Transport:
 
     @staticmethod
     def _session(auth: AuthBase, verify: bool | str) -> requests.Session:
-        session = RedirectsLeftAlone()
-        session.auth = auth  # set, so requests never falls back to ~/.netrc
-        session.verify = verify
+        session = _Session()
+        session.auth, session.verify = auth, verify  # an auth set: requests never reads ~/.netrc
         session.headers["User-Agent"] = USER_AGENT
         session.mount("https://", BoundedAdapter())
         session.mount("http://", BoundedAdapter())

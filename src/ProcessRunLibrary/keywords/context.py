@@ -11,6 +11,7 @@ from robot.api import logger
 
 from ..errors import ConfigurationError, InvalidArgument
 from ..masking import register
+from ..returns import JsonDict
 from ..text import counted
 from ..types import (
     api_url_argument,
@@ -180,33 +181,6 @@ def _credentials(api_key: Any) -> tuple[str, str]:
     )
 
 
-class JsonDict(dict):
-    """A dictionary whose keys are also attributes: ``${run.state}``, ``${run.process.id}``
-    and ``${run}[state]`` all work, as with Robot Framework's ``DotDict``.
-
-    A plain ``dict`` underneath, not an ``OrderedDict`` like ``DotDict``: made by one
-    C-level copy, it costs a tenth of the time and half the memory (docs/benchmarks.md).
-    Dictionary methods win over keys of the same name (``${d.items}``), as in ``DotDict``.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def __delattr__(self, key: str) -> None:
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-
 def to_dotdict(value: Any) -> Any:
     """JSON as Robot users like it: every dictionary, also inside lists, a :class:`JsonDict`.
 
@@ -226,11 +200,14 @@ def to_dotdict(value: Any) -> Any:
 _NESTED = (dict, JsonDict, list)
 
 
-def found(items: list[Any], what: str, plural: str | None = None, of: str = "") -> Any:
+def found(
+    items: list[Any], what: str, plural: str | None = None, of: str = "", convert: bool = True
+) -> Any:
     """What a listing keyword returns: ``items`` as Robot users like them, after the one
-    log line that says how many there are (``Found 2 work items of ...``)."""
+    log line that says how many there are (``Found 2 work items of ...``). With
+    ``convert=False`` the items are JsonDicts already (as the client parses answers)."""
     logger.info(f"Found {counted(len(items), what, plural)}{of}.")
-    return to_dotdict(items)
+    return to_dotdict(items) if convert else items
 
 
 class LibraryComponent:

@@ -22,7 +22,7 @@ from ..types import (
     reveal,
     shown,
 )
-from .context import LibraryComponent, found, to_dotdict
+from .context import LibraryComponent, found
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -209,7 +209,8 @@ class ProcessRunKeywords(LibraryComponent):
         | Should Be Equal | ${run.state} | completed |
         | Log | ${run.process.name} took ${run.duration} seconds |
         """
-        return to_dotdict(self.ctx.client(alias).get_process_run(process_run_id))
+        # JsonDicts as parsed (client.answers): nothing to convert.
+        return self.ctx.client(alias).get_process_run(process_run_id)
 
     @keyword
     def get_process_run_state(self, process_run_id: Id, alias: str | None = None) -> str:
@@ -249,7 +250,7 @@ class ProcessRunKeywords(LibraryComponent):
         runs = self.ctx.client(alias).list_process_runs(
             process_id, state.value if state else None, limit
         )
-        return found(runs, "process run")
+        return found(runs, "process run", convert=False)  # JsonDicts as parsed
 
     @keyword
     def list_process_run_outputs(
