@@ -9,7 +9,7 @@ import pytest
 
 from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
-from ProcessRunLibrary.emulator.common import ApiError
+from ProcessRunLibrary.emulator.common import ApiError, announced_file
 from ProcessRunLibrary.emulator.model import WorkItemFile
 from ProcessRunLibrary.emulator.processes import ConfigError, parse_process
 from ProcessRunLibrary.emulator.state import Workspace
@@ -324,6 +324,31 @@ def test_file_announcements(body: Any, message: str) -> None:
     workspace, _ = make()
     item_id = create(workspace, 1)
     assert error_of(workspace.create_work_item_file, item_id, body, BASE) == (400, message)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "The request body must be a JSON object."),
+        ({"fileSize": 1}, "'fileName' is required and must be a non-empty string."),
+        ({"fileName": 3, "fileSize": 1}, "'fileName' is required and must be a non-empty string."),
+        (
+            {"fileName": "a", "fileSize": float("inf")},
+            "'fileSize' is required and must be a whole number of bytes >= 0.",
+        ),
+        (
+            {"fileName": "a", "fileSize": "1"},
+            "'fileSize' is required and must be a whole number of bytes >= 0.",
+        ),
+    ],
+)
+def test_file_announcements_name_the_fields_of_their_api(body: Any, message: str) -> None:
+    """The worker API spells the fields in camelCase; the same rule names them so."""
+    assert error_of(announced_file, body, "fileName", "fileSize") == (400, message)
+
+
+def test_announced_file_gives_a_whole_size() -> None:
+    assert announced_file({"fileName": "a", "fileSize": 2.0}, "fileName", "fileSize") == ("a", 2)
 
 
 def store_upload(workspace: Workspace, file: WorkItemFile, content: bytes) -> None:

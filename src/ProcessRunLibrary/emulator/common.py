@@ -125,6 +125,20 @@ def is_number(value: Any) -> bool:
     return math.isfinite(value)
 
 
+def announced_file(body: Any, name_field: str, size_field: str) -> tuple[str, int]:
+    """The name and size of a file being announced, from the JSON body's two fields (the
+    public API and the worker API spell them differently)."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    name = body.get(name_field)
+    if not isinstance(name, str) or not name:
+        raise bad_request(f"'{name_field}' is required and must be a non-empty string.")
+    size: Any = body.get(size_field)
+    if not is_number(size) or size < 0 or size != int(size):
+        raise bad_request(f"'{size_field}' is required and must be a whole number of bytes >= 0.")
+    return name, int(size)
+
+
 def page(
     candidates: Iterable[Any],
     limit: int,

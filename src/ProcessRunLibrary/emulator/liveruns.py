@@ -402,16 +402,7 @@ class LiveRuns(Runs):
                 "created_at": iso(item.created),
                 **reference,
                 "payload": item.payload,
-                "files": [
-                    {
-                        "id": file.id,
-                        "name": file.name,
-                        "size": file.size,
-                        "download": {"url": self.download_url(file, base_url)},
-                    }
-                    for file in item.files
-                    if file.uploaded
-                ],
+                "files": self.files_json(item, base_url),
             }
             for item in run.live.outputs
         ]

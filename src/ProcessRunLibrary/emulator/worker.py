@@ -8,10 +8,9 @@ server/api/worker.py."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .common import EXCEPTION_TYPES, bad_request, conflict, forbidden, not_found
+from .common import EXCEPTION_TYPES, announced_file, bad_request, conflict, forbidden, not_found
 from .liveruns import LiveRuns
 from .model import LiveItem, LiveStepRun, Run, WorkItem, WorkItemFile
 
@@ -126,23 +125,10 @@ class WorkerSide(LiveRuns):
         """A new file: `{"url", "fields"}` (a presigned POST as S3 gives it). A file of the
         same name is replaced (inferred: names are unique within an item)."""
         item = self._own_item(step_run, item_id)
-        if not isinstance(body, dict):
-            raise bad_request("The request body must be a JSON object.")
-        name = body.get("fileName")
-        if not isinstance(name, str) or not name:
-            raise bad_request("'fileName' is required and must be a non-empty string.")
-        size = body.get("fileSize")
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, int | float)
-            or not math.isfinite(size)
-            or size < 0
-            or size != int(size)
-        ):
-            raise bad_request("'fileSize' is required and must be a whole number of bytes >= 0.")
+        name, size = announced_file(body, "fileName", "fileSize")
         for old in [f for f in item.files if f.name == name]:
             self.remove_file(item, old)
-        upload = self.announce_file(item, name, int(size), base_url)
+        upload = self.announce_file(item, name, size, base_url)
         return {"url": upload["url"], "fields": upload["form_data"]}
 
     def _own_file(self, step_run: LiveStepRun, item_id: str, file_id: str) -> WorkItemFile:

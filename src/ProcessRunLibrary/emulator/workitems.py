@@ -3,20 +3,40 @@ operations on one work item: create, get, files (announce, upload, download), pa
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import signing
-from .common import STOPPED_CODE, WORK_ITEM_STATES, ApiError, bad_request, iso, not_found, page
+from .common import (
+    STOPPED_CODE,
+    WORK_ITEM_STATES,
+    ApiError,
+    announced_file,
+    bad_request,
+    iso,
+    not_found,
+    page,
+)
 from .model import Attempt, ItemView, Run, StopRequest, WorkItem, WorkItemFile, WorkspaceData
+from .processes import Process
 from .spool import Incoming
 
 UPLOAD_PATH = "/_emulator/uploads/{id}"
 DOWNLOAD_PATH = "/_emulator/work-item-files/{id}"
 UPLOAD_FIELDS = ("key", "expires", "signature")  # the form fields of an upload, in order
 EDITABLE_STATES = ("new", "failed", "done")  # a payload can be updated in these states
+
+
+def _attempt_end(process: Process, index: int, number: int, end: float) -> ItemView:
+    """How attempt `number` (1: the run's first processing) of the item at `index` ends:
+    the process's exception for that item fails it while the process fails that attempt
+    (`failing_attempts`, never fewer than 1; None: every attempt)."""
+    failures = process.exceptions()
+    limit = process.failing_attempts
+    if index < len(failures) and (limit is None or number <= limit):
+        return ItemView("failed", end, dict(failures[index]))
+    return ItemView("done", end, None)
 
 
 class WorkItems(WorkspaceData):
@@ -38,10 +58,7 @@ class WorkItems(WorkspaceData):
         begin = start + process.run_seconds * index / count
         end = start + process.run_seconds * (index + 1) / count
         if now >= end or now >= start + process.run_seconds:
-            failures = process.exceptions()
-            if index < len(failures):
-                return ItemView("failed", end, dict(failures[index]))
-            return ItemView("done", end, None)
+            return _attempt_end(process, index, 1, end)
         if now >= begin:
             return ItemView("in_progress", begin, None)
         return ItemView("pending", run.created, None)
@@ -62,11 +79,7 @@ class WorkItems(WorkspaceData):
         begin = attempt.at + share * position
         end = begin + share
         if now >= end:
-            failures = process.exceptions()
-            limit = process.failing_attempts
-            if index < len(failures) and (limit is None or number <= limit):
-                return ItemView("failed", end, dict(failures[index]))
-            return ItemView("done", end, None)
+            return _attempt_end(process, index, number, end)
         if now >= begin:
             return ItemView("in_progress", begin, None)
         return ItemView("pending", attempt.at, None)
@@ -141,7 +154,12 @@ class WorkItems(WorkspaceData):
         """The work item as WorkItemResource: with its payload and uploaded files."""
         data = self.work_item_json(item, run, index, now)
         data["payload"] = item.payload
-        data["files"] = [
+        data["files"] = self.files_json(item, base_url)
+        return data
+
+    def files_json(self, item: WorkItem, base_url: str) -> list[dict[str, Any]]:
+        """The uploaded files of a work item, each with a signed download URL."""
+        return [
             {
                 "id": file.id,
                 "size": file.size,
@@ -151,7 +169,6 @@ class WorkItems(WorkspaceData):
             for file in item.files
             if file.uploaded
         ]
-        return data
 
     def download_url(self, file: WorkItemFile, base_url: str) -> str:
         path = DOWNLOAD_PATH.format(id=file.id)
@@ -297,22 +314,9 @@ class WorkItems(WorkspaceData):
     def create_work_item_file(self, item_id: str, body: Any, base_url: str) -> dict[str, Any]:
         """createWorkItemFile: announce a file; answers where and how to upload it, as an
         S3 presigned POST: `{"url", "form_data"}` (the caller wraps it for the newer form)."""
-        if not isinstance(body, dict):
-            raise bad_request("The request body must be a JSON object.")
-        name = body.get("file_name")
-        if not isinstance(name, str) or not name:
-            raise bad_request("'file_name' is required and must be a non-empty string.")
-        size = body.get("file_size")
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, int | float)
-            or not math.isfinite(size)
-            or size < 0
-            or size != int(size)
-        ):
-            raise bad_request("'file_size' is required and must be a whole number of bytes >= 0.")
+        name, size = announced_file(body, "file_name", "file_size")
         item, _, _ = self._locate(item_id)
-        return self.announce_file(item, name, int(size), base_url)
+        return self.announce_file(item, name, size, base_url)
 
     def announce_file(self, item: WorkItem, name: str, size: int, base_url: str) -> dict[str, Any]:
         """A new file of `item` and where to upload it: `{"url", "form_data"}`."""

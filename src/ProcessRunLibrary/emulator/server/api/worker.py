@@ -104,45 +104,48 @@ async def create_output_work_item(request: web.Request) -> web.Response:
 # --- json-v1 ---------------------------------------------------------------------------------
 
 
+def granted_item(request: web.Request) -> tuple[Workspace, LiveStepRun, str]:
+    """The workspace, the step run the token is of, and the work item in the path: the step
+    run's own items are all a json-v1 path opens (worker.py checks)."""
+    workspace, _, step_run = granted(request)
+    return workspace, step_run, request.match_info["item"]
+
+
 @routes.get(JSON_V1 + "/data")
 async def get_payload(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
-    return json_response(workspace.worker_payload(step_run, request.match_info["item"]))
+    workspace, step_run, item_id = granted_item(request)
+    return json_response(workspace.worker_payload(step_run, item_id))
 
 
 @routes.put(JSON_V1 + "/data")
 async def put_payload(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
+    workspace, step_run, item_id = granted_item(request)
     payload = await read_json(request, required=True)
-    item_id = request.match_info["item"]
     return json_response(workspace.worker_set_payload(step_run, item_id, payload))
 
 
 @routes.get(JSON_V1 + "/files")
 async def list_files(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
-    return json_response(workspace.worker_files(step_run, request.match_info["item"]))
+    workspace, step_run, item_id = granted_item(request)
+    return json_response(workspace.worker_files(step_run, item_id))
 
 
 @routes.post(JSON_V1 + "/files")
 async def add_file(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
+    workspace, step_run, item_id = granted_item(request)
     body = await read_json(request, required=True)
-    item_id = request.match_info["item"]
     return json_response(workspace.worker_announce(step_run, item_id, body, base_url(request)))
 
 
 @routes.get(JSON_V1 + "/files/{file}")
 async def get_file(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
-    info = request.match_info
-    return json_response(
-        workspace.worker_file_url(step_run, info["item"], info["file"], base_url(request))
-    )
+    workspace, step_run, item_id = granted_item(request)
+    file_id = request.match_info["file"]
+    return json_response(workspace.worker_file_url(step_run, item_id, file_id, base_url(request)))
 
 
 @routes.delete(JSON_V1 + "/files/{file}")
 async def delete_file(request: web.Request) -> web.Response:
-    workspace, _, step_run = granted(request)
-    info = request.match_info
-    return json_response(workspace.worker_delete_file(step_run, info["item"], info["file"]))
+    workspace, step_run, item_id = granted_item(request)
+    file_id = request.match_info["file"]
+    return json_response(workspace.worker_delete_file(step_run, item_id, file_id))
