@@ -76,7 +76,11 @@ class Live(Emulator):
         return until(found, f"{count} command(s) to start")
 
     def release(self, env: dict[str, str], code: int = 0) -> None:
-        (self.hold_dir / f"{env['RC_ACTIVITY_RUN_ID']}.exit").write_text(str(code))
+        # Whole or not at all: the command reads the file as soon as it exists, and an
+        # empty one (written but not yet filled) would read as exit code 0.
+        temporary = self.hold_dir / f"{env['RC_ACTIVITY_RUN_ID']}.exit-tmp"
+        temporary.write_text(str(code))
+        temporary.replace(self.hold_dir / f"{env['RC_ACTIVITY_RUN_ID']}.exit")
 
     def run_state(self, run_id: str) -> str:
         return str(self.api("GET", f"/process-runs/{run_id}").json()["state"])

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -49,6 +50,9 @@ def origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+_HOST = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+")  # a name, IPv4 or [IPv6]
+
+
 def redirect_url(source: str, location: str | None) -> str | None:
     """The URL a ``Location`` points to (relative to ``source``), quoted as requests
     would send it, so that no control character of it reaches a message; ``None``
@@ -60,7 +64,11 @@ def redirect_url(source: str, location: str | None) -> str | None:
         parts = parse_url(target)
     except ValueError:  # urllib's and urllib3's parse errors both are
         return UNREADABLE
-    return UNREADABLE if parts.scheme in ("http", "https") and not parts.host else target
+    if parts.scheme in ("http", "https") and not _HOST.fullmatch(parts.host or ""):
+        # No host, or one no DNS name or IP address has (urllib3 before 2.1 let a
+        # percent-encoded control character through as part of a host).
+        return UNREADABLE
+    return target
 
 
 def api_redirect_refusal(
