@@ -11,7 +11,7 @@ from robot.api.deco import keyword
 from ..errors import ProcessNotFound
 from ..text import counted
 from ..types import non_empty, positive_int
-from .context import LibraryComponent, LibraryContext, found
+from .context import LibraryComponent, LibraryContext, found, to_dotdict
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -49,7 +49,8 @@ class ProcessKeywords(LibraryComponent):
         processes = client.list_processes(limit)
         if limit is None:
             self._listings[client] = processes  # a complete listing: Get Process Id uses it
-        return found(processes, "process", "processes")
+        # A copy: what the caller changes in it does not change the listing Get Process Id uses.
+        return found(to_dotdict(processes), "process", "processes")
 
     @keyword
     def get_process_id(self, name: str, alias: str | None = None) -> str:
