@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -40,9 +40,6 @@ from . import diagnosis
 from .context import LibraryComponent, to_dotdict
 from .diagnosis import duration_text, html_table, ran, save_artifacts
 from .processruns import start_request_body, start_run
-
-if TYPE_CHECKING:
-    pass
 
 LAST_READ = 0.5  # seconds that the last read of the state may take after the deadline
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
