@@ -37,7 +37,7 @@ from ..types import (
 )
 from ..watching import poll_until_ended
 from . import diagnosis
-from .context import LibraryComponent, to_dotdict
+from .context import LibraryComponent
 from .diagnosis import duration_text, html_table, ran, save_artifacts
 from .processruns import start_request_body, start_run
 
@@ -363,7 +363,7 @@ class WaitingKeywords(LibraryComponent):
         if count:
             _fail(texts, count, watched, options)
         by_id = {w.id: w for w in watched}
-        return [to_dotdict(by_id[i].run) for i in ids]
+        return [by_id[i].run for i in ids]  # JsonDicts as the client parsed them
 
 
 @dataclass(frozen=True)
