@@ -11,13 +11,10 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .checks import ENDED_STATES
 from .errors import ControlRoomError
-
-if TYPE_CHECKING:
-    pass
 
 FIRST_PAUSE = 0.1
 PAGE_SIZE = 100

@@ -25,7 +25,7 @@ from .. import masking
 from ..errors import ControlRoomError
 from ..returns import JsonDict
 from ..text import printable
-from .deadline import UPLOAD_PROGRESS_BYTES, Expired, Stalled, TooLarge
+from .deadline import PROGRESS_BYTES, Expired, Stalled, TooLarge
 from .retries import BrokenBody, causes
 
 JSON = Any
@@ -233,7 +233,7 @@ def describe(error: BaseException | None, timeout: float | None = None) -> str:
     seconds = round(timeout, 1) if timeout else timeout
     within = f"{seconds:g} second{'' if seconds == 1 else 's'}" if seconds else ""
     if _found(chain, Stalled):
-        size = f"{UPLOAD_PROGRESS_BYTES // 1024} KiB"
+        size = f"{PROGRESS_BYTES // 1024} KiB"
         return f"the upload stalled (less than {size} sent in {within})."
     if any(isinstance(e, _TIMEOUTS) and not isinstance(e, u3.NewConnectionError) for e in chain):
         return f"no answer within {within}." if within else "no answer."

@@ -10,7 +10,7 @@ so a request does not cost a thread switch. An attempt that ended in time is dro
 lazily, when its deadline comes up.
 
 An upload renews its deadline while it makes progress (:func:`body_sent`): every
-``UPLOAD_PROGRESS_BYTES`` sent give it ``seconds`` more, and the last byte gives the
+``PROGRESS_BYTES`` sent give it ``seconds`` more, and the last byte gives the
 answer ``seconds``; a stalled or dripping upload still ends. A streamed body (a
 download) is bounded the same way as it is read (:func:`_bound_by_progress`).
 """
@@ -32,7 +32,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 # A transfer moving less in a request_timeout has stalled: an upload, a streamed download.
-UPLOAD_PROGRESS_BYTES = PROGRESS_BYTES = 64 * 1024
+PROGRESS_BYTES = 64 * 1024
 _SWEEP = 1.0  # ended attempts due this soon are dropped in one wake-up
 
 
@@ -54,7 +54,7 @@ class Expired(requests.ReadTimeout):
 
 
 class Stalled(Expired):
-    """An upload sent less than ``UPLOAD_PROGRESS_BYTES`` within its time."""
+    """An upload sent less than ``PROGRESS_BYTES`` within its time."""
 
 
 class Attempt:
@@ -76,7 +76,7 @@ class Attempt:
         """``size`` more bytes of the body were handed to the socket (0: the last)."""
         self.sending = size > 0
         self.sent += size
-        if not size or self.sent - self.window_sent >= UPLOAD_PROGRESS_BYTES:
+        if not size or self.sent - self.window_sent >= PROGRESS_BYTES:
             self.window_sent = self.sent
             self.ends = min(time.monotonic() + self.seconds, self.hard_end)
 
@@ -287,7 +287,8 @@ def _bound_by_progress(
             WATCHDOG.disarm(body)
         if body.expired:  # a body without a length just ends when its socket is shut
             within = f"{seconds:g} second{'' if seconds == 1 else 's'}"
-            raise StalledBody(f"the download stalled (less than 64 KiB received in {within})")
+            kib = PROGRESS_BYTES // 1024
+            raise StalledBody(f"the download stalled (less than {kib} KiB received in {within})")
 
     response.iter_content = iter_content  # type: ignore[method-assign]
     return response

@@ -200,14 +200,12 @@ def to_dotdict(value: Any) -> Any:
 _NESTED = (dict, JsonDict, list)
 
 
-def found(
-    items: list[Any], what: str, plural: str | None = None, of: str = "", convert: bool = True
-) -> Any:
-    """What a listing keyword returns: ``items`` as Robot users like them, after the one
-    log line that says how many there are (``Found 2 work items of ...``). With
-    ``convert=False`` the items are JsonDicts already (as the client parses answers)."""
+def found(items: list[Any], what: str, plural: str | None = None, of: str = "") -> Any:
+    """What a listing keyword returns: ``items`` (JsonDicts already, as the client parses
+    answers), after the one log line that says how many there are (``Found 2 work items
+    of ...``)."""
     logger.info(f"Found {counted(len(items), what, plural)}{of}.")
-    return to_dotdict(items) if convert else items
+    return items
 
 
 class LibraryComponent:

@@ -9,9 +9,9 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ProcessNotFound
-from ..text import counted
+from ..text import counted, listed
 from ..types import non_empty, positive_int
-from .context import LibraryComponent, LibraryContext, found
+from .context import LibraryComponent, LibraryContext, found, to_dotdict
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -49,7 +49,8 @@ class ProcessKeywords(LibraryComponent):
         processes = client.list_processes(limit)
         if limit is None:
             self._listings[client] = processes  # a complete listing: Get Process Id uses it
-        return found(processes, "process", "processes")
+        # A copy: what the caller changes in it does not change the listing Get Process Id uses.
+        return found(to_dotdict(processes), "process", "processes")
 
     @keyword
     def get_process_id(self, name: str, alias: str | None = None) -> str:
@@ -109,6 +110,5 @@ def _no_such_process(name: str, processes: list[Any]) -> str:
     if not similar:
         count = counted(len(processes), "process", "processes")
         return f"{text} None of the workspace's {count} has a similar name."
-    shown = ", ".join(f"'{p['name']}' (id '{p.get('id')}')" for p in similar[:CANDIDATES_SHOWN])
-    more = f" and {len(similar) - CANDIDATES_SHOWN} more" if len(similar) > CANDIDATES_SHOWN else ""
-    return f"{text} Processes with similar names: {shown}{more}."
+    shown = listed([f"'{p['name']}' (id '{p.get('id')}')" for p in similar], CANDIDATES_SHOWN)
+    return f"{text} Processes with similar names: {shown}."

@@ -250,7 +250,7 @@ class ProcessRunKeywords(LibraryComponent):
         runs = self.ctx.client(alias).list_process_runs(
             process_id, state.value if state else None, limit
         )
-        return found(runs, "process run", convert=False)  # JsonDicts as parsed
+        return found(runs, "process run")
 
     @keyword
     def list_process_run_outputs(

@@ -16,7 +16,7 @@ from robot.api.deco import keyword
 from ..errors import ControlRoomError, InvalidArgument
 from ..text import counted
 from ..types import Id, non_empty, path_segment, positive_int, shown
-from .context import LibraryComponent, found, to_dotdict
+from .context import LibraryComponent, found
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -63,7 +63,7 @@ class StepRunKeywords(LibraryComponent):
         | Log | ${step.error.code} |
         """
         id_argument("step_run_id", step_run_id)
-        return to_dotdict(self.ctx.client(alias).get_step_run(step_run_id))
+        return self.ctx.client(alias).get_step_run(step_run_id)
 
     @keyword
     def list_step_run_console_messages(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -37,12 +37,9 @@ from ..types import (
 )
 from ..watching import poll_until_ended
 from . import diagnosis
-from .context import LibraryComponent, to_dotdict
+from .context import LibraryComponent
 from .diagnosis import duration_text, html_table, ran, save_artifacts
 from .processruns import start_request_body, start_run
-
-if TYPE_CHECKING:
-    pass
 
 LAST_READ = 0.5  # seconds that the last read of the state may take after the deadline
 CONSOLE_AFTER = 10.0  # seconds; shorter waits do not write to the console
@@ -366,7 +363,7 @@ class WaitingKeywords(LibraryComponent):
         if count:
             _fail(texts, count, watched, options)
         by_id = {w.id: w for w in watched}
-        return [to_dotdict(by_id[i].run) for i in ids]
+        return [by_id[i].run for i in ids]  # JsonDicts as the client parsed them
 
 
 @dataclass(frozen=True)

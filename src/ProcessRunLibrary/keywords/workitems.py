@@ -20,7 +20,7 @@ from ..types import (
     positive_int,
     shown,
 )
-from .context import LibraryComponent, found, to_dotdict
+from .context import LibraryComponent, found
 
 if TYPE_CHECKING:
     from ..client import ControlRoomClient
@@ -173,7 +173,7 @@ class WorkItemKeywords(LibraryComponent):
         | Should Be Equal | ${item.payload.order} | ${42} |
         | Should Be Equal | ${item.files}[0][name] | invoice.pdf |
         """
-        return to_dotdict(self.ctx.client(alias).get_work_item(work_item_id))
+        return self.ctx.client(alias).get_work_item(work_item_id)
 
     @keyword
     def update_work_item_payload(
