@@ -72,6 +72,27 @@ def test_get_process_id_names_close_candidates_and_several_ids(lib, http):
     )
 
 
+def test_get_process_id_shows_server_names_and_ids_without_terminal_escapes(lib, http):
+    hostile = [
+        {"id": "p\x1b]0;owned\x07x", "name": "Invoices \x1b[2J\x9b31m"},
+        {"id": "t\x1b[1", "name": "Twin"},
+        {"id": "t\x1b[2", "name": "Twin"},
+    ]
+    http.answer(body=page(hostile))
+    http.answer(body=page(hostile))  # a miss reads the listing again
+    with pytest.raises(ProcessNotFound) as missing:
+        run(lib, "Get Process Id", "invoices")
+    assert str(missing.value) == (
+        "No process is named 'invoices'. Processes with similar names: 'Invoices ' (id 'px')."
+    )
+    with pytest.raises(ProcessNotFound) as several:
+        run(lib, "Get Process Id", "Twin")
+    assert str(several.value) == (
+        "Several processes are named 'Twin': their ids are 't1', 't2'. "
+        "Give the process id instead of the name."
+    )
+
+
 def test_list_processes_without_limit_refreshes_the_kept_listing(lib, http):
     http.answer(body=page(PROCESSES))
     assert len(run(lib, "List Processes")) == 5

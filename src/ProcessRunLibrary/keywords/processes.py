@@ -9,7 +9,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from ..errors import ProcessNotFound
-from ..text import counted, listed
+from ..text import counted, listed, printable
 from ..types import non_empty, positive_int
 from .context import LibraryComponent, LibraryContext, found, to_dotdict
 
@@ -78,7 +78,7 @@ class ProcessKeywords(LibraryComponent):
             self._listings[client] = processes
             matches = _named(processes, name)
         if len(matches) > 1:
-            ids = ", ".join(f"'{p.get('id')}'" for p in matches)
+            ids = ", ".join(f"'{printable(p.get('id'))}'" for p in matches)
             raise ProcessNotFound(
                 f"Several processes are named '{name}': their ids are {ids}. "
                 "Give the process id instead of the name."
@@ -86,7 +86,7 @@ class ProcessKeywords(LibraryComponent):
         if not matches:
             raise ProcessNotFound(_no_such_process(name, processes or []))
         process_id = str(matches[0].get("id"))
-        logger.info(f"Process '{name}' has id '{process_id}'.")
+        logger.info(f"Process '{name}' has id '{printable(process_id)}'.")
         return process_id
 
 
@@ -110,5 +110,8 @@ def _no_such_process(name: str, processes: list[Any]) -> str:
     if not similar:
         count = counted(len(processes), "process", "processes")
         return f"{text} None of the workspace's {count} has a similar name."
-    shown = listed([f"'{p['name']}' (id '{p.get('id')}')" for p in similar], CANDIDATES_SHOWN)
+    shown = listed(
+        [f"'{printable(p['name'])}' (id '{printable(p.get('id'))}')" for p in similar],
+        CANDIDATES_SHOWN,
+    )
     return f"{text} Processes with similar names: {shown}."
