@@ -177,6 +177,20 @@ def busy_cpu_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def raw_listing(
+    session: requests.Session, workspace_url: str, process_id: str, limit: int
+) -> list[Any]:
+    """The baseline of the listing figures: a plain requests loop that follows ``next``."""
+    params: dict[str, Any] | None = {"process_id": process_id, "limit": limit}
+    url: str | None = f"{workspace_url}/process-runs"
+    runs: list[Any] = []
+    while url:
+        page = session.get(url, params=params, timeout=30).json()
+        runs.extend(page["data"])
+        url, params = (page.get("next") if page.get("has_more") else None), None
+    return runs
+
+
 def machine() -> str:
     """One line naming the machine, for the top of every report."""
     return (

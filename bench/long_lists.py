@@ -37,7 +37,17 @@ from typing import Any
 import requests
 from robot.utils import DotDict
 
-from _harness import API_KEY, WORKSPACE_ID, Emulator, api_headers, emulator, machine, median, table
+from _harness import (
+    API_KEY,
+    WORKSPACE_ID,
+    Emulator,
+    api_headers,
+    emulator,
+    machine,
+    median,
+    raw_listing,
+    table,
+)
 from ProcessRunLibrary import ProcessRunLibrary
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
 from ProcessRunLibrary.keywords.context import to_dotdict
@@ -69,14 +79,7 @@ def strategies(emu: Emulator) -> list[Strategy]:
 
     def raw(process: str, _: int) -> Callable[[], list[Any]]:
         def listing() -> list[Any]:
-            params: dict[str, Any] | None = {"process_id": process, "limit": PAGE}
-            url: str | None = f"{emu.workspace_url}/process-runs"
-            runs: list[Any] = []
-            while url:
-                page = session.get(url, params=params, timeout=30).json()
-                runs.extend(page["data"])
-                url, params = (page.get("next") if page.get("has_more") else None), None
-            return runs
+            return raw_listing(session, emu.workspace_url, process, PAGE)
 
         return listing
 

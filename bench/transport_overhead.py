@@ -21,7 +21,16 @@ from typing import Any
 
 import requests
 
-from _harness import API_KEY, WORKSPACE_ID, api_headers, emulator, machine, median, table
+from _harness import (
+    API_KEY,
+    WORKSPACE_ID,
+    api_headers,
+    emulator,
+    machine,
+    median,
+    raw_listing,
+    table,
+)
 from ProcessRunLibrary.client import ControlRoomClient, Credentials
 
 
@@ -56,14 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 client.get_process_run(run_id, quiet=True)
 
         def raw_list() -> list[Any]:
-            params: dict[str, Any] | None = {"process_id": "bench", "limit": 100}
-            url: str | None = f"{emu.workspace_url}/process-runs"
-            runs: list[Any] = []
-            while url:
-                page = session.get(url, params=params, timeout=30).json()
-                runs.extend(page["data"])
-                url, params = (page.get("next") if page.get("has_more") else None), None
-            return runs
+            return raw_listing(session, emu.workspace_url, "bench", 100)
 
         def client_list() -> list[Any]:
             return client.list_process_runs("bench", quiet=True)
