@@ -23,7 +23,7 @@ from ..spool import CHUNK as DISK_CHUNK
 from ..spool import Incoming
 from ..workitems import DOWNLOAD_PATH, UPLOAD_PATH
 from .api.stepruns import robot_files_ready
-from .web import ADMIN_PREFIX, CONTEXT, SERVED, attachment
+from .web import ADMIN_PREFIX, CONTEXT, LOG_ENTRY, SERVED, UPLOAD, attachment
 
 routes = web.RouteTableDef()
 CHUNK = 64 * 1024
@@ -78,7 +78,7 @@ async def _upload(request: web.Request, workspace: Any, incoming: Incoming) -> w
             raise bad_request(f"The upload has more than {MAX_FORM_FIELDS} form fields.")
         else:
             fields[part.name] = await _text(part)
-    request["upload"] = _logged_form(fields, file_name, size)
+    request[UPLOAD] = _logged_form(fields, file_name, size)
     if size is None:
         workspace.check_upload(file_id, fields)  # a missing field or signature first
         raise bad_request("The upload has no part named 'file'.")
@@ -175,8 +175,8 @@ async def _stream(request: web.Request, name: str, size: int, chunks: Any) -> we
         }
     )
     response.content_length = size
-    if "log_entry" in request:  # middleware.py's: logged before the client has every byte
-        request["log_entry"]["status"] = response.status
+    if LOG_ENTRY in request:  # middleware.py's: logged before the client has every byte
+        request[LOG_ENTRY]["status"] = response.status
     await response.prepare(request)
     async for chunk in chunks:
         await response.write(chunk)

@@ -26,7 +26,16 @@ from .api.worker import PREFIXES as WORKER_PREFIXES
 from .api.worker import worker_credential
 from .context import Context, Served, authorize, check_workspace
 from .loglimit import stderr_lines
-from .web import ADMIN_PREFIX, API_PREFIX, CONTEXT, SERVED, Handler, error_response
+from .web import (
+    ADMIN_PREFIX,
+    API_PREFIX,
+    CONTEXT,
+    LOG_ENTRY,
+    SERVED,
+    UPLOAD,
+    Handler,
+    error_response,
+)
 
 HANG_SECONDS = 3600.0
 FAULT_HEADER = "X-Emulator-Fault"
@@ -200,7 +209,7 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
             )
     path = surface.log_path(request.path)
     entry = ctx.log.record(request.method, path, request.query, request.headers, body)
-    request["log_entry"] = entry  # a streamed answer's status is known before it ends
+    request[LOG_ENTRY] = entry  # a streamed answer's status is known before it ends
     started = time.perf_counter()
     try:
         if too_large is not None:
@@ -217,8 +226,8 @@ async def logged(request: web.Request, handler: Handler, surface: Surface) -> we
         response = unexpected_error_response(request, error)
     finally:
         entry["duration"] = round(time.perf_counter() - started, 6)
-        if surface.log_full_path and "upload" in request:  # files.py's upload
-            entry["body"] = request["upload"]
+        if surface.log_full_path and UPLOAD in request:  # files.py's upload
+            entry["body"] = request[UPLOAD]
     entry["status"] = response.status
     if surface.emulated_date and not response.prepared:
         # The answer's Date is on the clock of its data: the emulated one.

@@ -30,8 +30,10 @@ Page = tuple[list[dict[str, Any]], int | None]  # the items, and the cursor of w
 Lister = Callable[[Workspace, int, int | None], Page]
 
 CONTEXT = web.AppKey("context", Context)
-# The request's key for its Served (web.RequestKey from aiohttp 3.12 on; a string before).
-SERVED: Any = web.RequestKey("served", Served) if hasattr(web, "RequestKey") else "served"
+# What a request carries between the middleware and its handler.
+SERVED = web.RequestKey("served", Served)
+LOG_ENTRY = web.RequestKey("log_entry", dict)  # its request log entry (requestlog.py)
+UPLOAD = web.RequestKey("upload", object)  # an upload's form as the request log shows it
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
