@@ -443,6 +443,12 @@ def test_a_command_past_its_timeout_is_terminated(live: Live) -> None:
     assert live.ended(run_id) == "unresolved"
     [step_run] = live.step_runs(run_id)
     assert (step_run["state"], step_run["error"]) == ("failed", {"code": "STEP_RUN_TIMEOUT"})
+    events = live.api("GET", f"/step-runs/{step_run['id']}/events").json()["data"]
+    assert [(e["event_type"], e["timestamp"]) for e in events][1:] == [
+        ("in_progress", step_run["started_at"]),
+        ("failed", step_run["ended_at"]),
+    ]
+    assert events[0]["event_type"] == "new" and events[0]["timestamp"] <= step_run["started_at"]
     [item] = live.items(run_id)
     assert item["exception"] == {
         "type": "application",

@@ -415,20 +415,22 @@ def test_process_and_work_item_operations_match_the_schemas(emu: Emulator, check
     assert check.seen == expected
 
 
-# --- step runs (listStepRuns, getStepRun, listStepRunConsoleMessages, listStepRunArtifacts,
-# getStepRunArtifact) and the signed download URLs ---------------------------------------------
+# --- step runs (listStepRuns, getStepRun, listStepRunConsoleMessages, listStepRunEvents,
+# listStepRunArtifacts, getStepRunArtifact) and the signed download URLs ---------------------------------------------
 
 OPERATIONS.update(
     {
         "list_step_runs": ("/step-runs", "get"),
         "get_step_run": ("/step-runs/{step_run_id}", "get"),
         "list_step_run_console_messages": ("/step-runs/{step_run_id}/console-messages", "get"),
+        "list_step_run_events": ("/step-runs/{step_run_id}/events", "get"),
         "list_step_run_artifacts": ("/step-runs/{step_run_id}/artifacts", "get"),
         "get_step_run_artifact": ("/step-runs/{step_run_id}/artifacts/{artifact_id}", "get"),
     }
 )
 UNDOCUMENTED |= {
     ("get_step_run", 404),  # unknown step run
+    ("list_step_run_events", 404),
     ("list_step_run_artifacts", 404),
     ("get_step_run_artifact", 404),
     ("download", 403),  # a download URL with a wrong signature, none, or expired
@@ -499,6 +501,14 @@ def test_every_step_run_operation_and_status_matches_the_schemas(
     check(console, api("GET", "/step-runs/nope/console-messages"))
     check(console, noauth(f"/step-runs/{failed}/console-messages"))
 
+    events = "list_step_run_events"
+    for step_run in first["data"] + rest["data"]:
+        page = check(events, api("GET", f"/step-runs/{step_run['id']}/events"))
+        assert page["data"][-1]["event_type"] == step_run["state"]
+    check(events, api("GET", f"/step-runs/{failed}/events", params={"limit": 1}))
+    check(events, api("GET", "/step-runs/nope/events"))
+    check(events, noauth(f"/step-runs/{failed}/events"))
+
     artifacts = "list_step_run_artifacts"
     page = check(artifacts, api("GET", f"/step-runs/{failed}/artifacts"))
     check(artifacts, api("GET", f"/step-runs/{failed}/artifacts", params={"limit": 1}))
@@ -520,6 +530,7 @@ def test_every_step_run_operation_and_status_matches_the_schemas(
         {(listed, s) for s in (200, 400, 403)}
         | {("get_step_run", s) for s in (200, 403, 404)}
         | {(console, s) for s in (200, 403, 404)}
+        | {(events, s) for s in (200, 403, 404)}
         | {(artifacts, s) for s in (200, 403, 404)}
         | {(one, s) for s in (200, 403, 404)}
         | {("download", s) for s in (403, 404)}

@@ -86,6 +86,54 @@ def test_step_runs_page_with_next_urls(emu: Emulator) -> None:
     assert [m["message"] for m in page.json()["data"] + rest["data"]] == ["a", "b", "c"]
 
 
+def events(emu: Emulator, step_run_id: str) -> list[tuple[str, str]]:
+    answer = emu.api("GET", f"/step-runs/{step_run_id}/events").json()
+    assert (answer["next"], answer["has_more"]) == (None, False)
+    return [(e["event_type"], e["timestamp"]) for e in answer["data"]]
+
+
+def test_step_run_events_are_the_states_entered_with_their_times(emu: Emulator) -> None:
+    steps = [{"name": "First"}, {"name": "Second", "fails": True}]
+    emu.define("evented", new_seconds=2, run_seconds=2, outcome="unresolved", steps=steps)
+    run_id = emu.start("evented")
+    first = emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()["data"][0]
+    created = events(emu, first["id"])[0]
+    assert created[0] == "new"
+    wait_for_state(emu, run_id, "unresolved")
+    run = emu.api("GET", f"/process-runs/{run_id}").json()
+    one, two = emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()["data"]
+    # The first step run waited for a worker for the second half of the run's new time.
+    waited = events(emu, one["id"])
+    assert [kind for kind, _ in waited] == ["new", "awaiting_worker", "in_progress", "completed"]
+    assert waited[0] == created and waited[0][1] == run["created_at"]
+    assert created[1] < waited[1][1] < waited[2][1] == one["started_at"] == run["started_at"]
+    assert waited[3][1] == one["ended_at"] == one["state_updated_at"]
+    # A later step run is created as the one before it ends, and a worker is at hand.
+    assert events(emu, two["id"]) == [
+        ("new", one["ended_at"]),
+        ("in_progress", two["started_at"]),
+        ("failed", two["ended_at"]),
+    ]
+    assert two["started_at"] == one["ended_at"] and two["ended_at"] == run["ended_at"]
+    page = emu.api("GET", f"/step-runs/{one['id']}/events", params={"limit": 3}).json()
+    rest = emu.http.get(page["next"], timeout=10).json()
+    assert [(e["event_type"], e["timestamp"]) for e in page["data"] + rest["data"]] == waited
+    assert (page["has_more"], rest["has_more"], rest["next"]) == (True, False, None)
+
+
+def test_a_step_run_stopped_before_it_waited_for_a_worker(emu: Emulator) -> None:
+    emu.define("queued", new_seconds=10_000)  # it would wait for a worker from 5,000 s on
+    run_id = emu.start("queued")
+    (step_run,) = emu.api("GET", "/step-runs", params={"process_run_id": run_id}).json()["data"]
+    body = {"set_remaining_work_items_as_done": False, "terminate_ongoing_activity_runs": True}
+    assert emu.api("POST", f"/process-runs/{run_id}/stop", json=body).json() == {"accepted": True}
+    wait_for_state(emu, run_id, "unresolved")
+    step_run = emu.api("GET", f"/step-runs/{step_run['id']}").json()
+    assert (step_run["state"], step_run["started_at"]) == ("failed", None)
+    assert [kind for kind, _ in events(emu, step_run["id"])] == ["new", "failed"]
+    assert events(emu, step_run["id"])[-1][1] == step_run["ended_at"]
+
+
 def test_missing_run_id_and_unknown_step_runs(emu: Emulator) -> None:
     assert error(emu.api("GET", "/step-runs")) == (
         400,
@@ -97,7 +145,7 @@ def test_missing_run_id_and_unknown_step_runs(emu: Emulator) -> None:
         "has_more": False,
         "data": [],
     }
-    for path in ("", "/console-messages", "/artifacts", "/artifacts/x"):
+    for path in ("", "/console-messages", "/events", "/artifacts", "/artifacts/x"):
         response = emu.api("GET", f"/step-runs/nope{path}")
         assert error(response) == (404, "not_found", "Step run 'nope' not found.")
     assert requests.get(f"{emu.ws_url}/step-runs/nope", timeout=10).status_code == 403

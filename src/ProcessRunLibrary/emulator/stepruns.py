@@ -54,6 +54,7 @@ class StepRunView:
     error: dict[str, str] | None
     planned_end: float | None  # when its slice of the run ends (None: never, a forever run)
     attempt: int = 1  # 1: of the run's first processing, 2: of its first retry, ...
+    awaiting: float | None = None  # when it began to wait for a worker (None: never did)
 
 
 class StepRuns(Runs):
@@ -167,14 +168,16 @@ class StepRuns(Runs):
             state, updated, started, ended = "in_progress", begin, begin, None
         else:
             ended = None
-            # Only the first step run waits for a worker: the second half of the run's
-            # `new` period (also when the run is stopped before it starts).
-            natural = run.created + run.process.new_seconds if begin is None else begin
-            awaiting = created + (natural - created) / 2
-            if index == 0 and now >= awaiting:
-                state, updated = "awaiting_worker", awaiting
-            else:
-                state, updated = "new", created
+            state, updated = "new", created
+        # Only the first step run waits for a worker: the second half of the run's `new`
+        # period (also when the run is stopped before it starts).
+        natural = run.created + run.process.new_seconds if begin is None else begin
+        wait = created + (natural - created) / 2
+        awaiting = None
+        if index == 0 and wait <= min(now, ended if ended is not None else now):
+            awaiting = wait
+            if state == "new":
+                state, updated = "awaiting_worker", wait
         step_id = step.id or str(uuid.uuid5(ID_NAMESPACE, f"{run.process.id}/step/{index}"))
         return StepRunView(
             id=self.step_run_id(run, index, attempt),
@@ -190,6 +193,7 @@ class StepRuns(Runs):
             error=error,
             planned_end=end,
             attempt=attempt,
+            awaiting=awaiting,
         )
 
     @staticmethod
@@ -348,6 +352,16 @@ class StepRuns(Runs):
         # Only the page is formatted: a command may print 100,000 lines.
         page = [{"timestamp": iso(at), "message": text} for at, text in messages[start:end]]
         return page, (end if end < len(messages) else None)
+
+    def list_events(
+        self, step_run_id: str, limit: int, cursor: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The states the step run has entered, oldest first, each with when."""
+        view = self._step_run(step_run_id, self.clock.now())
+        events = [("new", view.created), ("awaiting_worker", view.awaiting)]
+        events += [("in_progress", view.started), (view.state, view.ended)]
+        data = [{"timestamp": iso(t), "event_type": kind} for kind, t in events if t is not None]
+        return _slice(data, limit, cursor)
 
     # --- artifacts
 

@@ -1,4 +1,5 @@
-"""Routes of the Control Room API for step runs, their console messages and artifacts."""
+"""Routes of the Control Room API for step runs, their console messages, events and
+artifacts."""
 
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ async def list_step_run_console_messages(request: web.Request) -> web.Response:
         request,
         "console",
         lambda ws, limit, cursor: ws.list_console_messages(step_run, limit, cursor),
+    )
+
+
+@routes.get(STEP_RUNS + "/{step_run}/events")
+async def list_step_run_events(request: web.Request) -> web.Response:
+    step_run = request.match_info["step_run"]
+    return paged(
+        request, "events", lambda ws, limit, cursor: ws.list_events(step_run, limit, cursor)
     )
 
 
