@@ -2,6 +2,7 @@
 Documentation    Waiting for runs: outcomes, timeouts, many runs, Robot timeouts.
 
 Resource         common.resource
+Resource         private_emulator.resource
 Library          Process
 Library          String
 Library          OutputReader.py
@@ -24,10 +25,11 @@ Wait Until Process Run Completes Returns The Final Run
 A Run That Has Already Ended Returns At Once
     ${id} =    Start Process Run    quick
     Wait Until Process Run Completes    ${id}
-    Emulator.Clear Request Log
+    # Counted before and after: the request log is shared with pabot's other suites.
+    ${before} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/${id}
     Wait Until Process Run Completes    ${id}
-    ${gets} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/${id}
-    Should Be Equal    ${gets}    ${1}
+    ${after} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/${id}
+    Should Be Equal    ${{$after - $before}}    ${1}
 
 A Wait Reads Its Process's History Through The List It Polls Anyway
     # A process of its own: pabot's other processes share this emulator and its request log.
@@ -35,17 +37,17 @@ A Wait Reads Its Process's History Through The List It Polls Anyway
     FOR    ${_}    IN RANGE    3
         Start Process Run And Wait    waiting-history
     END
-    Emulator.Clear Request Log
+    ${mark} =    Last Request Number
     Close All Control Room Sessions    # a new session has no history yet
     ${run} =    Start Process Run And Wait    waiting-history
     Should Be Equal    ${run.state}    completed
-    ${reads} =    Reads Of    waiting-history    ${run.id}
+    ${reads} =    Reads Of    waiting-history    ${run.id}    ${mark}
     Should Be Equal    ${reads}[0][path]    /workspaces/${WORKSPACE_ID}/process-runs
-    ${lists} =    Lists Of    waiting-history
+    ${lists} =    Lists Of    waiting-history    ${mark}
     Should Be Equal    ${lists}    ${1}
     ${id} =    Start Process Run    waiting-history
     Wait Until Process Run Completes    ${id}    expected_duration=0.5 s
-    ${after} =    Lists Of    waiting-history
+    ${after} =    Lists Of    waiting-history    ${mark}
     Should Be Equal    ${after}    ${1}    The history is known in this session: no more lists
 
 An Unresolved Run Fails The Wait With Its Failed Work Items
@@ -113,18 +115,20 @@ Wait Until Process Runs Complete Returns Runs In The Given Order
     END
 
 Waiting For Many Runs Of One Process Costs One Request A Round
-    ${process} =    Define Unique Process    quick
+    [Documentation]    On a private emulator: every request it logs is this test's.
+    [Setup]    Start Private Emulator
     ${ids} =    Create List
     FOR    ${_}    IN RANGE    10
-        ${id} =    Start Process Run    ${process}
+        ${id} =    Start Process Run    quick
         Append To List    ${ids}    ${id}
     END
-    Emulator.Clear Request Log
+    Private.Clear Request Log
     Wait Until Process Runs Complete    ${ids}
-    ${single gets} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/[^/?]+$
-    ${lists} =    Emulator.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs$
+    ${single gets} =    Private.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs/[^/?]+$
+    ${lists} =    Private.Get Request Count    GET    /workspaces/${WORKSPACE_ID}/process-runs$
     Should Be Equal    ${single gets}    ${0}
     Should Be True    0 < ${lists} < 20
+    [Teardown]    Run Keywords    Private.Stop Emulator    AND    Close All Control Room Sessions
 
 The Failure Of Many Runs Lists Every Failed Run
     ${ok} =    Start Process Run    quick
@@ -152,11 +156,12 @@ Start Process Run And Wait
 
 Start Process Run And Wait Checks Its Times Before Starting
     [Tags]    python-3.11-messages
-    Emulator.Clear Request Log
+    # A process no other suite starts: the request log is shared with them.
+    ${process} =    Set Variable    never-started-${{uuid.uuid4().hex[:8]}}
     Run Keyword And Expect Error
     ...    ValueError: Argument 'timeout' got value '-5 s' that cannot be converted to Time: a time cannot be negative.
-    ...    Start Process Run And Wait    quick    timeout=${NEGATIVE TIME}
-    ${starts} =    Emulator.Get Request Count    POST    /workspaces/${WORKSPACE_ID}/processes/quick/process-runs
+    ...    Start Process Run And Wait    ${process}    timeout=${NEGATIVE TIME}
+    ${starts} =    Emulator.Get Request Count    POST    /workspaces/${WORKSPACE_ID}/processes/${process}/process-runs
     Should Be Equal    ${starts}    ${0}
 
 Process Run State Should Be Names Both States
@@ -195,18 +200,26 @@ Robot Timeouts Interrupt A Wait
 
 
 *** Keywords ***
+Last Request Number
+    [Documentation]    The ``seq`` of the shared emulator's latest logged request. The suites
+    ...    share its log: they count what came after it, and never clear it.
+    ${requests} =    Emulator.Get Requests
+    RETURN    ${{$requests[-1]['seq'] if $requests else 0}}
+
 Reads Of
-    [Documentation]    The shared emulator's logged GETs that read ``run_id``: by id, or
-    ...    through the listing of ``process``, in order.
-    [Arguments]    ${process}    ${run_id}
+    [Documentation]    The shared emulator's logged GETs after request number ``since`` that
+    ...    read ``run_id``: by id, or through the listing of ``process``, in order.
+    [Arguments]    ${process}    ${run_id}    ${since}
     ${requests} =    Emulator.Get Requests    GET
     ${reads} =    Evaluate
-    ...    (lambda rs, p, i: [r for r in rs if r['query'].get('process_id') == p or r['path'].endswith('/' + i)])($requests, $process, $run_id)
+    ...    (lambda rs, p, i, n: [r for r in rs if r['seq'] > n and (r['query'].get('process_id') == p or r['path'].endswith('/' + i))])($requests, $process, $run_id, $since)
     RETURN    ${reads}
 
 Lists Of
-    [Documentation]    How many listings of the runs of ``process`` the shared emulator logged.
-    [Arguments]    ${process}
+    [Documentation]    How many listings of the runs of ``process`` the shared emulator logged
+    ...    after request number ``since``.
+    [Arguments]    ${process}    ${since}
     ${requests} =    Emulator.Get Requests    GET    /process-runs$
-    ${count} =    Evaluate    (lambda rs, p: sum(1 for r in rs if r['query'].get('process_id') == p))($requests, $process)
+    ${count} =    Evaluate
+    ...    (lambda rs, p, n: sum(1 for r in rs if r['seq'] > n and r['query'].get('process_id') == p))($requests, $process, $since)
     RETURN    ${count}
