@@ -74,3 +74,17 @@ def client(http: FakeAdapter) -> ControlRoomClient:
     c.http.adapters.clear()
     c.http.mount("https://", http)
     return c
+
+
+@pytest.fixture
+def frozen_wait_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait loop's clock stands still, so that a message reads "after waiting 0
+    seconds" even when a garbage collection or a loaded machine pauses the test for over
+    0.1 s. Only for waits that end at their first poll (an ended run, or a timeout of 0 s)."""
+    import time
+    import types
+
+    from ProcessRunLibrary import watching
+
+    frozen = types.SimpleNamespace(monotonic=lambda: 1000.0, sleep=time.sleep)
+    monkeypatch.setattr(watching, "time", frozen)

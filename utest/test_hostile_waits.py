@@ -18,7 +18,7 @@ ABSURD = ["1e400", "1" + "0" * 400, "1e308"]  # infinite, too large for a float,
 
 @pytest.mark.parametrize("duration", ABSURD, ids=["inf", "10^400", "1e308"])
 def test_a_completed_run_with_an_absurd_duration_ends_the_wait_without_it(
-    client, http, caplog, duration
+    client, http, caplog, duration, frozen_wait_clock
 ):
     ctx = LibraryContext(Settings(), 30, 1)
     ctx.sessions["default"], ctx.current_alias = client, "default"

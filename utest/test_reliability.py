@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 import time
+import types
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +26,7 @@ from urllib3.exceptions import (
 )
 
 from ProcessRunLibrary import masking
-from ProcessRunLibrary.client import ControlRoomClient, Credentials, retries
+from ProcessRunLibrary.client import ControlRoomClient, Credentials, retries, transport
 from ProcessRunLibrary.client.transport import MAY_HAVE_STARTED
 from ProcessRunLibrary.errors import ControlRoomError, InvalidArgument
 from ProcessRunLibrary.keywords.context import LibraryContext, Settings, _credentials
@@ -300,12 +301,15 @@ def test_a_503_on_a_get_is_retried_once_and_succeeds(server):
     assert server.seen == ["GET /api/v1/workspaces/ws/process-runs/r1"] * 2
 
 
-def test_retry_after_as_an_http_date_is_honoured(server):
-    in_two = email.utils.formatdate(time.time() + 2, usegmt=True)
-    server.script = [(503, {"Retry-After": in_two}, BUSY), (200, {}, RUN)]
-    started = time.monotonic()
+def test_retry_after_as_an_http_date_is_honoured(server, monkeypatch):
+    # The pause is recorded, not slept: a wall-clock bound would fail on a loaded machine.
+    pauses: list[float] = []
+    clock = types.SimpleNamespace(monotonic=time.monotonic, sleep=pauses.append)
+    monkeypatch.setattr(transport, "time", clock)
+    in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)  # whole seconds: 9 to 10 s
+    server.script = [(503, {"Retry-After": in_ten}, BUSY), (200, {}, RUN)]
     _client(server).get_process_run("r1")
-    assert 0.9 <= time.monotonic() - started < 2.5
+    assert len(pauses) == 1 and 5 <= pauses[0] <= 10  # not the backoff's 0.5 to 0.75 s
     assert len(server.seen) == 2
 
 

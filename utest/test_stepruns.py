@@ -453,7 +453,9 @@ def test_bad_download_artifacts_fails_before_any_request(client, http):
     ("duration", "ending"),
     [(10.0, "; by Control Room's clock it ran 10 seconds."), (None, ".")],
 )
-def test_the_end_of_a_wait_names_the_clock_of_each_figure(client, http, caplog, duration, ending):
+def test_the_end_of_a_wait_names_the_clock_of_each_figure(
+    client, http, caplog, duration, ending, frozen_wait_clock
+):
     from ProcessRunLibrary.keywords.waiting import WaitingKeywords
 
     ctx = LibraryContext(Settings(), 30, 1)

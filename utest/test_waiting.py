@@ -77,7 +77,9 @@ def test_every_server_string_in_the_failure_message_is_cleaned(ctx, http):
     )
 
 
-def test_a_run_state_with_escapes_is_cleaned_in_the_log_and_the_message(ctx, http, caplog):
+def test_a_run_state_with_escapes_is_cleaned_in_the_log_and_the_message(
+    ctx, http, caplog, frozen_wait_clock
+):
     http.answer(body={"id": "r1", "state": "\x1b[2J\x1b]0;x\x07running\x9b6n"})
     with caplog.at_level(logging.INFO):
         message = failure_of(WaitingKeywords(ctx).wait_until_process_run_completes, "r1", "0 s")

@@ -24,12 +24,10 @@ ${PYTHON}    ${{sys.executable}}
 *** Test Cases ***
 Certificates Are Verified By Default
     Create Control Room Session    default verify    api_url=${PRIVATE URL}
-    ${started} =    Evaluate    time.monotonic()
+    # Not retried: a retry would end the message with " (after 1 retry)".
     Run Keyword And Expect Error
     ...    EQUALS:GET /workspaces/${WORKSPACE_ID}/process-runs/x failed: TLS certificate verification failed (give verify a CA bundle path).
     ...    Get Process Run    x
-    ${elapsed} =    Seconds Since    ${started}
-    Should Be True    ${elapsed} < 0.5    A rejected certificate is not retried (took ${elapsed} s).
     ${sent} =    Private.Get Request Count
     Should Be Equal    ${sent}    ${0}
 

@@ -175,7 +175,7 @@ def check() -> Checker:
 
 
 def wait_until_ended(emu: Emulator, run_id: str) -> None:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     while emu.api("GET", f"/process-runs/{run_id}").json()["state"] not in (
         "completed",
         "unresolved",
@@ -458,7 +458,9 @@ def test_every_step_run_operation_and_status_matches_the_schemas(
 
     start = "/processes/{}/process-runs"
     steps = [{"name": "Fetch"}, {"name": "Enter", "console": ["entering"]}]
-    emu.define("steps", new_seconds=60, run_seconds=2, outcome="unresolved", steps=steps)
+    # Each step is in progress for 20 s of the emulator's clock (1 s here): long enough for
+    # the polling below to see it under a loaded machine or a long garbage collection.
+    emu.define("steps", new_seconds=60, run_seconds=40, outcome="unresolved", steps=steps)
     emu.define("waiting", new_seconds=10000)
     waiting = api("POST", start.format("waiting")).json()["id"]
     steps_run = api("POST", start.format("steps")).json()["id"]
