@@ -175,4 +175,7 @@ def test_the_redirects_of_a_request_share_its_request_timeout(server):  # noqa: 
     assert (
         str(raised.value) == "GET /workspaces/ws/process-runs/r1 failed: no answer within 1 second."
     )
-    assert [p for _, p, _ in server.seen] == [path, path + "x", path + "xx"]
+    # At 0.6 s a hop, a second's budget reaches the third hop at most (a loaded machine may
+    # cut it at the second); a budget per hop would have gone on to all six.
+    seen = [p for _, p, _ in server.seen]
+    assert 2 <= len(seen) <= 3 and seen == [path, path + "x", path + "xx"][: len(seen)]

@@ -89,7 +89,7 @@ class Emulator:
         return self.admin("POST", "/faults", json=rule)
 
 
-STOPPING_SECONDS = 10.0  # 0.5 real seconds at the clock factor: time to see `stopping`
+STOPPING_SECONDS = 20.0  # 1 real second at the clock factor: time to see `stopping`
 
 
 @pytest.fixture(scope="session")

@@ -248,8 +248,9 @@ def test_state_filter(emu: Emulator) -> None:
 
 
 def test_lifecycle_with_a_high_clock_factor(emu: Emulator) -> None:
-    # 20 emulated seconds take 1 real second at a factor of 20.
-    emu.define("twenty", new_seconds=10, run_seconds=10)
+    # 40 emulated seconds take 2 real seconds at a factor of 20: each state lasts 1 s,
+    # long enough for the polling below to see it on a loaded machine.
+    emu.define("twenty", new_seconds=20, run_seconds=20)
     started = time.monotonic()
     run_id = emu.start("twenty")
     states = []
@@ -262,9 +263,9 @@ def test_lifecycle_with_a_high_clock_factor(emu: Emulator) -> None:
         time.sleep(0.01)
     elapsed = time.monotonic() - started
     assert states == ["new", "in_progress", "completed"]
-    assert 20 / CLOCK_FACTOR <= elapsed < 5
+    assert 40 / CLOCK_FACTOR <= elapsed < 10
     run = emu.api("GET", f"/process-runs/{run_id}").json()
-    assert run["duration"] == 10.0
+    assert run["duration"] == 20.0
     assert run["started_at"] is not None and run["ended_at"] is not None
 
 
