@@ -25,7 +25,7 @@ def broken_context() -> Context:
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("planted bug")
 
-    workspace.list_runs = boom  # type: ignore[method-assign]
+    workspace.list_run_facts = boom  # type: ignore[method-assign]
     workspace.runs_json = boom  # type: ignore[method-assign]
     return Context(workspace=workspace, api_key=KEY)
 

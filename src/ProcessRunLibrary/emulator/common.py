@@ -9,7 +9,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 RUN_STATES = ("new", "in_progress", "completed", "unresolved", "stopping")
 ENDED_STATES = ("completed", "unresolved")
@@ -139,12 +139,15 @@ def announced_file(body: Any, name_field: str, size_field: str) -> tuple[str, in
     return name, int(size)
 
 
+Rendered = TypeVar("Rendered")
+
+
 def page(
     candidates: Iterable[Any],
     limit: int,
     seq_of: Callable[[Any], int],
-    render: Callable[[Any], dict[str, Any]],
-) -> tuple[list[dict[str, Any]], int | None]:
+    render: Callable[[Any], Rendered],
+) -> tuple[list[Rendered], int | None]:
     """Take `limit` candidates; the cursor is the seq of the last one if more follow."""
     page: list[Any] = []
     for candidate in candidates:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import signing
 from .common import (
@@ -21,6 +21,36 @@ from .common import (
 from .model import Run, StopRequest, Timeline, WorkItem
 from .processes import Process
 from .workitems import WorkItems
+
+
+class RunFacts(NamedTuple):
+    """Everything a run's JSON is made of at one moment: `facts_json` needs nothing else,
+    so the facts are also the key of its encoded answer (server/web.py's `ANSWERS`)."""
+
+    id: str
+    state: str
+    created: float
+    started: float | None
+    ended: float | None
+    process_id: str
+    process_name: str
+
+
+def facts_json(facts: RunFacts) -> dict[str, Any]:
+    duration = None
+    if facts.ended is not None:
+        start = facts.started if facts.started is not None else facts.created
+        duration = round(facts.ended - start, 3)
+    return {
+        "id": facts.id,
+        "state": facts.state,
+        "created_at": iso(facts.created),
+        "started_at": iso(facts.started),
+        "ended_at": iso(facts.ended),
+        "duration": duration,
+        "process": {"id": facts.process_id, "name": facts.process_name},
+        "started_by": {"type": "api", "details": None},
+    }
 
 
 class Runs(WorkItems):
@@ -220,31 +250,34 @@ class Runs(WorkItems):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self.run_json(self._run(run_id), self.clock.now())
 
+    def get_run_facts(self, run_id: str) -> RunFacts:
+        return self.run_facts(self._run(run_id), self.clock.now())
+
     def run_json(self, run: Run, now: float) -> dict[str, Any]:
+        return facts_json(self.run_facts(run, now))
+
+    def run_facts(self, run: Run, now: float) -> RunFacts:
         line = self.timeline(run)
         state = self.run_state(run, now, line)
         # A retried run keeps the start of its first attempt.
         first = line.started if line.first_started is None else line.first_started
         started = first if first is not None and now >= first else None
         ended = line.ended if state in ENDED_STATES else None
-        duration = None
-        if ended is not None:
-            duration = round(ended - (started if started is not None else run.created), 3)
-        return {
-            "id": run.id,
-            "state": state,
-            "created_at": iso(run.created),
-            "started_at": iso(started),
-            "ended_at": iso(ended),
-            "duration": duration,
-            "process": {"id": run.process.id, "name": run.process.name},
-            "started_by": {"type": "api", "details": None},
-        }
+        return RunFacts(
+            run.id, state, run.created, started, ended, run.process.id, run.process.name
+        )
 
     def list_runs(
         self, process_id: str | None, state: str | None, limit: int, cursor: int | None
     ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of runs, newest first; returns the page and the cursor of the next one."""
+        facts, cursor = self.list_run_facts(process_id, state, limit, cursor)
+        return [facts_json(f) for f in facts], cursor
+
+    def list_run_facts(
+        self, process_id: str | None, state: str | None, limit: int, cursor: int | None
+    ) -> tuple[list[RunFacts], int | None]:
+        """As list_runs, each run as its RunFacts (the key of its encoded answer)."""
         if state is not None and state not in RUN_STATES:
             raise bad_request(f"'state' must be one of {', '.join(RUN_STATES)}.")
         now = self.clock.now()
@@ -257,7 +290,7 @@ class Runs(WorkItems):
             and (process_id is None or r.process.id == process_id)
             and (state is None or self.run_state(r, now) == state)
         )
-        return page(candidates, limit, lambda r: r.seq, lambda r: self.run_json(r, now))
+        return page(candidates, limit, lambda r: r.seq, lambda r: self.run_facts(r, now))
 
     def stop_run(self, run_id: str, body: Any) -> dict[str, Any]:
         run = self._run(run_id)

@@ -5,13 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...common import bad_request, not_found
+from ...runs import facts_json
 from ..web import (
+    ANSWERS,
     API_PREFIX,
     WS,
+    decode_cursor,
+    encoded_page_response,
+    encoded_response,
     json_response,
     key_in_query,
     optional,
     origin,
+    page_limit,
     paged,
     read_json,
     served_of,
@@ -26,14 +32,16 @@ RUNS = f"{API_PREFIX}{WS}/process-runs"
 @routes.get(RUNS)
 async def list_process_runs(request: web.Request) -> web.Response:
     process_id, state = optional(request, "process_id"), optional(request, "state")
-    return paged(
-        request, "runs", lambda ws, limit, cursor: ws.list_runs(process_id, state, limit, cursor)
-    )
+    limit, cursor = page_limit(request), decode_cursor(request, "runs")
+    facts, cursor = workspace_of(request).list_run_facts(process_id, state, limit, cursor)
+    items = [ANSWERS.body(f, facts_json) for f in facts]
+    return encoded_page_response(request, "runs", items, cursor, limit)
 
 
 @routes.get(RUNS + "/{run}")
 async def get_process_run(request: web.Request) -> web.Response:
-    return json_response(workspace_of(request).get_run(request.match_info["run"]))
+    facts = workspace_of(request).get_run_facts(request.match_info["run"])
+    return encoded_response(ANSWERS.body(facts, facts_json))
 
 
 @routes.delete(RUNS + "/{run}")
