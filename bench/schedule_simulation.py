@@ -71,17 +71,25 @@ def fixed(ends: float, pause: float) -> tuple[int, float]:
 
 
 def first_wait(
-    ends: float, siblings: list[float], head: float, rng: random.Random, begins: float = 0.0
+    ends: float,
+    siblings: list[float],
+    head: float,
+    rng: random.Random,
+    begins: float = 0.0,
+    just_started: bool = False,
 ) -> tuple[int, float]:
     """A new process: the run created at 0, ``siblings`` (lengths) created ``head``
     seconds before it; every poll lists the process, so ended siblings make a history.
-    The wait begins ``begins`` seconds after the run's creation."""
+    The wait begins ``begins`` seconds after the run's creation; ``just_started``: as
+    Start Process Run And Wait, whose first poll comes after the first pause."""
     history, clock = History(clock=lambda: 0.0), Clock()
     clock.now = begins
     runs = [("r", 0.0, ends)] + [(f"s{i}", -head, length) for i, length in enumerate(siblings)]
     watched = Watched("r", process_hint="p", created_hint=0.0)
     schedule = PredictiveSchedule(10.0, [watched], history, rng=rng.random, clock=clock)
     requests = 0
+    if just_started:
+        clock.now += schedule.next_pause()
     while True:
         seen = [listed(i, created, length, clock.now) for i, created, length in runs]
         history.note(seen)
@@ -105,10 +113,15 @@ def first_wait_rows(draws: int, rng: random.Random) -> list[tuple[str, str, str,
     for length in (2.0, 10.0, 60.0):
         ends = [length * rng.uniform(0.9, 1.1) for _ in range(draws)]
         siblings = [[length * rng.uniform(0.9, 1.1) for _ in range(3)] for _ in range(draws)]
+        own = random.Random(length)
         results = {
             "fixed 8 s polling (baseline)": [fixed(e, 8.0) for e in ends],
             "today's schedule": [today(e, rng) for e in ends],
             "library, no history": [first_wait(e, [], 0.0, rng) for e in ends],
+            # Its own jitter, so that the other rows draw what they drew before it came.
+            "library, no history, Start Process Run And Wait": [
+                first_wait(e, [], 0.0, own, just_started=True) for e in ends
+            ],
             "library, no history, 3 runs going since D/2": [
                 first_wait(e, s, length / 2, rng) for e, s in zip(ends, siblings, strict=True)
             ],

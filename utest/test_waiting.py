@@ -280,3 +280,38 @@ def test_a_long_string_given_as_the_ids_of_a_group_is_cut_in_the_message(ctx, ht
         "Argument 'process_run_ids' must be a non-empty list of ids, got "
         f"{repr(ids)[:200]}... (cut, 1000 characters in all)."
     )
+
+
+@pytest.mark.parametrize(
+    "keyword", ["start_process_run_and_wait", "wait_until_process_run_completes"]
+)
+def test_a_run_just_started_is_first_read_after_a_pause(ctx, http, monkeypatch, keyword):
+    # The start's answer says the run exists and is new: reading it at once would say so
+    # again. A wait on a run it did not start reads it at once.
+    from ProcessRunLibrary import watching
+
+    events: list[str] = []
+    monkeypatch.setattr(watching.time, "sleep", lambda seconds: events.append("pause"))
+    real_send = http.send
+
+    def send(request, **kwargs):  # type: ignore[no-untyped-def]
+        events.append(f"{request.method} {request.path_url.split('?')[0].rsplit('/', 1)[-1]}")
+        return real_send(request, **kwargs)
+
+    monkeypatch.setattr(http, "send", send)
+    ended = {
+        "id": "r1",
+        "state": "completed",
+        "process": {"id": "p1", "name": "P"},
+        "created_at": "2026-01-01T00:00:00Z",
+        "ended_at": "2026-01-01T00:00:05Z",
+    }
+    if keyword == "start_process_run_and_wait":
+        http.answer(body={"started": True, "id": "r1"})
+        http.answer(body=page([ended]))  # the first poll also reads the process's history
+        WaitingKeywords(ctx).start_process_run_and_wait("p1")
+        assert events == ["POST process-runs", "pause", "GET process-runs"]
+    else:
+        http.answer(body=ended)
+        WaitingKeywords(ctx).wait_until_process_run_completes("r1")
+        assert events == ["GET r1"]

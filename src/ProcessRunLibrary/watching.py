@@ -147,17 +147,22 @@ def poll_until_ended(
     interval: float,
     expected: float | None = None,
     on_change: Callable[[Watched, float], None] | None = None,
+    just_started: bool = False,
 ) -> float:
     """Poll until every run has ended or ``timeout`` has passed; return the seconds taken.
 
     The session's :class:`History` predicts the runs' ends, a :class:`RunWatcher` reads
     them and a :class:`PredictiveSchedule` spaces the polls. ``on_change(run, elapsed)``
-    is called for each run whose state a poll changed (the keywords log it)."""
+    is called for each run whose state a poll changed (the keywords log it). A run
+    ``just_started`` (its start has just been answered) is surely `new`: the first poll
+    comes after the schedule's first pause, not at once."""
     started = time.monotonic()
     deadline = started + timeout
     history = history_of(client)
     watcher = RunWatcher(client, history)
     schedule = PredictiveSchedule(interval, watched, history, expected)
+    if just_started:
+        time.sleep(min(schedule.next_pause(), timeout))
     while True:
         before = {w.id: w.state for w in watched}
         # The wait's time limit bounds each poll; the last one, at the deadline, gets a

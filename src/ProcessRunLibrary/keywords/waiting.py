@@ -215,7 +215,9 @@ class WaitingKeywords(LibraryComponent):
         """Starts a process run and waits until it has ended; returns the final run.
 
         The same as `Start Process Run` followed by `Wait Until Process Run Completes`,
-        with the arguments of both. Every argument is checked before the run is started.
+        with the arguments of both, and one request fewer: the run it has just started is
+        surely ``new``, so it is first read after the first pause, not at once. Every
+        argument is checked before the run is started.
 
         Examples:
         | ${run} = | Start Process Run And Wait | ${PROCESS} | payload={"order": 42} | timeout=15 min |
@@ -352,6 +354,7 @@ class WaitingKeywords(LibraryComponent):
                 options.poll_interval,
                 options.expected_duration,
                 on_change=_log_change,
+                just_started=started is not None,
             )
             _report(watched, elapsed, client.request_count - requests_before)
             texts, count = diagnosis.failures(
