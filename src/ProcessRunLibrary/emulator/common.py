@@ -108,6 +108,14 @@ def json_depth(data: Any) -> int:
     return deepest
 
 
+def duration(created: float, started: float | None, ended: float | None) -> float | None:
+    """A run's or step run's `duration`: seconds from its start (else its creation) to
+    its end, to the millisecond; None until it has ended."""
+    if ended is None:
+        return None
+    return round(ended - (started if started is not None else created), 3)
+
+
 # A run's created and started times are written out again on every poll of it.
 @functools.lru_cache(maxsize=4096)
 def iso(timestamp: float | None) -> str | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from . import robotfiles
-from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, iso, not_found
+from .common import ID_NAMESPACE, STOPPED_CODE, bad_request, duration, iso, not_found
 from .model import ItemView, Run, Timeline, WorkItem
 from .processes import ROBOT_FILES, Artifact, Step
 from .runs import Runs
@@ -213,10 +213,6 @@ class StepRuns(Runs):
         )
 
     def step_run_json(self, view: StepRunView) -> dict[str, Any]:
-        duration = None
-        if view.ended is not None:
-            since = view.started if view.started is not None else view.created
-            duration = round(view.ended - since, 3)
         return {
             "id": view.id,
             "state": view.state,
@@ -224,7 +220,7 @@ class StepRuns(Runs):
             "error": view.error,
             "started_at": iso(view.started),
             "ended_at": iso(view.ended),
-            "duration": duration,
+            "duration": duration(view.created, view.started, view.ended),
             "step": {"id": view.step_id, "name": view.step.name},
         }
 
