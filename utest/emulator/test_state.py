@@ -333,6 +333,28 @@ def test_list_runs_pages_newest_first_with_a_stable_cursor() -> None:
     assert cursor is None
 
 
+def test_list_runs_pages_every_run_of_several_kinds_newest_first() -> None:
+    # Runs are listed in the order they entered the workspace, reversed, without sorting:
+    # that order must be the order of their numbers, for every way a run is made.
+    workspace, _ = make()
+    ids = []
+    for n in range(250):
+        if n % 3 == 2:
+            ids.append(workspace.start_for_integration("p", {"n": n})["id"])
+        else:
+            ids.append(workspace.start_run("p", {"type": "with_payloads", "payloads": [n]})["id"])
+    listed, cursor = [], None
+    while True:
+        page, cursor = workspace.list_runs(None, None, 100, cursor)
+        listed += [r["id"] for r in page]
+        if cursor is None:
+            break
+    assert listed == ids[::-1]
+    assert [workspace.runs[i].seq for i in listed] == sorted(
+        (workspace.runs[i].seq for i in ids), reverse=True
+    )
+
+
 def test_list_runs_filters_by_state_and_process() -> None:
     workspace, fake = make()
     workspace.define_process(parse_process({"id": "q", "run_seconds": None}))

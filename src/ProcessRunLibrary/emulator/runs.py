@@ -15,6 +15,7 @@ from .common import (
     START_TYPES,
     bad_request,
     conflict,
+    duration,
     iso,
     page,
 )
@@ -37,17 +38,13 @@ class RunFacts(NamedTuple):
 
 
 def facts_json(facts: RunFacts) -> dict[str, Any]:
-    duration = None
-    if facts.ended is not None:
-        start = facts.started if facts.started is not None else facts.created
-        duration = round(facts.ended - start, 3)
     return {
         "id": facts.id,
         "state": facts.state,
         "created_at": iso(facts.created),
         "started_at": iso(facts.started),
         "ended_at": iso(facts.ended),
-        "duration": duration,
+        "duration": duration(facts.created, facts.started, facts.ended),
         "process": {"id": facts.process_id, "name": facts.process_name},
         "started_by": {"type": "api", "details": None},
     }
@@ -281,10 +278,10 @@ class Runs(WorkItems):
         if state is not None and state not in RUN_STATES:
             raise bad_request(f"'state' must be one of {', '.join(RUN_STATES)}.")
         now = self.clock.now()
-        runs = sorted(self.runs.values(), key=lambda r: r.seq, reverse=True)
+        # Newest first without sorting: runs enter `self.runs` as they are numbered.
         candidates = (
             r
-            for r in runs
+            for r in reversed(self.runs.values())
             if r.deleted_at is None
             and (cursor is None or r.seq < cursor)
             and (process_id is None or r.process.id == process_id)
