@@ -164,9 +164,10 @@ def decode_cursor(request: web.Request, kind: str) -> int | None:
         raise bad_request("'cursor' is not valid: follow the 'next' URL as given.") from None
 
 
-def page_response(
-    request: web.Request, kind: str, page: list[dict[str, Any]], cursor: int | None, limit: int
-) -> web.Response:
+def page_envelope(
+    request: web.Request, kind: str, page: list[Any], cursor: int | None, limit: int
+) -> dict[str, Any]:
+    """A page of a listing as JSON: `next` (the URL of what follows), `has_more`, `data`."""
     next_url = None
     if cursor is not None:
         token = base64.urlsafe_b64encode(f"{kind}:{cursor}".encode()).decode().rstrip("=")
@@ -174,15 +175,21 @@ def page_response(
         query["limit"] = str(limit)
         query["cursor"] = token
         next_url = str(origin(request).join(request.rel_url).with_query(query))
-    return json_response({"next": next_url, "has_more": cursor is not None, "data": page})
+    return {"next": next_url, "has_more": cursor is not None, "data": page}
+
+
+def page_response(
+    request: web.Request, kind: str, page: list[dict[str, Any]], cursor: int | None, limit: int
+) -> web.Response:
+    return json_response(page_envelope(request, kind, page, cursor, limit))
 
 
 def encoded_page_response(
     request: web.Request, kind: str, items: list[bytes], cursor: int | None, limit: int
 ) -> web.Response:
-    """page_response with items encoded already (e.g. from ANSWERS): the same bytes."""
-    envelope = page_response(request, kind, [], cursor, limit).body
-    assert isinstance(envelope, bytes) and envelope.endswith(b"[]}")  # "data" comes last
+    """page_response with its items encoded already (e.g. by ANSWERS): the same bytes."""
+    envelope = _ENCODE(page_envelope(request, kind, [], cursor, limit)).encode()
+    # "data" is the envelope's last key: the items go between its brackets, `[]}`.
     return encoded_response(envelope[:-2] + b",".join(items) + b"]}")
 
 
