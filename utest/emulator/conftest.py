@@ -22,6 +22,28 @@ KEY = "KEY-secret"
 TOKEN = "TOKEN-secret"
 CLOCK_FACTOR = 20.0
 READY = "Control Room emulator listening on "
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+
+
+class FakeTime:
+    """The clock of a workspace tested without HTTP: it moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_workspace(**process: Any) -> tuple[Any, FakeTime]:
+    """A workspace "WS" with one process (`process`, its id "p" by default) on a FakeTime."""
+    from ProcessRunLibrary.emulator.clock import Clock
+    from ProcessRunLibrary.emulator.processes import parse_process
+    from ProcessRunLibrary.emulator.state import Workspace
+
+    fake = FakeTime()
+    definition = parse_process({"id": "p", **process})
+    return Workspace(WS, [definition], clock=Clock(1.0, real=fake)), fake
 
 
 def launch(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from ProcessRunLibrary.emulator.clock import Clock
-from ProcessRunLibrary.emulator.processes import parse_process
+from conftest import fake_workspace
 from ProcessRunLibrary.emulator.runs import facts_json
 from ProcessRunLibrary.emulator.server.web import (
     Answers,
@@ -19,17 +18,8 @@ from ProcessRunLibrary.emulator.server.web import (
     json_response,
     page_response,
 )
-from ProcessRunLibrary.emulator.state import Workspace
 
 FAILURE = {"type": "business", "code": "E1", "message": "No customer."}
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def plain(data: Any) -> bytes:
@@ -40,15 +30,9 @@ def plain(data: Any) -> bytes:
 
 
 def test_a_memoized_answer_is_the_runs_json_in_every_state_a_retry_included() -> None:
-    fake = FakeTime()
-    definition = {
-        "id": "p",
-        "new_seconds": 1,
-        "run_seconds": 4,
-        "outcome": "unresolved",
-        "failures": [FAILURE],
-    }
-    workspace = Workspace("WS", [parse_process(definition)], clock=Clock(1.0, real=fake))
+    workspace, fake = fake_workspace(
+        new_seconds=1, run_seconds=4, outcome="unresolved", failures=[FAILURE]
+    )
     answers = Answers(100)
     run_id = workspace.start_run("p", {"type": "with_payloads", "payloads": [1, 2]})["id"]
 
@@ -79,9 +63,7 @@ def test_a_memoized_answer_is_the_runs_json_in_every_state_a_retry_included() ->
 
 
 def test_an_answer_is_encoded_once_while_nothing_changes() -> None:
-    fake = FakeTime()
-    definition = {"id": "p", "new_seconds": 1, "run_seconds": None}
-    workspace = Workspace("WS", [parse_process(definition)], clock=Clock(1.0, real=fake))
+    workspace, fake = fake_workspace(new_seconds=1, run_seconds=None)
     answers = Answers(100)
     run_id = workspace.start_run("p", None)["id"]
     fake.now += 2
@@ -106,9 +88,7 @@ def test_answers_keep_at_most_their_size() -> None:
 
 @pytest.mark.parametrize("limit", [2, 100])  # with a next page, and the last page
 def test_a_page_of_memoized_runs_is_the_page_of_their_json(limit: int) -> None:
-    fake = FakeTime()
-    definition = {"id": "p", "new_seconds": 1, "run_seconds": 4}
-    workspace = Workspace("WS", [parse_process(definition)], clock=Clock(1.0, real=fake))
+    workspace, fake = fake_workspace(new_seconds=1, run_seconds=4)
     for _ in range(3):
         workspace.start_run("p", None)
         fake.now += 2.5  # new, in progress, completed

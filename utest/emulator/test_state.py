@@ -7,19 +7,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from conftest import FakeTime
 from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, ConfigError, parse_json
 from ProcessRunLibrary.emulator.processes import DEMO_PROCESSES, load_config, parse_process
 from ProcessRunLibrary.emulator.state import Workspace
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(factor: float = 1.0, **process: Any) -> tuple[Workspace, FakeTime]:

@@ -10,22 +10,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from robot.api import ExecutionResult
 
+from conftest import T0, FakeTime
 from ProcessRunLibrary.emulator import robotfiles, signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, ConfigError
 from ProcessRunLibrary.emulator.processes import MAX_ARTIFACT_SIZE, load_config, parse_process
 from ProcessRunLibrary.emulator.state import Workspace
 from ProcessRunLibrary.emulator.stepruns import CHUNK
-
-T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**process: Any) -> tuple[Workspace, FakeTime]:

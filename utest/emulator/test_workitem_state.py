@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import FakeTime
 from ProcessRunLibrary.emulator import signing
 from ProcessRunLibrary.emulator.clock import Clock
 from ProcessRunLibrary.emulator.common import ApiError, announced_file
@@ -16,14 +17,6 @@ from ProcessRunLibrary.emulator.state import Workspace
 
 BASE = "http://emu"
 FAILURE = {"type": "business", "code": "E1", "message": "No customer."}
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**process: Any) -> tuple[Workspace, FakeTime]:
